@@ -1,0 +1,57 @@
+// Plain structs for a target's policy file, as parsed (before validation/compilation).
+//
+// See docs/policy.md for the YAML schema. Parsing fills these structs and records the
+// source line of every element so validation errors can point at it.
+// Thread-safety: plain values.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace warden::policy {
+
+struct SourceMark {
+  int line = 0;    // 1-based; 0 = unknown
+  int column = 0;  // 1-based
+};
+
+// One entry of an ID matcher list: exactly one field is set.
+struct PeerMatcherConfig {
+  std::string id;            // exact SPIFFE ID
+  std::string pattern;       // SPIFFE ID with `*` segments
+  std::string trust_domain;  // whole trust domain
+  SourceMark mark;
+};
+
+struct PathMatchConfig {
+  enum class Kind { kExact, kPrefix, kPattern };
+  Kind kind = Kind::kExact;
+  std::string value;
+  SourceMark mark;
+};
+
+enum class RuleAction { kAllow, kDeny };
+
+struct RuleConfig {
+  std::string id;                    // unique within the file; generated if absent
+  std::vector<std::string> methods;  // upper-case tokens or "*"
+  PathMatchConfig path;
+  RuleAction action = RuleAction::kDeny;
+  SourceMark mark;
+};
+
+struct CallerConfig {
+  PeerMatcherConfig match;
+  std::vector<RuleConfig> rules;
+  SourceMark mark;
+};
+
+struct PolicyConfig {
+  std::string version;                   // operator-chosen label, echoed in audit
+  std::string target;                    // optional SPIFFE ID of the protected workload
+  std::vector<PeerMatcherConfig> allow;  // layer 1 allow-list
+  std::vector<CallerConfig> callers;     // layer 2
+  std::string source_name;               // file name for messages
+};
+
+}  // namespace warden::policy
