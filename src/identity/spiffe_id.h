@@ -18,6 +18,9 @@ inline constexpr std::size_t kMaxTrustDomainLength = 255;
 
 class SpiffeId {
  public:
+  // An empty placeholder (str() == "", no trust domain), so that aggregates holding an ID,
+  // such as VerifyOutcome, can be default-constructed. Only parse() makes a real ID.
+  SpiffeId() = default;
   static Result<SpiffeId> parse(std::string_view text);
 
   // The whole ID, e.g. "spiffe://example.org/ns/a".

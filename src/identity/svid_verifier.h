@@ -25,6 +25,11 @@
 #include "common/result.h"
 #include "identity/spiffe_id.h"
 
+// STACK_OF(X509) expands to `struct stack_st_X509`; ossl_typ.h does not declare it, so
+// without this global declaration the uses below would name a new type inside
+// warden::identity that no OpenSSL stack converts to.
+struct stack_st_X509;
+
 namespace warden::identity {
 
 // Stable reason codes (ARCHITECTURE.md §3) for a refused certificate.

@@ -30,6 +30,9 @@ struct LeafOptions {
   bool key_usage = true;              // include the keyUsage extension at all
   long not_before_offset_s = -60;     // relative to now
   long not_after_offset_s = 3600;
+  // false: no URI SAN at all, for "only DNS SANs" / "no SAN" cases (an empty `uris`
+  // already means "the default one").
+  bool uri_san = true;
 };
 
 // A certificate with its key, and PEM encodings.
