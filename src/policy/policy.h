@@ -22,6 +22,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/result.h"
@@ -47,6 +48,14 @@ enum class Method : std::uint16_t {
 };
 Method parseMethod(std::string_view token);  // case-sensitive per RFC 9110; kOther if unknown
 
+// Checks shared by parsePolicyYaml() (which knows each element's line) and compilePolicy()
+// (which also accepts configs that never were YAML). Messages carry no location.
+// One entry of a rule's `methods`: a standard upper-case method or "*".
+Status validateMethodToken(std::string_view token);
+// A configured path for a matcher of `kind`: it must already be normalised (see
+// docs/policy.md), since it is compared with normalised request paths.
+Status validatePathMatch(PathMatchConfig::Kind kind, std::string_view value);
+
 class PolicySnapshot {
  public:
   struct CompiledRule;
@@ -68,7 +77,11 @@ class PolicySnapshot {
   PolicySnapshot() = default;
   PolicyConfig config_;
   std::vector<identity::IdMatcher> allow_;
+  // Caller entries in evaluation order: exact IDs, then patterns, then trust domains, each
+  // group in file order; the exact ones are also indexed by ID.
   std::vector<CompiledCaller> callers_;  // defined in the .cc
+  std::unordered_map<std::string, std::size_t> exact_callers_;  // ID -> index in callers_
+  std::size_t first_non_exact_ = 0;                             // index in callers_
 };
 
 }  // namespace warden::policy

@@ -6,7 +6,10 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "common/result.h"
 
 namespace warden::policy {
 
@@ -52,6 +55,14 @@ struct PolicyConfig {
   std::vector<PeerMatcherConfig> allow;  // layer 1 allow-list
   std::vector<CallerConfig> callers;     // layer 2
   std::string source_name;               // file name for messages
+  SourceMark version_mark;               // where `version` / `target` were written
+  SourceMark target_mark;
 };
+
+// Builds "<source>:<line>:<col>: <field>: <message>", the one shape of every config error
+// (the location is left out when `mark` is unknown, the field when `field` is empty), so
+// editors and CI annotations can jump to the line.
+Error configError(std::string_view source, SourceMark mark, std::string_view field,
+                  std::string_view message);
 
 }  // namespace warden::policy

@@ -1,0 +1,310 @@
+// YAML -> PolicyConfig (docs/policy.md). Strict: unknown and duplicate keys are errors, so
+// a typo such as `metods:` fails the load instead of silently widening a rule.
+//
+// yaml-cpp reports problems by throwing; so does this file's own validation (ParseFailure),
+// because a failure deep in the tree has nothing to do but unwind. Both are caught in
+// parsePolicyYaml(), the only entry point, and turned into an Error value.
+#include <cstddef>
+#include <exception>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "policy/policy.h"
+#include "policy/policy_config.h"
+
+namespace warden::policy {
+namespace {
+
+// Bounds on what one file may declare. yaml-cpp aliases are shared nodes, so a small file
+// can describe a huge tree; these caps keep parse time and memory proportional to sane input.
+constexpr std::size_t kMaxInputBytes = 4u << 20;
+constexpr std::size_t kMaxListEntries = 10000;
+constexpr std::size_t kMaxTotalRules = 100000;
+
+struct ParseFailure {
+  Error error;
+};
+
+SourceMark markOf(const YAML::Node& node) {
+  const YAML::Mark mark = node.Mark();
+  if (mark.is_null()) return SourceMark{};
+  return SourceMark{mark.line + 1, mark.column + 1};  // yaml-cpp is 0-based
+}
+
+std::string join(const std::string& base, std::string_view key) {
+  if (base.empty()) return std::string(key);
+  return base + "." + std::string(key);
+}
+
+std::string indexed(const std::string& base, std::size_t i) {
+  return base + "[" + std::to_string(i) + "]";
+}
+
+struct Field {
+  std::string key;
+  YAML::Node key_node;
+  YAML::Node value;
+};
+
+class Parser {
+ public:
+  explicit Parser(std::string_view source) : source_(source) {}
+
+  [[noreturn]] void fail(const YAML::Node& at, std::string_view field,
+                         std::string_view message) const {
+    throw ParseFailure{configError(source_, markOf(at), field, message)};
+  }
+
+  PolicyConfig parseDocument(const YAML::Node& root) {
+    PolicyConfig config;
+    config.source_name = source_;
+    if (!root.IsMap()) {
+      fail(root, "", "a policy must be a mapping with keys version, target, allow, callers");
+    }
+    const std::vector<Field> fields =
+        readMap(root, "", {"version", "target", "allow", "callers"});
+
+    const Field* version = find(fields, "version");
+    if (version == nullptr) fail(root, "version", "required field is missing");
+    config.version = nonEmptyScalar(version->value, "version", &version->key_node);
+    config.version_mark = markOf(version->value);
+
+    if (const Field* target = find(fields, "target")) {
+      config.target = nonEmptyScalar(target->value, "target", &target->key_node);
+      config.target_mark = markOf(target->value);
+    }
+
+    const Field* allow = find(fields, "allow");
+    if (allow == nullptr) {
+      fail(root, "allow", "required field is missing (use `allow: []` to admit nobody)");
+    }
+    requireList(allow->value, "allow", "(use `allow: []` to admit nobody)");
+    for (std::size_t i = 0; i < allow->value.size(); ++i) {
+      config.allow.push_back(peerMatcher(allow->value[i], indexed("allow", i)));
+    }
+
+    if (const Field* callers = find(fields, "callers")) {
+      requireList(callers->value, "callers", "");
+      for (std::size_t i = 0; i < callers->value.size(); ++i) {
+        config.callers.push_back(caller(callers->value[i], indexed("callers", i)));
+      }
+    }
+    return config;
+  }
+
+ private:
+  // The fields of a mapping, rejecting non-string, duplicate and unknown keys. yaml-cpp
+  // keeps duplicate keys as separate pairs (node["k"] would silently return the first), so
+  // iterating is what lets us refuse them.
+  std::vector<Field> readMap(const YAML::Node& node, const std::string& field,
+                             std::initializer_list<std::string_view> allowed) const {
+    std::vector<Field> out;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const YAML::Node key = it->first;
+      if (!key.IsScalar()) fail(key, field, "keys must be plain strings");
+      const std::string& name = key.Scalar();
+      bool known = false;
+      for (const std::string_view a : allowed) known = known || a == name;
+      if (!known) {
+        std::string expected;
+        for (const std::string_view a : allowed) {
+          if (!expected.empty()) expected.append(", ");
+          expected.append(a);
+        }
+        fail(key, join(field, name),
+             "unknown key \"" + name + "\" (expected one of " + expected + ")");
+      }
+      if (find(out, name) != nullptr) fail(key, join(field, name), "duplicate key");
+      out.push_back(Field{name, key, it->second});
+    }
+    return out;
+  }
+
+  static const Field* find(const std::vector<Field>& fields, std::string_view key) {
+    for (const Field& f : fields) {
+      if (f.key == key) return &f;
+    }
+    return nullptr;
+  }
+
+  void requireList(const YAML::Node& node, const std::string& field, std::string_view hint) const {
+    if (!node.IsSequence()) {
+      std::string message = "must be a list";
+      if (!hint.empty()) message.append(" ").append(hint);
+      fail(node, field, message);
+    }
+    if (node.size() > kMaxListEntries) fail(node, field, "too many entries");
+  }
+
+  void requireMap(const YAML::Node& node, const std::string& field, std::string_view what) const {
+    if (!node.IsMap()) fail(node, field, "must be a mapping " + std::string(what));
+  }
+
+  // `key`, when given, is where an absent value is reported: yaml-cpp marks an empty value
+  // at the start of the next token, often on the following line.
+  std::string nonEmptyScalar(const YAML::Node& node, const std::string& field,
+                             const YAML::Node* key = nullptr) const {
+    if (node.IsNull()) fail(key != nullptr ? *key : node, field, "must not be empty");
+    if (!node.IsScalar()) fail(node, field, "must be a string");
+    if (node.Scalar().empty()) fail(node, field, "must not be empty");
+    return node.Scalar();
+  }
+
+  // One of `id`, `pattern`, `trust_domain`; the values are checked by compilePolicy().
+  PeerMatcherConfig peerMatcher(const YAML::Node& node, const std::string& field) const {
+    requireMap(node, field, "with one of id, pattern, trust_domain");
+    const std::vector<Field> fields = readMap(node, field, {"id", "pattern", "trust_domain"});
+    if (fields.empty()) fail(node, field, "must set one of id, pattern, trust_domain");
+    if (fields.size() > 1) {
+      fail(fields[1].key_node, join(field, fields[1].key),
+           "only one of id, pattern, trust_domain may be set");
+    }
+    PeerMatcherConfig out;
+    const Field& f = fields.front();
+    std::string value = nonEmptyScalar(f.value, join(field, f.key), &f.key_node);
+    if (f.key == "id") {
+      out.id = std::move(value);
+    } else if (f.key == "pattern") {
+      out.pattern = std::move(value);
+    } else {
+      out.trust_domain = std::move(value);
+    }
+    out.mark = markOf(f.value);
+    return out;
+  }
+
+  CallerConfig caller(const YAML::Node& node, const std::string& field) {
+    requireMap(node, field, "with keys match, rules");
+    const std::vector<Field> fields = readMap(node, field, {"match", "rules"});
+    CallerConfig out;
+    out.mark = markOf(node);
+    const Field* match = find(fields, "match");
+    if (match == nullptr) fail(node, join(field, "match"), "required field is missing");
+    out.match = peerMatcher(match->value, join(field, "match"));
+
+    const Field* rules = find(fields, "rules");
+    if (rules == nullptr) fail(node, join(field, "rules"), "required field is missing");
+    const std::string rules_field = join(field, "rules");
+    requireList(rules->value, rules_field, "");
+    if (rules->value.size() == 0) {
+      fail(rules->value, rules_field,
+           "must not be empty (a caller without rules is denied every request)");
+    }
+    total_rules_ += rules->value.size();
+    if (total_rules_ > kMaxTotalRules) fail(rules->value, rules_field, "too many rules in file");
+    for (std::size_t j = 0; j < rules->value.size(); ++j) {
+      out.rules.push_back(rule(rules->value[j], indexed(rules_field, j)));
+    }
+    return out;
+  }
+
+  RuleConfig rule(const YAML::Node& node, const std::string& field) const {
+    requireMap(node, field, "with keys id, methods, path, action");
+    const std::vector<Field> fields = readMap(node, field, {"id", "methods", "path", "action"});
+    RuleConfig out;
+    out.mark = markOf(node);
+
+    if (const Field* id = find(fields, "id")) {
+      out.id = nonEmptyScalar(id->value, join(field, "id"), &id->key_node);
+    } else {
+      // Generated ids name the rule's position, so an audit line still points at it.
+      out.id = field;
+    }
+
+    const Field* methods = find(fields, "methods");
+    const std::string methods_field = join(field, "methods");
+    if (methods == nullptr) fail(node, methods_field, "required field is missing");
+    if (!methods->value.IsSequence()) {
+      fail(methods->value, methods_field, "must be a list, e.g. [GET, HEAD] or [\"*\"]");
+    }
+    if (methods->value.size() == 0) fail(methods->value, methods_field, "must not be empty");
+    for (std::size_t k = 0; k < methods->value.size(); ++k) {
+      const YAML::Node m = methods->value[k];
+      const std::string m_field = indexed(methods_field, k);
+      std::string token = nonEmptyScalar(m, m_field);
+      if (Status s = validateMethodToken(token); !s.ok()) fail(m, m_field, s.message());
+      if (token == "*" && methods->value.size() != 1) {
+        fail(m, m_field, "\"*\" must be the only method");
+      }
+      for (const std::string& seen : out.methods) {
+        if (seen == token) fail(m, m_field, "duplicate method \"" + token + "\"");
+      }
+      out.methods.push_back(std::move(token));
+    }
+
+    const Field* path = find(fields, "path");
+    const std::string path_field = join(field, "path");
+    if (path == nullptr) fail(node, path_field, "required field is missing");
+    requireMap(path->value, path_field, "with one of exact, prefix, pattern");
+    const std::vector<Field> path_fields = readMap(path->value, path_field,
+                                                   {"exact", "prefix", "pattern"});
+    if (path_fields.empty()) fail(path->value, path_field, "must set one of exact, prefix, pattern");
+    if (path_fields.size() > 1) {
+      fail(path_fields[1].key_node, join(path_field, path_fields[1].key),
+           "only one of exact, prefix, pattern may be set");
+    }
+    const Field& p = path_fields.front();
+    const std::string p_field = join(path_field, p.key);
+    out.path.kind = p.key == "exact"    ? PathMatchConfig::Kind::kExact
+                    : p.key == "prefix" ? PathMatchConfig::Kind::kPrefix
+                                        : PathMatchConfig::Kind::kPattern;
+    out.path.value = nonEmptyScalar(p.value, p_field, &p.key_node);
+    out.path.mark = markOf(p.value);
+    if (Status s = validatePathMatch(out.path.kind, out.path.value); !s.ok()) {
+      fail(p.value, p_field, s.message());
+    }
+
+    const Field* action = find(fields, "action");
+    const std::string action_field = join(field, "action");
+    if (action == nullptr) fail(node, action_field, "required field is missing");
+    const std::string verb = nonEmptyScalar(action->value, action_field, &action->key_node);
+    if (verb == "allow") {
+      out.action = RuleAction::kAllow;
+    } else if (verb == "deny") {
+      out.action = RuleAction::kDeny;
+    } else {
+      fail(action->value, action_field, "must be \"allow\" or \"deny\", not \"" + verb + "\"");
+    }
+    return out;
+  }
+
+  std::string source_;
+  std::size_t total_rules_ = 0;
+};
+
+}  // namespace
+
+Result<PolicyConfig> parsePolicyYaml(std::string_view yaml_text, std::string_view source_name) {
+  const std::string source(source_name.empty() ? "policy" : source_name);
+  if (yaml_text.size() > kMaxInputBytes) {
+    return configError(source, {}, "", "policy file is larger than 4 MiB");
+  }
+  Parser parser(source);
+  try {
+    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml_text));
+    if (documents.empty() || documents.front().IsNull()) {
+      return configError(source, {}, "", "policy is empty");
+    }
+    if (documents.size() > 1) {
+      return configError(source, markOf(documents[1]), "",
+                         "only one YAML document is allowed per policy file");
+    }
+    return parser.parseDocument(documents.front());
+  } catch (const ParseFailure& failure) {
+    return failure.error;
+  } catch (const YAML::Exception& e) {
+    SourceMark mark;
+    if (!e.mark.is_null()) mark = SourceMark{e.mark.line + 1, e.mark.column + 1};
+    return configError(source, mark, "", "invalid YAML: " + e.msg);
+  } catch (const std::exception& e) {
+    // Allocation failure and the like: still an error value, never an escaping exception.
+    return configError(source, {}, "", std::string("cannot parse policy: ") + e.what());
+  }
+}
+
+}  // namespace warden::policy
