@@ -27,6 +27,7 @@ inline constexpr std::string_view kNoRoute = "no_route";
 inline constexpr std::string_view kUpstreamUnavailable = "upstream_unavailable";
 inline constexpr std::string_view kUpstreamTimeout = "upstream_timeout";
 inline constexpr std::string_view kUpstreamIdentityMismatch = "upstream_identity_mismatch";
+inline constexpr std::string_view kHandshakeRefused = "handshake_refused";
 inline constexpr std::string_view kRequestTimeout = "request_timeout";
 inline constexpr std::string_view kPayloadTooLarge = "payload_too_large";
 inline constexpr std::string_view kHeadersTooLarge = "headers_too_large";

@@ -1,0 +1,70 @@
+#include "audit/audit_event.h"
+
+#include <fmt/format.h>
+
+#include <ctime>
+
+#include "common/json_escape.h"
+
+namespace warden::audit {
+namespace {
+
+void appendTimestamp(std::string& out, std::int64_t unix_us) {
+  const std::time_t secs = static_cast<std::time_t>(unix_us / 1000000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  fmt::format_to(std::back_inserter(out), "\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z\"",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 unix_us % 1000000);
+}
+
+void field(std::string& out, std::string_view name, std::string_view value) {
+  out.push_back(',');
+  appendJsonString(out, name);
+  out.push_back(':');
+  appendJsonString(out, value);
+}
+
+template <class Int>
+void intField(std::string& out, std::string_view name, Int value) {
+  fmt::format_to(std::back_inserter(out), ",\"{}\":{}", name, value);
+}
+
+}  // namespace
+
+std::string toJsonLine(const AuditEvent& e) {
+  std::string out;
+  out.reserve(512);
+  out.append("{\"time\":");
+  appendTimestamp(out, e.time_unix_us);
+  field(out, "event", e.kind == EventKind::kRequest ? "request" : "handshake");
+  field(out, "direction", e.direction == Direction::kIngress ? "ingress" : "egress");
+  field(out, "decision", e.allowed ? "allow" : "deny");
+  field(out, "layer", e.layer);
+  field(out, "reason", e.reason);
+  intField(out, "status", e.status);
+  field(out, "request_id", e.request_id);
+  if (!e.trace_id.empty()) field(out, "trace_id", e.trace_id);
+  field(out, "caller", e.caller_id);
+  field(out, "target", e.target_id);
+  if (e.kind == EventKind::kRequest) {
+    field(out, "method", e.method);
+    field(out, "path", e.path);
+    field(out, "rule_id", e.rule_id);
+  }
+  field(out, "policy_version", e.policy_version);
+  field(out, "source", e.source_address);
+  intField(out, "connection_id", e.connection_id);
+  intField(out, "decision_latency_us", e.decision_latency_us);
+  if (e.kind == EventKind::kRequest) {
+    intField(out, "upstream_status", e.upstream_status);
+    intField(out, "bytes_in", e.bytes_in);
+    intField(out, "bytes_out", e.bytes_out);
+    intField(out, "duration_us", e.duration_us);
+  }
+  if (!e.detail.empty()) field(out, "detail", e.detail);
+  out.push_back('}');
+  return out;
+}
+
+}  // namespace warden::audit

@@ -1,0 +1,99 @@
+#include "audit/audit_sink.h"
+
+#include <cerrno>
+#include <cstring>
+
+namespace warden::audit {
+
+Result<std::unique_ptr<AuditSink>> AuditSink::create(const AuditSinkOptions& options) {
+  std::FILE* file = nullptr;
+  if (!options.file_path.empty()) {
+    file = std::fopen(options.file_path.c_str(), "ae");
+    if (file == nullptr) {
+      return Error{"audit.file: cannot open " + options.file_path + ": " + std::strerror(errno)};
+    }
+  }
+  return std::unique_ptr<AuditSink>(new AuditSink(options, file));
+}
+
+AuditSink::AuditSink(AuditSinkOptions options, std::FILE* file)
+    : options_(std::move(options)), file_(file) {
+  thread_ = std::thread([this] { run(); });
+}
+
+AuditSink::~AuditSink() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+  if (file_ != nullptr) std::fclose(file_);
+}
+
+void AuditSink::submit(AuditEvent event) {
+  bool was_empty = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() >= options_.max_queue) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    was_empty = queue_.empty();
+    queue_.push_back(std::move(event));
+    ++submitted_;
+  }
+  // Waking the writer costs a futex call; once it is awake it drains everything queued.
+  if (was_empty) wake_.notify_one();
+}
+
+void AuditSink::flush() {
+  std::unique_lock lock(mutex_);
+  const std::uint64_t target = submitted_;
+  drained_.wait(lock, [&] { return completed_ >= target; });
+}
+
+void AuditSink::addObserver(std::function<void(const AuditEvent&)> observer) {
+  std::lock_guard lock(mutex_);
+  observers_.push_back(std::move(observer));
+}
+
+void AuditSink::run() {
+  std::vector<AuditEvent> batch;
+  std::string buffer;
+  for (;;) {
+    std::vector<std::function<void(const AuditEvent&)>> observers;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty() && stopping_) return;
+      batch.swap(queue_);
+      observers = observers_;
+    }
+    buffer.clear();
+    for (const auto& event : batch) {
+      buffer.append(toJsonLine(event));
+      buffer.push_back('\n');
+    }
+    if (file_ != nullptr) {
+      std::fwrite(buffer.data(), 1, buffer.size(), file_);
+      std::fflush(file_);
+    }
+    if (options_.to_stdout) {
+      std::fwrite(buffer.data(), 1, buffer.size(), stdout);
+      std::fflush(stdout);
+    }
+    for (const auto& event : batch) {
+      for (const auto& observer : observers) observer(event);
+    }
+    written_.fetch_add(batch.size(), std::memory_order_relaxed);
+    {
+      std::lock_guard lock(mutex_);
+      completed_ += batch.size();
+    }
+    drained_.notify_all();
+    batch.clear();
+  }
+}
+
+}  // namespace warden::audit

@@ -1,0 +1,134 @@
+// `warden`: one binary, subcommands per role.
+//   warden proxy --config sidecar.yaml     run the sidecar
+//   warden policy validate FILE...         parse + compile policies, report every error
+//   warden config validate FILE            check a sidecar config (and its policy/credentials)
+// CLI errors: one line on stderr and a non-zero exit code.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <iostream>
+#include <pthread.h>
+
+#include "policy/policy.h"
+#include "proxy/sidecar.h"
+#include "proxy/sidecar_config.h"
+
+namespace {
+
+constexpr int kExitConfigError = 2;
+
+int runProxy(const std::string& config_path, const std::string& log_level) {
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  auto config = warden::proxy::loadSidecarConfig(config_path);
+  if (!config) {
+    std::cerr << "warden proxy: " << config.error().message << "\n";
+    return kExitConfigError;
+  }
+  // Signals are handled synchronously by this thread (sigwait), so every thread the
+  // sidecar starts must inherit a mask that blocks them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto sidecar = warden::proxy::Sidecar::create(std::move(*config));
+  if (!sidecar) {
+    std::cerr << "warden proxy: " << sidecar.error().message << "\n";
+    return kExitConfigError;
+  }
+  if (auto st = (*sidecar)->start(); !st) {
+    std::cerr << "warden proxy: " << st.message() << "\n";
+    return kExitConfigError;
+  }
+  auto& s = **sidecar;
+  spdlog::info("warden proxy ready: ingress={} egress={} admin={}",
+               s.ingressEndpoint().port ? s.ingressEndpoint().str() : "-",
+               s.egressEndpoint().port ? s.egressEndpoint().str() : "-",
+               s.adminEndpoint().port ? s.adminEndpoint().str() : "-");
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      spdlog::info("SIGHUP: reloading policy and identity");
+      if (auto st = s.reloadPolicy(); !st) spdlog::error("policy reload failed: {}", st.message());
+      if (auto st = s.reloadIdentity(); !st) {
+        spdlog::error("identity reload failed: {}", st.message());
+      }
+      continue;
+    }
+    spdlog::info("signal {}: draining", sig);
+    s.stop(5000);
+    return 0;
+  }
+}
+
+int validatePolicies(const std::vector<std::string>& files) {
+  int failures = 0;
+  for (const auto& f : files) {
+    auto compiled = warden::policy::loadPolicyFile(f);
+    if (!compiled) {
+      std::cerr << compiled.error().message << "\n";
+      ++failures;
+    } else {
+      std::cout << f << ": ok (version \"" << (*compiled)->version() << "\")\n";
+    }
+  }
+  return failures == 0 ? 0 : 1;
+}
+
+int validateConfig(const std::string& file) {
+  auto config = warden::proxy::loadSidecarConfig(file);
+  if (!config) {
+    std::cerr << config.error().message << "\n";
+    return 1;
+  }
+  auto sidecar = warden::proxy::Sidecar::create(std::move(*config));
+  if (!sidecar) {
+    std::cerr << file << ": " << sidecar.error().message << "\n";
+    return 1;
+  }
+  std::cout << file << ": ok\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Warden: identity-based governance for agent-to-agent traffic"};
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+
+  auto* proxy = app.add_subcommand("proxy", "Run the sidecar (ingress and/or egress)");
+  std::string proxy_config;
+  proxy->add_option("-c,--config", proxy_config, "Sidecar configuration file (YAML)")->required();
+
+  auto* policy = app.add_subcommand("policy", "Work with target policies");
+  policy->require_subcommand(1);
+  auto* validate = policy->add_subcommand("validate", "Parse and compile policy files");
+  std::vector<std::string> policy_files;
+  validate->add_option("files", policy_files, "Policy files")->required()->check(CLI::ExistingFile);
+
+  auto* config = app.add_subcommand("config", "Work with sidecar configuration");
+  config->require_subcommand(1);
+  auto* config_validate = config->add_subcommand("validate", "Check a sidecar config, its policy and credentials");
+  std::string config_file;
+  config_validate->add_option("file", config_file, "Sidecar configuration file")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::cerr << "warden: " << e.what() << " (see warden --help)\n";
+    return kExitConfigError;
+  }
+  if (*proxy) return runProxy(proxy_config, log_level);
+  if (*validate) return validatePolicies(policy_files);
+  if (*config_validate) return validateConfig(config_file);
+  return 1;
+}

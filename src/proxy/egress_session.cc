@@ -1,0 +1,255 @@
+// Egress: plain HTTP from the local app, many requests per connection.
+//
+//   accept (loopback only) -> loop: read head (strict framing) -> route by Host (and
+//   path prefix) -> pooled mTLS connection to the target presenting our SVID, verifying
+//   the target's SVID and that its ID is the one the route expects -> relay.
+// The app never handles a credential and never sees a TLS error: a refused or failed
+// handshake becomes a 502 JSON error naming the transport layer.
+#include <boost/asio/ssl.hpp>
+#include <chrono>
+
+#include "proxy/forward.h"
+#include "proxy/request_identity.h"
+#include "proxy/worker.h"
+
+namespace warden::proxy {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+std::int64_t nowUnixMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct EgressScope {
+  Worker& worker;
+  explicit EgressScope(Worker& w) : worker(w) {
+    worker.connectionStarted();
+    worker.shared().metrics->connectionOpened(false);
+  }
+  ~EgressScope() {
+    worker.connectionEnded();
+    worker.shared().metrics->connectionClosed(false);
+  }
+};
+
+std::string_view hostWithoutPort(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    const auto close = host.find(']');
+    return close == std::string_view::npos ? host : host.substr(0, close + 1);
+  }
+  const auto colon = host.rfind(':');
+  return colon == std::string_view::npos ? host : host.substr(0, colon);
+}
+
+bool pathHasPrefix(std::string_view path, std::string_view prefix) {
+  if (prefix.empty() || prefix == "/") return true;
+  if (path.substr(0, prefix.size()) != prefix) return false;
+  return path.size() == prefix.size() || prefix.back() == '/' || path[prefix.size()] == '/' ||
+         path[prefix.size()] == '?';
+}
+
+// Longest matching path prefix among the routes for this host; -1 if none.
+int selectRoute(const EgressConfig& egress, std::string_view host, std::string_view target) {
+  int best = -1;
+  std::size_t best_len = 0;
+  for (std::size_t i = 0; i < egress.routes.size(); ++i) {
+    const auto& r = egress.routes[i];
+    if (!beast::iequals(r.host, host)) continue;
+    if (!pathHasPrefix(target, r.path_prefix)) continue;
+    if (best < 0 || r.path_prefix.size() > best_len) {
+      best = static_cast<int>(i);
+      best_len = r.path_prefix.size();
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+asio::awaitable<void> runEgressSession(Worker& worker, asio::ip::tcp::socket socket,
+                                       std::uint64_t connection_id) {
+  EgressScope scope(worker);
+  SharedState& shared = worker.shared();
+  const SidecarConfig& cfg = shared.config;
+  const EgressConfig& egress = *cfg.egress;
+  std::string source;
+  {
+    boost::system::error_code ec;
+    auto ep = socket.remote_endpoint(ec);
+    if (!ec) source = ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  std::array<char, 16 * 1024> scratch;
+  bool first = true;
+
+  while (!shared.draining.load(std::memory_order_relaxed)) {
+    http::request_parser<http::buffer_body> parser;
+    parser.header_limit(cfg.limits.max_header_bytes);
+    parser.body_limit(boost::none);
+    const HeadLimits limits{cfg.limits.max_header_bytes,
+                            milliseconds(first ? cfg.timeouts.header_read_ms : cfg.timeouts.idle_ms),
+                            milliseconds(cfg.timeouts.header_read_ms)};
+    first = false;
+    std::string why;
+    const HeadStatus head = co_await readHead(stream, buffer, parser, limits, why);
+    if (head == HeadStatus::kClosed || head == HeadStatus::kIdleTimeout ||
+        head == HeadStatus::kError) {
+      break;
+    }
+    const auto t0 = Clock::now();
+    std::shared_ptr<const Runtime> runtime = worker.runtime();
+    audit::AuditEvent e;
+    e.direction = audit::Direction::kEgress;
+    e.time_unix_us = nowUnixMicros();
+    e.request_id = newRequestId();
+    e.caller_id = runtime->tls->own_id.str();
+    e.source_address = source;
+    e.connection_id = connection_id;
+
+    auto finish = [&](bool allowed, policy::Layer layer, std::string_view reason, int status) {
+      e.allowed = allowed;
+      e.layer = std::string(policy::toString(layer));
+      e.reason = std::string(reason);
+      e.status = status;
+      e.duration_us = static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+      shared.metrics->recordDecision(false, policy::toString(layer), reason, allowed);
+      shared.metrics->observeRequestDuration(static_cast<double>(e.duration_us) / 1e6);
+      shared.audit->submit(std::move(e));
+    };
+    auto reject = [&](policy::Layer layer, std::string_view reason, http::status status,
+                      std::string_view message, bool keep) -> asio::awaitable<bool> {
+      auto ec = co_await writeError(stream, 11, status, reason, policy::toString(layer),
+                                    e.request_id, message, keep,
+                                    milliseconds(cfg.timeouts.body_idle_ms));
+      finish(false, layer, reason, static_cast<int>(status));
+      co_return !ec && keep;
+    };
+
+    if (head != HeadStatus::kOk) {
+      e.detail = why;
+      const auto status = head == HeadStatus::kTimeout    ? http::status::request_timeout
+                          : head == HeadStatus::kTooLarge ? http::status::request_header_fields_too_large
+                                                          : http::status::bad_request;
+      const auto reason = head == HeadStatus::kTimeout    ? policy::reason::kRequestTimeout
+                          : head == HeadStatus::kTooLarge ? policy::reason::kHeadersTooLarge
+                                                          : policy::reason::kBadRequest;
+      co_await reject(policy::Layer::kProxy, reason, status, why, false);
+      break;
+    }
+    auto& req = parser.get();
+    e.method = std::string(req.method_string());
+    e.path = std::string(req.target());
+    e.trace_id = traceIdFrom(req["traceparent"]);
+    if (auto bad = checkRequestFraming(req); !bad.empty()) {
+      co_await reject(policy::Layer::kProxy, policy::reason::kBadRequest,
+                      http::status::bad_request, bad, false);
+      break;
+    }
+    const int route_index = selectRoute(egress, hostWithoutPort(req[http::field::host]),
+                                        req.target());
+    if (route_index < 0) {
+      if (!co_await reject(policy::Layer::kProxy, policy::reason::kNoRoute,
+                           http::status::not_found, {}, req.keep_alive() && parser.is_done())) {
+        break;
+      }
+      continue;
+    }
+    const EgressRoute& route = egress.routes[static_cast<std::size_t>(route_index)];
+    e.target_id = route.spiffe_id;
+
+    // The app cannot speak for this workload: anything identity-like it sent is dropped
+    // (the target's ingress strips these too; defence in depth).
+    removeHopByHopFields(req);
+    stripIdentityHeaders(req);
+    req.set(kRequestIdHeader, e.request_id);
+
+    const auto target_endpoint =
+        asio::ip::tcp::endpoint(asio::ip::make_address(route.address.host), route.address.port);
+    auto connect = [&]() -> asio::awaitable<Connected<TlsStream>> {
+      Connected<TlsStream> c;
+      c.status = http::status::bad_gateway;
+      TlsStream up(beast::tcp_stream(worker.context()), *runtime->tls->client);
+      auto& tcp = beast::get_lowest_layer(up);
+      tcp.expires_after(milliseconds(cfg.timeouts.upstream_connect_ms));
+      auto [cec] = co_await tcp.async_connect(target_endpoint, kTuple);
+      if (cec) {
+        c.layer = policy::Layer::kProxy;
+        c.reason = cec == beast::error::timeout ? policy::reason::kUpstreamTimeout
+                                                : policy::reason::kUpstreamUnavailable;
+        c.status = cec == beast::error::timeout ? http::status::gateway_timeout
+                                                : http::status::service_unavailable;
+        c.detail = "connecting to " + route.address.str() + ": " + cec.message();
+        co_return c;
+      }
+      boost::system::error_code ignored;
+      tcp.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+      if (!route.sni.empty()) {
+        // SSL_set_tlsext_host_name is a macro with a C-style cast; call what it expands to.
+        SSL_ctrl(up.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                 const_cast<char*>(route.sni.c_str()));
+      }
+      HandshakeState hs;
+      hs.bundles = runtime->tls->bundles.get();
+      hs.expected_peer = &route.spiffe_id;
+      attachHandshakeState(up.native_handle(), &hs);
+      tcp.expires_after(milliseconds(cfg.timeouts.handshake_ms));
+      auto [hec] = co_await up.async_handshake(asio::ssl::stream_base::client, kTuple);
+      attachHandshakeState(up.native_handle(), nullptr);
+      const std::string handshake_result = hs.verified && !hec ? "ok"
+                                           : hs.failure_reason.empty() ? "handshake_refused"
+                                                                       : hs.failure_reason;
+      shared.metrics->recordHandshake(false, handshake_result);
+      if (hec || !hs.verified) {
+        c.layer = policy::Layer::kTransport;
+        if (!hs.failure_reason.empty()) {
+          // We refused the target: its certificate is not what the route requires.
+          c.reason = hs.failure_reason == policy::reason::kUpstreamIdentityMismatch
+                         ? policy::reason::kUpstreamIdentityMismatch
+                     : hs.failure_reason == policy::reason::kInvalidSvid
+                         ? policy::reason::kInvalidSvid
+                         : policy::reason::kUntrustedCertificate;
+          c.detail = hs.failure_detail;
+        } else {
+          const auto alert = describeTlsAlert(hec);
+          c.reason = policy::reason::kHandshakeRefused;
+          c.detail = alert.empty() ? "TLS handshake with target failed: " + hec.message()
+                                   : "TLS alert from target: " + alert;
+        }
+        co_return c;
+      }
+      c.stream.emplace(std::move(up));
+      co_return c;
+    };
+    ForwardOutcome fwd =
+        co_await forwardExchange(stream, buffer, parser, worker.routePool(route_index), connect,
+                                 std::span<char>(scratch), cfg.timeouts);
+    e.bytes_in = fwd.bytes_in;
+    e.bytes_out = fwd.bytes_out;
+    if (fwd.client_gone) {
+      e.detail = "app connection failed mid-exchange";
+      finish(true, policy::Layer::kProxy, policy::reason::kAllowed, fwd.status);
+      break;
+    }
+    if (fwd.failed) {
+      e.detail = fwd.detail;
+      // The app is local and is the one who must fix or report this, so it gets the
+      // detail (which target, which alert); remote callers never see such details.
+      const std::string message = std::string(defaultMessage(fwd.reason)) + " (" + fwd.detail + ")";
+      co_await reject(fwd.layer, fwd.reason, static_cast<http::status>(fwd.status), message, false);
+      break;
+    }
+    e.upstream_status = fwd.status;
+    finish(true, policy::Layer::kProxy, policy::reason::kAllowed, fwd.status);
+    if (!fwd.keep_client) break;
+  }
+  boost::system::error_code ec;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+}
+
+}  // namespace warden::proxy

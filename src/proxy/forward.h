@@ -1,0 +1,190 @@
+// Forwarding one admitted request upstream and its response back (ingress: to the app;
+// egress: to the target's ingress over mTLS). Shared by both directions.
+//
+// Upstream connections come from the worker's pool. If a pooled connection turns out to
+// be dead before any response byte arrived and the request had no body, the request is
+// replayed once on a fresh connection (what Envoy and HAProxy do for idempotent reuse
+// failures); otherwise the client gets a 502/503/504 JSON error. A request with
+// `Expect: 100-continue` is answered with 100 by the sidecar only after it was admitted,
+// so denied uploads are never sent.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+
+#include "policy/decision.h"
+#include "proxy/http_exchange.h"
+#include "proxy/sidecar_config.h"
+#include "proxy/tls_contexts.h"
+#include "proxy/worker.h"
+
+namespace warden::proxy {
+
+template <class Up>
+struct Connected {
+  std::optional<Up> stream;
+  // When no stream: why.
+  policy::Layer layer = policy::Layer::kProxy;
+  std::string_view reason = policy::reason::kUpstreamUnavailable;
+  http::status status = http::status::service_unavailable;
+  std::string detail;
+};
+
+struct ForwardOutcome {
+  bool responded = false;   // a response head reached the client
+  bool keep_client = false; // the client connection may carry another request
+  int status = 0;           // status sent to the client (responded) or to send (failed)
+  std::uint64_t bytes_in = 0, bytes_out = 0;
+  // Set when !responded and the client should get an error response.
+  bool failed = false;
+  bool client_gone = false;  // the client's side failed: nothing to answer
+  policy::Layer layer = policy::Layer::kProxy;
+  std::string_view reason;
+  std::string detail;
+};
+
+template <class Down, class Up, class Connect>
+asio::awaitable<ForwardOutcome> forwardExchange(Down& down, beast::flat_buffer& down_buffer,
+                                                http::request_parser<http::buffer_body>& parser,
+                                                ConnectionPool<Up>& pool, Connect connect,
+                                                std::span<char> scratch, const Timeouts& timeouts) {
+  using std::chrono::milliseconds;
+  ForwardOutcome out;
+  auto& req = parser.get();
+  const bool client_keep_alive = req.keep_alive();
+  const unsigned client_version = req.version();
+  const bool is_head = req.method() == http::verb::head;
+  const bool expect_continue = beast::iequals(req[http::field::expect], "100-continue");
+  const bool bodyless = parser.is_done();
+  req.erase(http::field::expect);
+  req.version(11);
+  req.keep_alive(true);
+
+  auto fail = [&](policy::Layer layer, std::string_view reason, http::status status,
+                  std::string detail) {
+    out.failed = true;
+    out.layer = layer;
+    out.reason = reason;
+    out.status = static_cast<int>(status);
+    out.detail = std::move(detail);
+    return out;
+  };
+
+  bool sent_continue = false;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::optional<Up> up = pool.take();
+    const bool fresh = !up.has_value();
+    if (fresh) {
+      Connected<Up> c = co_await connect();
+      if (!c.stream) co_return fail(c.layer, c.reason, c.status, std::move(c.detail));
+      up.emplace(std::move(*c.stream));
+    }
+    if (expect_continue && !bodyless && !sent_continue) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      beast::get_lowest_layer(down).expires_after(milliseconds(timeouts.body_idle_ms));
+      auto [ec, n] = co_await asio::async_write(down, asio::buffer(kContinue), kTuple);
+      if (ec) {
+        out.client_gone = true;
+        co_return out;
+      }
+      sent_continue = true;
+    }
+    const RelayResult sent = co_await relayMessage(down, down_buffer, parser, *up, scratch,
+                                                   milliseconds(timeouts.body_idle_ms));
+    out.bytes_in = sent.body_bytes;
+    if (sent.status == RelayStatus::kReadFailed) {
+      out.client_gone = true;  // the client vanished or sent a broken body: drop both
+      co_return out;
+    }
+    const bool replayable = !fresh && bodyless && attempt == 0;
+    if (sent.status == RelayStatus::kWriteFailed) {
+      if (replayable) continue;
+      if (auto alert = describeTlsAlert(sent.ec); !alert.empty() && fresh) {
+        co_return fail(policy::Layer::kTransport, policy::reason::kHandshakeRefused,
+                       http::status::bad_gateway, "TLS alert from target: " + alert);
+      }
+      co_return fail(policy::Layer::kProxy, policy::reason::kUpstreamUnavailable,
+                     http::status::bad_gateway, "writing to upstream: " + sent.ec.message());
+    }
+
+    // Response head; informational 1xx responses other than 101 are dropped (RFC 9110 §15.2).
+    beast::flat_buffer up_buffer;
+    std::optional<http::response_parser<http::buffer_body>> rp;
+    beast::error_code ec;
+    for (;;) {
+      rp.emplace();
+      rp->body_limit(boost::none);
+      rp->header_limit(64 * 1024);
+      if (is_head) rp->skip(true);
+      beast::get_lowest_layer(*up).expires_after(milliseconds(timeouts.upstream_response_ms));
+      auto [rec, n] = co_await http::async_read_header(*up, up_buffer, *rp, kTuple);
+      ec = rec;
+      if (ec || rp->get().result_int() / 100 != 1 || rp->get().result_int() == 101) break;
+    }
+    if (ec) {
+      if (replayable && up_buffer.size() == 0 && ec != beast::error::timeout) continue;
+      if (ec == beast::error::timeout) {
+        co_return fail(policy::Layer::kProxy, policy::reason::kUpstreamTimeout,
+                       http::status::gateway_timeout, "no response head within the timeout");
+      }
+      if (auto alert = describeTlsAlert(ec); !alert.empty() && fresh) {
+        co_return fail(policy::Layer::kTransport, policy::reason::kHandshakeRefused,
+                       http::status::bad_gateway, "TLS alert from target: " + alert);
+      }
+      co_return fail(policy::Layer::kProxy, policy::reason::kUpstreamUnavailable,
+                     http::status::bad_gateway, "reading upstream response: " + ec.message());
+    }
+    auto& res = rp->get();
+    if (res.result_int() == 101) {
+      co_return fail(policy::Layer::kProxy, policy::reason::kUpstreamUnavailable,
+                     http::status::bad_gateway, "upstream switched protocols unasked");
+    }
+    if (auto why = checkResponseFraming(res); !why.empty()) {
+      co_return fail(policy::Layer::kProxy, policy::reason::kUpstreamUnavailable,
+                     http::status::bad_gateway, "upstream response framing: " + std::string(why));
+    }
+    const bool upstream_keep_alive = res.keep_alive();
+    removeHopByHopFields(res);
+    bool keep_client = client_keep_alive && !res.need_eof();
+    const bool has_body = !rp->is_done();
+    if (has_body && !res.has_content_length() && !res.chunked()) {
+      // A close-delimited body (e.g. an SSE stream from an HTTP/1.0-style app): chunk it
+      // for HTTP/1.1 clients so their connection survives; 1.0 clients read to close.
+      if (client_version >= 11) {
+        res.chunked(true);
+      } else {
+        keep_client = false;
+      }
+    } else if (client_version < 11 && res.chunked()) {
+      res.chunked(false);  // HTTP/1.0 has no chunked coding: stream raw and close
+      keep_client = false;
+    }
+    res.version(11);
+    res.keep_alive(keep_client);
+    out.status = res.result_int();
+
+    const RelayResult back = co_await relayMessage(*up, up_buffer, *rp, down, scratch,
+                                                   milliseconds(timeouts.body_idle_ms));
+    out.bytes_out = back.body_bytes;
+    out.responded = back.wrote_anything;
+    if (back.status != RelayStatus::kDone) {
+      // Mid-stream failure: the status line is already out, so the only honest signal
+      // left is closing the client connection.
+      out.keep_client = false;
+      if (!out.responded) {
+        co_return fail(policy::Layer::kProxy, policy::reason::kUpstreamUnavailable,
+                       http::status::bad_gateway, "relaying response: " + back.ec.message());
+      }
+      if (back.status == RelayStatus::kWriteFailed) out.client_gone = true;
+      co_return out;
+    }
+    if (upstream_keep_alive && rp->is_done() && up_buffer.size() == 0) pool.give(std::move(*up));
+    out.keep_client = keep_client;
+    co_return out;
+  }
+  co_return fail(policy::Layer::kProxy, policy::reason::kUpstreamUnavailable,
+                 http::status::bad_gateway, "upstream closed the connection");
+}
+
+}  // namespace warden::proxy

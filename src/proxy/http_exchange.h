@@ -1,0 +1,176 @@
+// Building blocks shared by ingress and egress exchanges: reading a strictly framed
+// message head, relaying a body chunk by chunk with backpressure, and answering with a
+// JSON error. Templates over the stream type (plain TCP or TLS).
+//
+// Relaying uses Beast's buffer_body: at most one scratch buffer of body bytes is held per
+// connection, and the next chunk is read only after the previous one was written, so a
+// slow reader slows the writer instead of growing memory (100 MB bodies and endless SSE
+// streams cost the same few kilobytes).
+#pragma once
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "proxy/error_response.h"
+#include "proxy/http_framing.h"
+
+namespace warden::proxy {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+
+inline constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+enum class HeadStatus { kOk, kClosed, kIdleTimeout, kTimeout, kMalformed, kTooLarge, kBodyTooLarge, kError };
+
+struct HeadLimits {
+  std::size_t max_header_bytes;
+  std::chrono::milliseconds first_byte_timeout;  // idle wait for the first byte
+  std::chrono::milliseconds header_timeout;      // first byte -> complete head
+};
+
+// Reads one message head into `parser`. Bytes already in `buffer` (pipelined requests)
+// are used first. The raw head is scanned by scanHeaderBlock before Beast sees it.
+template <class Stream, class Parser>
+asio::awaitable<HeadStatus> readHead(Stream& stream, beast::flat_buffer& buffer, Parser& parser,
+                                     const HeadLimits& limits, std::string& why) {
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point header_deadline{};
+  for (;;) {
+    auto data = buffer.data();
+    std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+    // RFC 9112 §2.2: ignore empty lines received before the request-line.
+    while (bytes.size() >= 2 && bytes[0] == '\r' && bytes[1] == '\n') {
+      buffer.consume(2);
+      bytes.remove_prefix(2);
+    }
+    if (!bytes.empty() && header_deadline == Clock::time_point{}) {
+      header_deadline = Clock::now() + limits.header_timeout;
+    }
+    std::size_t end = 0;
+    std::string_view malformed;
+    const auto scan = scanHeaderBlock(bytes.substr(0, limits.max_header_bytes + 4), end, malformed);
+    if (scan == HeaderScan::kMalformed) {
+      why = std::string(malformed);
+      co_return HeadStatus::kMalformed;
+    }
+    if (scan == HeaderScan::kComplete) {
+      if (end > limits.max_header_bytes) co_return HeadStatus::kTooLarge;
+      beast::error_code ec;
+      const std::size_t used = parser.put(asio::buffer(bytes.data(), end), ec);
+      if (ec == http::error::body_limit) co_return HeadStatus::kBodyTooLarge;
+      if (ec || !parser.is_header_done()) {
+        why = ec ? ec.message() : "incomplete header";
+        co_return HeadStatus::kMalformed;
+      }
+      buffer.consume(used);
+      co_return HeadStatus::kOk;
+    }
+    if (bytes.size() > limits.max_header_bytes) co_return HeadStatus::kTooLarge;
+    auto& socket = beast::get_lowest_layer(stream);
+    if (bytes.empty()) {
+      socket.expires_after(limits.first_byte_timeout);
+    } else {
+      socket.expires_at(header_deadline);
+    }
+    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(8192), kTuple);
+    if (ec) {
+      if (ec == beast::error::timeout) {
+        co_return bytes.empty() ? HeadStatus::kIdleTimeout : HeadStatus::kTimeout;
+      }
+      if (bytes.empty()) co_return HeadStatus::kClosed;
+      why = ec.message();
+      co_return HeadStatus::kError;
+    }
+    buffer.commit(n);
+  }
+}
+
+enum class RelayStatus { kDone, kReadFailed, kWriteFailed };
+
+struct RelayResult {
+  RelayStatus status = RelayStatus::kDone;
+  beast::error_code ec;
+  std::uint64_t body_bytes = 0;
+  bool wrote_anything = false;  // at least the head reached the output
+};
+
+// Writes the message held by `parser` (head already parsed, possibly modified) to `out`,
+// streaming the body from `in`. `idle` bounds every single read and write.
+template <bool isRequest, class InStream, class OutStream>
+asio::awaitable<RelayResult> relayMessage(InStream& in, beast::flat_buffer& in_buffer,
+                                          http::parser<isRequest, http::buffer_body>& parser,
+                                          OutStream& out, std::span<char> scratch,
+                                          std::chrono::milliseconds idle) {
+  RelayResult result;
+  http::serializer<isRequest, http::buffer_body> serializer{parser.get()};
+  auto& body = parser.get().body();
+  do {
+    if (!parser.is_done()) {
+      body.data = scratch.data();
+      body.size = scratch.size();
+      beast::get_lowest_layer(in).expires_after(idle);
+      auto [ec, n] = co_await http::async_read_some(in, in_buffer, parser, kTuple);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) {
+        result.status = RelayStatus::kReadFailed;
+        result.ec = ec;
+        co_return result;
+      }
+      body.size = scratch.size() - body.size;
+      body.data = scratch.data();
+      body.more = !parser.is_done();
+      result.body_bytes += body.size;
+    } else {
+      body.data = nullptr;
+      body.size = 0;
+      body.more = false;
+    }
+    beast::get_lowest_layer(out).expires_after(idle);
+    auto [ec, n] = co_await http::async_write(out, serializer, kTuple);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) {
+      result.status = RelayStatus::kWriteFailed;
+      result.ec = ec;
+      co_return result;
+    }
+    result.wrote_anything = true;
+    // Once the input is complete one more write flushes the serializer (final chunk);
+    // if it still is not done the message cannot be finished, so stop.
+    if (parser.is_done() && body.data == nullptr && !serializer.is_done()) break;
+  } while (!parser.is_done() || !serializer.is_done());
+  co_return result;
+}
+
+// Sends a JSON error response. `keep_alive` false adds Connection: close.
+template <class Stream>
+asio::awaitable<beast::error_code> writeError(Stream& stream, unsigned version,
+                                              http::status status, std::string_view reason,
+                                              std::string_view layer,
+                                              std::string_view request_id,
+                                              std::string_view message, bool keep_alive,
+                                              std::chrono::milliseconds timeout,
+                                              std::string_view www_authenticate = {}) {
+  http::response<http::string_body> res{status, version < 10 ? 11u : version};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.set("X-Request-ID", request_id);
+  if (!www_authenticate.empty()) res.set(http::field::www_authenticate, www_authenticate);
+  res.body() = errorBody(reason, layer, request_id,
+                         message.empty() ? defaultMessage(reason) : message);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  beast::get_lowest_layer(stream).expires_after(timeout);
+  auto [ec, n] = co_await http::async_write(stream, res, kTuple);
+  co_return ec;
+}
+
+}  // namespace warden::proxy

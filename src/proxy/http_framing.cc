@@ -1,0 +1,121 @@
+#include "proxy/http_framing.h"
+
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/rfc7230.hpp>
+#include <string>
+#include <vector>
+
+namespace warden::proxy {
+namespace http = boost::beast::http;
+
+HeaderScan scanHeaderBlock(std::string_view bytes, std::size_t& end, std::string_view& why) {
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    const char c = bytes[i];
+    if (c == '\0') {
+      why = "NUL byte in header";
+      return HeaderScan::kMalformed;
+    }
+    if (c == '\r') {
+      if (i + 1 == bytes.size()) return HeaderScan::kNeedMore;
+      if (bytes[i + 1] != '\n') {
+        why = "bare CR in header";
+        return HeaderScan::kMalformed;
+      }
+      continue;
+    }
+    if (c != '\n') continue;
+    if (i == 0 || bytes[i - 1] != '\r') {
+      why = "bare LF in header";
+      return HeaderScan::kMalformed;
+    }
+    // i is the LF of a CRLF. An empty line ends the head; a line starting with SP/HTAB
+    // continues the previous one (obs-fold), which RFC 9112 §5.2 lets us reject.
+    if (i + 1 == bytes.size()) return HeaderScan::kNeedMore;
+    const char next = bytes[i + 1];
+    if (next == ' ' || next == '\t') {
+      why = "obsolete line folding in header";
+      return HeaderScan::kMalformed;
+    }
+    if (next == '\r') {
+      if (i + 2 == bytes.size()) return HeaderScan::kNeedMore;
+      if (bytes[i + 2] != '\n') {
+        why = "bare CR in header";
+        return HeaderScan::kMalformed;
+      }
+      end = i + 3;
+      return HeaderScan::kComplete;
+    }
+  }
+  return HeaderScan::kNeedMore;
+}
+
+namespace {
+
+// Lets a range-for walk the iterator pair that fields::equal_range returns.
+template <class It>
+struct FieldRange {
+  std::pair<It, It> range;
+  It begin() const { return range.first; }
+  It end() const { return range.second; }
+};
+template <class It>
+FieldRange<It> each(std::pair<It, It> range) {
+  return {range};
+}
+
+std::string_view checkLengthFields(const http::fields& fields, unsigned version) {
+  std::size_t cl_count = 0;
+  for (const auto& f : each(fields.equal_range(http::field::content_length))) {
+    ++cl_count;
+    if (f.value().find(',') != std::string_view::npos) return "Content-Length must be one number";
+  }
+  if (cl_count > 1) return "repeated Content-Length";
+  std::size_t te_count = 0;
+  for (const auto& f : each(fields.equal_range(http::field::transfer_encoding))) {
+    ++te_count;
+    if (!boost::beast::iequals(f.value(), "chunked")) {
+      return "unsupported Transfer-Encoding (only \"chunked\" is accepted)";
+    }
+  }
+  if (te_count > 1) return "repeated Transfer-Encoding";
+  if (te_count > 0 && version < 11) return "Transfer-Encoding on HTTP/1.0";
+  return {};
+}
+
+}  // namespace
+
+std::string_view checkRequestFraming(const http::request_header<>& header) {
+  if (auto why = checkLengthFields(header, header.version()); !why.empty()) return why;
+  if (header.version() == 11) {
+    const auto hosts = header.count(http::field::host);
+    if (hosts == 0) return "missing Host header";
+    if (hosts > 1) return "repeated Host header";
+  }
+  return {};
+}
+
+std::string_view checkResponseFraming(const http::response_header<>& header) {
+  return checkLengthFields(header, header.version());
+}
+
+void removeHopByHopFields(http::fields& fields) {
+  std::vector<std::string> named;
+  for (const auto& f : each(fields.equal_range(http::field::connection))) {
+    for (auto token : http::token_list(f.value())) named.emplace_back(token);
+  }
+  for (const auto& name : named) {
+    // Never let a client use Connection to strip framing fields.
+    if (boost::beast::iequals(name, "content-length") ||
+        boost::beast::iequals(name, "transfer-encoding")) {
+      continue;
+    }
+    fields.erase(name);
+  }
+  for (auto f : {http::field::connection, http::field::keep_alive, http::field::proxy_connection,
+                 http::field::te, http::field::trailer, http::field::upgrade,
+                 http::field::proxy_authorization, http::field::proxy_authenticate}) {
+    fields.erase(f);
+  }
+}
+
+}  // namespace warden::proxy

@@ -1,0 +1,35 @@
+// What the app learns about a request: identity headers set by the sidecar only.
+//
+// Clients can send anything; every header the app could mistake for a statement by the
+// sidecar is removed first (X-Forwarded-SPIFFE-ID, X-Forwarded-Client-Cert,
+// X-Request-ID, and any X-Warden-* or X-SPIFFE-*), then set from the verified peer:
+//   X-Forwarded-SPIFFE-ID: spiffe://example.org/budget-report
+//   X-Forwarded-Client-Cert: By=<this workload>;Hash=<sha256 of peer cert>;URI=<peer>
+//   X-Request-ID: <16 hex>   (also in the audit event and on denials)
+// Thread-safety: pure functions; newRequestId() uses a thread-local generator.
+#pragma once
+
+#include <array>
+#include <boost/beast/http/fields.hpp>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace warden::proxy {
+
+inline constexpr std::string_view kSpiffeIdHeader = "X-Forwarded-SPIFFE-ID";
+inline constexpr std::string_view kClientCertHeader = "X-Forwarded-Client-Cert";
+inline constexpr std::string_view kRequestIdHeader = "X-Request-ID";
+
+std::string newRequestId();
+
+// The trace-id of a valid W3C traceparent (version 00), or "".
+std::string traceIdFrom(std::string_view traceparent);
+
+void stripIdentityHeaders(boost::beast::http::fields& fields);
+
+std::string clientCertHeader(std::string_view own_id,
+                             const std::array<std::uint8_t, 32>& peer_cert_sha256,
+                             std::string_view peer_id);
+
+}  // namespace warden::proxy

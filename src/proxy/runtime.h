@@ -1,0 +1,37 @@
+// What a worker needs to serve a request, swapped as a whole.
+//
+// A Runtime is immutable: the control thread builds a new one when the policy or the
+// credentials change and posts it to every worker; an exchange copies the shared_ptr at
+// its start and uses that snapshot to the end (and its audit event names its version).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "audit/audit_sink.h"
+#include "identity/spiffe_id.h"
+#include "policy/policy.h"
+#include "proxy/metrics.h"
+#include "proxy/sidecar_config.h"
+#include "proxy/tls_contexts.h"
+
+namespace warden::proxy {
+
+struct Runtime {
+  std::shared_ptr<const TlsContexts> tls;
+  std::shared_ptr<const policy::PolicySnapshot> policy;  // null when there is no ingress
+};
+
+// Process-wide state shared by the workers. Fields are set before the workers start and
+// then only read, except the atomics.
+struct SharedState {
+  SidecarConfig config;
+  audit::AuditSink* audit = nullptr;
+  SidecarMetrics* metrics = nullptr;
+  std::atomic<std::uint64_t> next_connection_id{1};
+  std::atomic<bool> draining{false};
+};
+
+}  // namespace warden::proxy

@@ -1,0 +1,350 @@
+#include "proxy/sidecar.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <condition_variable>
+#include <nlohmann/json.hpp>
+
+#include "proxy/admin_server.h"
+#include "proxy/file_digest.h"
+#include "proxy/http_exchange.h"
+#include "proxy/runtime.h"
+#include "proxy/worker.h"
+
+namespace warden::proxy {
+
+using nlohmann::json;
+
+struct Sidecar::Impl {
+  SharedState shared;
+  std::unique_ptr<audit::AuditSink> audit;
+  SidecarMetrics metrics;
+  std::vector<std::unique_ptr<Worker>> workers;
+
+  asio::io_context control{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> control_work;
+  std::thread control_thread;
+  std::optional<asio::ip::tcp::acceptor> admin_acceptor;
+  Endpoint admin_bound;
+  AdminHandlers admin_handlers;
+  std::optional<asio::steady_timer> watch_timer;
+
+  std::mutex reload_mutex;  // serializes reloads from the watcher, SIGHUP and tests
+  std::shared_ptr<const Runtime> current;  // guarded by reload_mutex
+  std::string policy_digest;               // guarded by reload_mutex
+  std::string identity_digest;             // guarded by reload_mutex
+  std::string last_policy_error, last_identity_error;  // guarded by reload_mutex
+  double policy_loaded_at = 0;                          // guarded by reload_mutex
+
+  std::mutex stop_mutex;
+  std::condition_variable stop_cv;
+  bool started = false;  // guarded by stop_mutex
+  bool stopped = false;  // guarded by stop_mutex: stop() has begun
+  bool stop_done = false;  // guarded by stop_mutex: stop() has finished
+
+  std::shared_ptr<const Runtime> runtime() {
+    std::lock_guard lock(reload_mutex);
+    return current;
+  }
+
+  void publish(std::shared_ptr<const Runtime> next) {
+    // Caller holds reload_mutex.
+    current = next;
+    for (auto& w : workers) w->postRuntime(next);
+  }
+
+  std::string policyPath() const {
+    return shared.config.ingress ? shared.config.ingress->policy_path : std::string();
+  }
+
+  Status reloadPolicy(bool force) {
+    if (!shared.config.ingress) return {};
+    std::lock_guard lock(reload_mutex);
+    const std::string digest = digestFiles({policyPath()});
+    if (!force && digest == policy_digest) return {};
+    auto compiled = policy::loadPolicyFile(policyPath());
+    if (!compiled) {
+      // Keep enforcing the old policy: an operator's typo must not open or close the mesh.
+      if (last_policy_error != compiled.error().message) {
+        spdlog::error("policy reload rejected, keeping version \"{}\": {}",
+                      current->policy->version(), compiled.error().message);
+      }
+      last_policy_error = compiled.error().message;
+      policy_digest = digest;  // do not re-log the same broken file every poll
+      metrics.recordReload("policy", false);
+      return Error{compiled.error().message};
+    }
+    auto next = std::make_shared<Runtime>(*current);
+    next->policy = *compiled;
+    policy_digest = digest;
+    last_policy_error.clear();
+    policy_loaded_at = nowSeconds();
+    metrics.setPolicyInfo(next->policy->version(), policy_loaded_at);
+    metrics.recordReload("policy", true);
+    spdlog::info("policy version \"{}\" in force", next->policy->version());
+    publish(std::move(next));
+    return {};
+  }
+
+  Status reloadIdentity(bool force) {
+    std::lock_guard lock(reload_mutex);
+    const std::string digest = identityFingerprint(shared.config.identity);
+    if (!force && digest == identity_digest) return {};
+    auto tls = buildTlsContexts(shared.config.identity);
+    if (!tls) {
+      // A half-written rotation (new cert, old key) is expected to fail once; the next
+      // poll sees the completed files.
+      if (last_identity_error != tls.error().message) {
+        spdlog::error("identity reload rejected, keeping the current SVID: {}",
+                      tls.error().message);
+      }
+      last_identity_error = tls.error().message;
+      metrics.recordReload("identity", false);
+      return Error{tls.error().message};
+    }
+    auto next = std::make_shared<Runtime>(*current);
+    next->tls = *tls;
+    identity_digest = digest;
+    last_identity_error.clear();
+    metrics.recordReload("identity", true);
+    metrics.setSvidExpiry(static_cast<double>(next->tls->not_after));
+    spdlog::info("identity {} loaded, valid until {}", next->tls->own_id.str(),
+                 next->tls->not_after);
+    publish(std::move(next));
+    return {};
+  }
+
+  static double nowSeconds() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  void scheduleWatch() {
+    watch_timer->expires_after(std::chrono::milliseconds(shared.config.identity.poll_interval_ms));
+    watch_timer->async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      (void)reloadIdentity(false);
+      (void)reloadPolicy(false);
+      scheduleWatch();
+    });
+  }
+
+  std::pair<bool, std::string> readiness() {
+    auto rt = runtime();
+    const auto now = static_cast<std::time_t>(nowSeconds());
+    const bool svid_valid = rt && rt->tls && rt->tls->not_after > now;
+    const bool policy_ok = !shared.config.ingress || (rt && rt->policy);
+    json j;
+    j["identity"] = {{"ok", svid_valid},
+                     {"spiffe_id", rt ? rt->tls->own_id.str() : ""},
+                     {"expires_unix", rt ? rt->tls->not_after : 0}};
+    {
+      std::lock_guard lock(reload_mutex);
+      if (!last_identity_error.empty()) j["identity"]["last_reload_error"] = last_identity_error;
+      if (shared.config.ingress) {
+        j["policy"] = {{"ok", policy_ok},
+                       {"version", rt && rt->policy ? rt->policy->version() : ""},
+                       {"loaded_unix", policy_loaded_at}};
+        if (!last_policy_error.empty()) j["policy"]["last_reload_error"] = last_policy_error;
+      }
+    }
+    const bool ready = svid_valid && policy_ok && !shared.draining.load();
+    j["ready"] = ready;
+    return {ready, j.dump() + "\n"};
+  }
+
+  std::string configDump() {
+    auto rt = runtime();
+    const auto& c = shared.config;
+    json j;
+    j["config_file"] = c.source_path;
+    j["workers"] = c.workers;
+    j["identity"] = {{"cert", c.identity.cert_path},
+                     {"key", c.identity.key_path},  // the path only, never the key
+                     {"bundles", c.identity.bundle_paths},
+                     {"spiffe_id", rt->tls->own_id.str()},
+                     {"expires_unix", rt->tls->not_after}};
+    if (c.ingress) {
+      j["ingress"] = {{"listen", workers.front()->boundIngress().str()},
+                      {"upstream", c.ingress->upstream.str()},
+                      {"policy_file", c.ingress->policy_path}};
+      const auto& p = rt->policy->config();
+      json allow = json::array();
+      for (const auto& a : p.allow) {
+        allow.push_back(!a.id.empty() ? json{{"id", a.id}}
+                        : !a.pattern.empty() ? json{{"pattern", a.pattern}}
+                                             : json{{"trust_domain", a.trust_domain}});
+      }
+      json callers = json::array();
+      for (const auto& caller : p.callers) {
+        json rules = json::array();
+        for (const auto& r : caller.rules) {
+          const char* kind = r.path.kind == policy::PathMatchConfig::Kind::kExact    ? "exact"
+                             : r.path.kind == policy::PathMatchConfig::Kind::kPrefix ? "prefix"
+                                                                                      : "pattern";
+          rules.push_back({{"id", r.id},
+                           {"methods", r.methods},
+                           {"path", {{kind, r.path.value}}},
+                           {"action", r.action == policy::RuleAction::kAllow ? "allow" : "deny"}});
+        }
+        const auto& m = caller.match;
+        callers.push_back({{"match", !m.id.empty() ? json{{"id", m.id}}
+                                     : !m.pattern.empty() ? json{{"pattern", m.pattern}}
+                                                          : json{{"trust_domain", m.trust_domain}}},
+                           {"rules", rules}});
+      }
+      j["policy"] = {{"version", p.version}, {"target", p.target}, {"allow", allow},
+                     {"callers", callers}};
+    }
+    if (c.egress) {
+      json routes = json::array();
+      for (const auto& r : c.egress->routes) {
+        routes.push_back({{"host", r.host},
+                          {"path_prefix", r.path_prefix},
+                          {"address", r.address.str()},
+                          {"spiffe_id", r.spiffe_id}});
+      }
+      j["egress"] = {{"listen", workers.front()->boundEgress().str()}, {"routes", routes}};
+    }
+    j["limits"] = {{"max_header_bytes", c.limits.max_header_bytes},
+                   {"max_body_bytes", c.limits.max_body_bytes},
+                   {"max_connections", c.limits.max_connections}};
+    j["timeouts_ms"] = {{"handshake", c.timeouts.handshake_ms},
+                        {"header_read", c.timeouts.header_read_ms},
+                        {"idle", c.timeouts.idle_ms},
+                        {"upstream_connect", c.timeouts.upstream_connect_ms},
+                        {"upstream_response", c.timeouts.upstream_response_ms},
+                        {"body_idle", c.timeouts.body_idle_ms}};
+    j["audit"] = {{"file", c.audit.file_path}, {"stdout", c.audit.to_stdout}};
+    return j.dump(2) + "\n";
+  }
+};
+
+Sidecar::Sidecar(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Sidecar::~Sidecar() { stop(0); }
+
+Result<std::unique_ptr<Sidecar>> Sidecar::create(SidecarConfig config) {
+  auto impl = std::make_unique<Impl>();
+  impl->shared.config = std::move(config);
+  const auto& c = impl->shared.config;
+
+  auto tls = buildTlsContexts(c.identity);
+  if (!tls) return Error{tls.error().message};
+  auto runtime = std::make_shared<Runtime>();
+  runtime->tls = *tls;
+  impl->identity_digest = (*tls)->fingerprint;
+  if (c.ingress) {
+    auto compiled = policy::loadPolicyFile(c.ingress->policy_path);
+    if (!compiled) return Error{compiled.error().message};
+    runtime->policy = *compiled;
+    impl->policy_digest = digestFiles({c.ingress->policy_path});
+    impl->policy_loaded_at = Impl::nowSeconds();
+    impl->metrics.setPolicyInfo(runtime->policy->version(), impl->policy_loaded_at);
+  }
+  impl->metrics.setSvidExpiry(static_cast<double>(runtime->tls->not_after));
+  impl->current = std::move(runtime);
+
+  auto sink = audit::AuditSink::create({c.audit.file_path, c.audit.to_stdout});
+  if (!sink) return Error{sink.error().message};
+  impl->audit = std::move(*sink);
+  impl->shared.audit = impl->audit.get();
+  impl->shared.metrics = &impl->metrics;
+  return std::unique_ptr<Sidecar>(new Sidecar(std::move(impl)));
+}
+
+Status Sidecar::start() {
+  auto& impl = *impl_;
+  const auto& c = impl.shared.config;
+  const bool reuse_port = c.workers > 1;
+  std::optional<Endpoint> ingress, egress;
+  if (c.ingress) ingress = c.ingress->listen;
+  if (c.egress) egress = c.egress->listen;
+  for (unsigned i = 0; i < c.workers; ++i) {
+    auto worker = std::make_unique<Worker>(impl.shared, i);
+    if (auto st = worker->listen(reuse_port, ingress, egress); !st) return st;
+    // Later workers share the port the first one got (port 0 means "pick one").
+    if (ingress) ingress = worker->boundIngress();
+    if (egress) egress = worker->boundEgress();
+    impl.workers.push_back(std::move(worker));
+  }
+  if (c.admin_enabled) {
+    boost::system::error_code ec;
+    asio::ip::tcp::endpoint ep(asio::ip::make_address(c.admin_listen.host), c.admin_listen.port);
+    impl.admin_acceptor.emplace(impl.control);
+    impl.admin_acceptor->open(ep.protocol(), ec);
+    if (!ec) impl.admin_acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) impl.admin_acceptor->bind(ep, ec);
+    if (!ec) impl.admin_acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return Error{"admin.listen: cannot listen on " + c.admin_listen.str() + ": " + ec.message()};
+    const auto local = impl.admin_acceptor->local_endpoint();
+    impl.admin_bound = Endpoint{local.address().to_string(), local.port()};
+    impl.admin_handlers = AdminHandlers{[&impl] { return impl.readiness(); },
+                                        [&impl] { return impl.metrics.render(); },
+                                        [&impl] { return impl.configDump(); }};
+    asio::co_spawn(impl.control, runAdminListener(*impl.admin_acceptor, impl.admin_handlers),
+                   asio::detached);
+  }
+  auto runtime = impl.runtime();
+  for (auto& w : impl.workers) w->start(runtime);
+  impl.watch_timer.emplace(impl.control);
+  impl.scheduleWatch();
+  impl.control_work.emplace(impl.control.get_executor());
+  impl.control_thread = std::thread([&impl] { impl.control.run(); });
+  {
+    std::lock_guard lock(impl.stop_mutex);
+    impl.started = true;
+  }
+  return {};
+}
+
+void Sidecar::stop(unsigned grace_ms) {
+  auto& impl = *impl_;
+  {
+    std::lock_guard lock(impl.stop_mutex);
+    if (impl.stopped) return;
+    impl.stopped = true;
+  }
+  impl.shared.draining.store(true);
+  for (auto& w : impl.workers) w->stopAccepting();
+  // Bounded wait for in-flight exchanges (idle keep-alive connections end at their next
+  // read because draining is set; long streams are cut at the deadline).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
+  for (;;) {
+    std::size_t active = 0;
+    for (auto& w : impl.workers) active += w->activeConnections();
+    if (active == 0 || std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (auto& w : impl.workers) w->shutdown();
+  impl.control_work.reset();
+  impl.control.stop();
+  if (impl.control_thread.joinable()) impl.control_thread.join();
+  impl.workers.clear();
+  if (impl.audit) impl.audit->flush();
+  {
+    std::lock_guard lock(impl.stop_mutex);
+    impl.stop_done = true;
+  }
+  impl.stop_cv.notify_all();
+}
+
+void Sidecar::wait() {
+  std::unique_lock lock(impl_->stop_mutex);
+  impl_->stop_cv.wait(lock, [this] { return impl_->stop_done; });
+}
+
+Endpoint Sidecar::ingressEndpoint() const { return impl_->workers.front()->boundIngress(); }
+Endpoint Sidecar::egressEndpoint() const { return impl_->workers.front()->boundEgress(); }
+Endpoint Sidecar::adminEndpoint() const { return impl_->admin_bound; }
+Status Sidecar::reloadPolicy() { return impl_->reloadPolicy(true); }
+Status Sidecar::reloadIdentity() { return impl_->reloadIdentity(true); }
+audit::AuditSink& Sidecar::auditSink() { return *impl_->audit; }
+SidecarMetrics& Sidecar::metrics() { return impl_->metrics; }
+bool Sidecar::ready() const { return impl_->readiness().first; }
+
+}  // namespace warden::proxy

@@ -1,0 +1,314 @@
+#include "proxy/sidecar_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <boost/asio/ip/address.hpp>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "identity/spiffe_id.h"
+
+namespace warden::proxy {
+namespace {
+
+// Thrown only inside this file, at the config boundary, and turned into an Error.
+struct ConfigError {
+  std::string message;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& path,
+                         const std::string& what) const {
+    std::ostringstream out;
+    out << source_;
+    if (node.IsDefined() && node.Mark().line >= 0) {
+      out << ':' << node.Mark().line + 1 << ':' << node.Mark().column + 1;
+    }
+    out << ": " << path << ": " << what;
+    throw ConfigError{out.str()};
+  }
+
+  void onlyKeys(const YAML::Node& map, const std::string& path,
+                std::initializer_list<const char*> allowed) const {
+    if (!map.IsMap()) fail(map, path, "expected a mapping");
+    for (const auto& kv : map) {
+      const auto key = kv.first.as<std::string>();
+      bool known = false;
+      for (const char* a : allowed) known = known || key == a;
+      if (!known) {
+        std::string list;
+        for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+        fail(kv.first, join(path, key), "unknown key (expected one of: " + list + ")");
+      }
+    }
+  }
+
+  std::string string(const YAML::Node& node, const std::string& path) const {
+    if (!node.IsScalar()) fail(node, path, "expected a string");
+    return node.as<std::string>();
+  }
+
+  std::string nonEmptyString(const YAML::Node& node, const std::string& path) const {
+    auto s = string(node, path);
+    if (s.empty()) fail(node, path, "must not be empty");
+    return s;
+  }
+
+  template <class Int>
+  Int integer(const YAML::Node& node, const std::string& path, Int min, Int max) const {
+    if (!node.IsScalar()) fail(node, path, "expected an integer");
+    const auto text = node.Scalar();
+    unsigned long long v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc{} || end != text.data() + text.size()) {
+      fail(node, path, "expected a non-negative integer, got \"" + text + "\"");
+    }
+    if (v < static_cast<unsigned long long>(min) || v > static_cast<unsigned long long>(max)) {
+      fail(node, path, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    }
+    return static_cast<Int>(v);
+  }
+
+  bool boolean(const YAML::Node& node, const std::string& path) const {
+    if (!node.IsScalar()) fail(node, path, "expected true or false");
+    const auto& s = node.Scalar();
+    if (s == "true") return true;
+    if (s == "false") return false;
+    fail(node, path, "expected true or false, got \"" + s + "\"");
+  }
+
+  Endpoint endpoint(const YAML::Node& node, const std::string& path) const {
+    auto parsed = parseEndpoint(string(node, path));
+    if (!parsed) fail(node, path, parsed.error().message);
+    return *parsed;
+  }
+
+  static std::string join(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+  }
+
+ private:
+  std::string source_;
+};
+
+std::string resolvePath(const std::string& base_dir, const std::string& p) {
+  if (p.empty() || p.front() == '/') return p;
+  return (std::filesystem::path(base_dir) / p).lexically_normal().string();
+}
+
+bool isLoopback(const Endpoint& e) {
+  boost::system::error_code ec;
+  auto addr = boost::asio::ip::make_address(e.host, ec);
+  return !ec && addr.is_loopback();
+}
+
+SidecarConfig parse(const YAML::Node& root, const Reader& r, const std::string& base_dir) {
+  SidecarConfig c;
+  r.onlyKeys(root, "", {"identity", "ingress", "egress", "admin", "audit", "limits", "timeouts",
+                        "workers"});
+
+  const auto id = root["identity"];
+  if (!id) r.fail(root, "identity", "is required");
+  r.onlyKeys(id, "identity", {"cert", "key", "bundles", "poll_interval_ms"});
+  if (!id["cert"]) r.fail(id, "identity.cert", "is required");
+  if (!id["key"]) r.fail(id, "identity.key", "is required");
+  if (!id["bundles"]) r.fail(id, "identity.bundles", "is required (trust domain -> CA file)");
+  c.identity.cert_path = resolvePath(base_dir, r.nonEmptyString(id["cert"], "identity.cert"));
+  c.identity.key_path = resolvePath(base_dir, r.nonEmptyString(id["key"], "identity.key"));
+  const auto bundles = id["bundles"];
+  if (!bundles.IsMap() || bundles.size() == 0) {
+    r.fail(bundles, "identity.bundles", "expected a non-empty mapping of trust domain to file");
+  }
+  for (const auto& kv : bundles) {
+    const auto td = kv.first.as<std::string>();
+    const std::string path = "identity.bundles." + td;
+    if (auto st = identity::validateTrustDomain(td); !st) r.fail(kv.first, path, st.message());
+    c.identity.bundle_paths[td] = resolvePath(base_dir, r.nonEmptyString(kv.second, path));
+  }
+  if (id["poll_interval_ms"]) {
+    c.identity.poll_interval_ms =
+        r.integer<std::uint32_t>(id["poll_interval_ms"], "identity.poll_interval_ms", 50, 600000);
+  }
+
+  if (const auto in = root["ingress"]) {
+    r.onlyKeys(in, "ingress", {"listen", "upstream", "policy"});
+    IngressConfig ic;
+    for (const char* k : {"listen", "upstream", "policy"}) {
+      if (!in[k]) r.fail(in, std::string("ingress.") + k, "is required");
+    }
+    ic.listen = r.endpoint(in["listen"], "ingress.listen");
+    ic.upstream = r.endpoint(in["upstream"], "ingress.upstream");
+    ic.policy_path = resolvePath(base_dir, r.nonEmptyString(in["policy"], "ingress.policy"));
+    c.ingress = ic;
+  }
+
+  if (const auto eg = root["egress"]) {
+    r.onlyKeys(eg, "egress", {"listen", "routes"});
+    EgressConfig ec;
+    if (!eg["listen"]) r.fail(eg, "egress.listen", "is required");
+    ec.listen = r.endpoint(eg["listen"], "egress.listen");
+    if (!isLoopback(ec.listen)) {
+      r.fail(eg["listen"], "egress.listen",
+             "must be a loopback address: the app talks plain HTTP to it");
+    }
+    const auto routes = eg["routes"];
+    if (!routes || !routes.IsSequence() || routes.size() == 0) {
+      r.fail(routes ? routes : eg, "egress.routes", "expected a non-empty list");
+    }
+    std::set<std::pair<std::string, std::string>> seen;
+    for (std::size_t i = 0; i < routes.size(); ++i) {
+      const auto node = routes[i];
+      const std::string p = "egress.routes[" + std::to_string(i) + "]";
+      r.onlyKeys(node, p, {"host", "path_prefix", "address", "spiffe_id", "sni"});
+      EgressRoute route;
+      for (const char* k : {"host", "address", "spiffe_id"}) {
+        if (!node[k]) r.fail(node, p + "." + k, "is required");
+      }
+      route.host = r.nonEmptyString(node["host"], p + ".host");
+      for (char& ch : route.host) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (node["path_prefix"]) {
+        route.path_prefix = r.nonEmptyString(node["path_prefix"], p + ".path_prefix");
+        if (route.path_prefix.front() != '/') {
+          r.fail(node["path_prefix"], p + ".path_prefix", "must start with /");
+        }
+      }
+      route.address = r.endpoint(node["address"], p + ".address");
+      route.spiffe_id = r.nonEmptyString(node["spiffe_id"], p + ".spiffe_id");
+      auto parsed = identity::SpiffeId::parse(route.spiffe_id);
+      if (!parsed) r.fail(node["spiffe_id"], p + ".spiffe_id", parsed.error().message);
+      if (!parsed->hasPath()) {
+        r.fail(node["spiffe_id"], p + ".spiffe_id", "a workload ID needs a path");
+      }
+      if (node["sni"]) route.sni = r.nonEmptyString(node["sni"], p + ".sni");
+      if (!seen.emplace(route.host, route.path_prefix).second) {
+        r.fail(node, p, "duplicate route for host \"" + route.host + "\" and path_prefix \"" +
+                            route.path_prefix + "\"");
+      }
+      ec.routes.push_back(std::move(route));
+    }
+    c.egress = ec;
+  }
+
+  if (!c.ingress && !c.egress) r.fail(root, "", "at least one of ingress or egress is required");
+
+  if (const auto admin = root["admin"]) {
+    r.onlyKeys(admin, "admin", {"listen"});
+    if (!admin["listen"]) r.fail(admin, "admin.listen", "is required");
+    c.admin_listen = r.endpoint(admin["listen"], "admin.listen");
+    if (!isLoopback(c.admin_listen)) {
+      r.fail(admin["listen"], "admin.listen", "must be a loopback address");
+    }
+    c.admin_enabled = true;
+  }
+
+  if (const auto audit = root["audit"]) {
+    r.onlyKeys(audit, "audit", {"file", "stdout"});
+    if (audit["file"]) {
+      c.audit.file_path = resolvePath(base_dir, r.nonEmptyString(audit["file"], "audit.file"));
+    }
+    if (audit["stdout"]) c.audit.to_stdout = r.boolean(audit["stdout"], "audit.stdout");
+  }
+
+  if (const auto l = root["limits"]) {
+    r.onlyKeys(l, "limits", {"max_header_bytes", "max_body_bytes", "max_connections"});
+    if (l["max_header_bytes"]) {
+      c.limits.max_header_bytes =
+          r.integer<std::uint32_t>(l["max_header_bytes"], "limits.max_header_bytes", 1024, 1 << 20);
+    }
+    if (l["max_body_bytes"]) {
+      c.limits.max_body_bytes = r.integer<std::uint64_t>(l["max_body_bytes"],
+                                                         "limits.max_body_bytes", 0, ~0ULL);
+    }
+    if (l["max_connections"]) {
+      c.limits.max_connections = r.integer<std::uint32_t>(l["max_connections"],
+                                                          "limits.max_connections", 1, 1000000);
+    }
+  }
+
+  if (const auto t = root["timeouts"]) {
+    r.onlyKeys(t, "timeouts", {"handshake_ms", "header_read_ms", "idle_ms", "upstream_connect_ms",
+                               "upstream_response_ms", "body_idle_ms"});
+    auto ms = [&](const char* key, std::uint32_t& out) {
+      if (t[key]) out = r.integer<std::uint32_t>(t[key], std::string("timeouts.") + key, 1, 86400000);
+    };
+    ms("handshake_ms", c.timeouts.handshake_ms);
+    ms("header_read_ms", c.timeouts.header_read_ms);
+    ms("idle_ms", c.timeouts.idle_ms);
+    ms("upstream_connect_ms", c.timeouts.upstream_connect_ms);
+    ms("upstream_response_ms", c.timeouts.upstream_response_ms);
+    ms("body_idle_ms", c.timeouts.body_idle_ms);
+  }
+
+  if (root["workers"]) c.workers = r.integer<std::uint32_t>(root["workers"], "workers", 1, 64);
+  return c;
+}
+
+}  // namespace
+
+std::string Endpoint::str() const {
+  return host.find(':') != std::string::npos ? "[" + host + "]:" + std::to_string(port)
+                                             : host + ":" + std::to_string(port);
+}
+
+Result<Endpoint> parseEndpoint(std::string_view text) {
+  std::string_view host, port;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return Error{"expected [ipv6]:port, got \"" + std::string(text) + "\""};
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+      return Error{"expected ip:port, got \"" + std::string(text) + "\""};
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(std::string(host), ec);
+  if (ec) return Error{"\"" + std::string(host) + "\" is not an IP address"};
+  unsigned v = 0;
+  auto [end, perr] = std::from_chars(port.data(), port.data() + port.size(), v);
+  if (perr != std::errc{} || end != port.data() + port.size() || v > 65535) {
+    return Error{"\"" + std::string(port) + "\" is not a port number (0-65535)"};
+  }
+  return Endpoint{std::string(host), static_cast<std::uint16_t>(v)};
+}
+
+Result<SidecarConfig> parseSidecarConfig(const std::string& yaml_text,
+                                         const std::string& source_path) {
+  Reader reader(source_path);
+  try {
+    const YAML::Node root = YAML::Load(yaml_text);
+    if (!root.IsMap()) return Error{source_path + ": expected a mapping at the top level"};
+    auto dir = std::filesystem::path(source_path).parent_path().string();
+    if (dir.empty()) dir = ".";
+    SidecarConfig config = parse(root, reader, dir);
+    config.source_path = source_path;
+    return config;
+  } catch (const ConfigError& e) {
+    return Error{e.message};
+  } catch (const YAML::Exception& e) {
+    return Error{source_path + ":" + std::to_string(e.mark.line + 1) + ":" +
+                 std::to_string(e.mark.column + 1) + ": " + e.msg};
+  }
+}
+
+Result<SidecarConfig> loadSidecarConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Error{path + ": cannot read config file"};
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parseSidecarConfig(buffer.str(), path);
+}
+
+}  // namespace warden::proxy

@@ -1,0 +1,91 @@
+// The sidecar's own configuration (`warden proxy --config FILE`), as plain structs.
+//
+// Parsed strictly from YAML (unknown keys are errors; messages name the file, line and
+// field path), relative paths resolved against the config file's directory. The target
+// policy lives in its own file (policy/policy.h) so it can be reloaded on its own.
+// See docs/sidecar.md for the schema. Thread-safety: plain values.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace warden::proxy {
+
+struct Endpoint {
+  std::string host;  // IP literal (listeners must be IP literals)
+  std::uint16_t port = 0;
+  std::string str() const;
+};
+
+struct IdentityConfig {
+  std::string cert_path;  // PEM: leaf first, then intermediates
+  std::string key_path;   // PEM private key
+  std::map<std::string, std::string> bundle_paths;  // trust domain -> PEM file of CAs
+  std::uint32_t poll_interval_ms = 1000;            // how often files are checked for change
+};
+
+struct IngressConfig {
+  Endpoint listen;
+  Endpoint upstream;        // the local app (plain HTTP)
+  std::string policy_path;  // target policy (policy/policy.h)
+};
+
+struct EgressRoute {
+  std::string host;         // Host header (without port), lower-case
+  std::string path_prefix;  // optional; segment-aware like policy prefixes
+  Endpoint address;         // the target's ingress
+  std::string spiffe_id;    // the identity the target must present
+  std::string sni;          // optional TLS server name
+};
+
+struct EgressConfig {
+  Endpoint listen;  // must be loopback: the app talks plain HTTP to it
+  std::vector<EgressRoute> routes;
+};
+
+struct AuditConfig {
+  std::string file_path;
+  bool to_stdout = false;
+};
+
+struct Limits {
+  std::uint32_t max_header_bytes = 16 * 1024;
+  std::uint64_t max_body_bytes = 0;  // 0: unlimited (bodies stream)
+  std::uint32_t max_connections = 10000;
+};
+
+struct Timeouts {
+  std::uint32_t handshake_ms = 5000;
+  std::uint32_t header_read_ms = 10000;   // from first byte of a request to end of its header
+  std::uint32_t idle_ms = 60000;          // keep-alive idle between requests
+  std::uint32_t upstream_connect_ms = 2000;
+  std::uint32_t upstream_response_ms = 30000;  // request sent -> response header received
+  std::uint32_t body_idle_ms = 60000;          // no progress on a streaming body
+};
+
+struct SidecarConfig {
+  std::string source_path;
+  IdentityConfig identity;
+  std::optional<IngressConfig> ingress;
+  std::optional<EgressConfig> egress;
+  Endpoint admin_listen{"127.0.0.1", 0};
+  bool admin_enabled = false;
+  AuditConfig audit;
+  Limits limits;
+  Timeouts timeouts;
+  std::uint32_t workers = 1;
+};
+
+Result<SidecarConfig> parseSidecarConfig(const std::string& yaml_text,
+                                         const std::string& source_path);
+Result<SidecarConfig> loadSidecarConfig(const std::string& path);
+
+// "127.0.0.1:8443" or "[::1]:8443"; the host must be an IP literal.
+Result<Endpoint> parseEndpoint(std::string_view text);
+
+}  // namespace warden::proxy

@@ -1,0 +1,69 @@
+// TLS contexts built from this workload's X509-SVID and trust bundles.
+//
+// Verification is ours, not OpenSSL's default: a cert-verify callback runs
+// identity::verifyX509Svid (per-trust-domain bundles, SPIFFE leaf rules) and then the
+// authorization step that the connection put in the SSL object's ex_data before the
+// handshake (the target's allow-list on ingress, the route's expected server ID on
+// egress). The outcome is written back to that same HandshakeState so the connection can
+// audit exactly why a handshake was refused. Resumption is disabled so every connection
+// is verified against the policy in force when it was opened.
+// Thread-safety: a TlsContexts is immutable once built and shared by all workers; new
+// credentials produce a new TlsContexts (open connections keep the old one alive).
+#pragma once
+
+#include <boost/asio/ssl/context.hpp>
+#include <ctime>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+#include "identity/spiffe_id.h"
+#include "identity/svid_verifier.h"
+#include "proxy/sidecar_config.h"
+
+namespace warden::policy {
+class PolicySnapshot;
+}
+
+namespace warden::proxy {
+
+struct TlsContexts {
+  std::shared_ptr<boost::asio::ssl::context> server;  // ingress: requires client certs
+  std::shared_ptr<boost::asio::ssl::context> client;  // egress: presents our SVID
+  std::shared_ptr<const identity::TrustBundleSet> bundles;
+  identity::SpiffeId own_id;
+  std::time_t not_after = 0;
+  std::string fingerprint;  // digest of the input files, to detect changes
+};
+
+// Per-handshake state, owned by the connection, referenced from SSL ex_data.
+struct HandshakeState {
+  const identity::TrustBundleSet* bundles = nullptr;
+  // Ingress: the allow-list. Egress: `expected_peer` must equal the peer ID.
+  const policy::PolicySnapshot* policy = nullptr;
+  const std::string* expected_peer = nullptr;
+
+  // Outcome.
+  bool verified = false;
+  std::string failure_reason;  // policy::reason::* code when refused
+  std::string failure_detail;
+  std::string peer_id;  // set when the chain verified (even if then not authorized)
+  std::optional<identity::VerifiedPeer> peer;  // set when verified
+};
+
+// Reads cert, key and bundles from disk and builds both contexts.
+Result<std::shared_ptr<const TlsContexts>> buildTlsContexts(const IdentityConfig& config);
+
+// A digest of the identity files' contents (cheap enough to poll once a second).
+std::string identityFingerprint(const IdentityConfig& config);
+
+// Associates `state` with `ssl` for the duration of one handshake.
+void attachHandshakeState(SSL* ssl, HandshakeState* state);
+
+// Describes a TLS alert received from the peer ("handshake failure"), or "" if `ec` is
+// not one.
+std::string describeTlsAlert(const boost::system::error_code& ec);
+
+}  // namespace warden::proxy

@@ -1,0 +1,94 @@
+// A worker: one thread, one io_context, its own acceptors and upstream pools.
+//
+// Connections accepted by a worker stay on it for life, so nothing a request touches is
+// shared with another thread except the immutable Runtime and the audit/metrics sinks.
+// Thread-safety: public methods other than post*/stop* must run on the worker's thread.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "common/result.h"
+#include "proxy/runtime.h"
+
+namespace warden::proxy {
+
+using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+// Idle keep-alive connections to one upstream, most recently used first.
+template <class Stream>
+class ConnectionPool {
+ public:
+  explicit ConnectionPool(std::size_t max_idle = 64) : max_idle_(max_idle) {}
+  // Takes an idle connection that the peer has not closed, if any.
+  std::optional<Stream> take();
+  void give(Stream stream);
+  std::size_t idle() const { return idle_.size(); }
+  void clear() { idle_.clear(); }
+
+ private:
+  std::size_t max_idle_;
+  std::vector<Stream> idle_;
+};
+
+class Worker {
+ public:
+  Worker(SharedState& shared, unsigned index);
+  ~Worker();
+
+  // Opens this worker's acceptors; `reuse_port` lets several workers share a port.
+  Status listen(bool reuse_port, std::optional<Endpoint> ingress, std::optional<Endpoint> egress);
+  void start(std::shared_ptr<const Runtime> runtime);
+  // Thread-safe: hands a new runtime to the worker.
+  void postRuntime(std::shared_ptr<const Runtime> runtime);
+  // Thread-safe: closes the acceptors (in-flight exchanges continue).
+  void stopAccepting();
+  // Thread-safe: stops the event loop and joins the thread.
+  void shutdown();
+
+  Endpoint boundIngress() const { return bound_ingress_; }
+  Endpoint boundEgress() const { return bound_egress_; }
+
+  // On the worker's thread:
+  boost::asio::io_context& context() { return *ioc_; }
+  const std::shared_ptr<const Runtime>& runtime() const { return runtime_; }
+  SharedState& shared() { return shared_; }
+  ConnectionPool<boost::beast::tcp_stream>& appPool() { return app_pool_; }
+  ConnectionPool<TlsStream>& routePool(std::size_t route) { return route_pools_[route]; }
+  // Any thread may read this (shutdown waits on it).
+  std::size_t activeConnections() const { return active_.load(std::memory_order_relaxed); }
+  void connectionStarted() { active_.fetch_add(1, std::memory_order_relaxed); }
+  void connectionEnded() { active_.fetch_sub(1, std::memory_order_relaxed); }
+
+ private:
+  SharedState& shared_;
+  unsigned index_;
+  // Destroyed explicitly first in ~Worker, so pending coroutine frames unwind while the
+  // rest of the worker is still alive.
+  std::unique_ptr<boost::asio::io_context> ioc_ = std::make_unique<boost::asio::io_context>(1);
+  std::optional<boost::asio::ip::tcp::acceptor> ingress_acceptor_;
+  std::optional<boost::asio::ip::tcp::acceptor> egress_acceptor_;
+  Endpoint bound_ingress_, bound_egress_;
+  std::shared_ptr<const Runtime> runtime_;
+  ConnectionPool<boost::beast::tcp_stream> app_pool_;
+  std::vector<ConnectionPool<TlsStream>> route_pools_;
+  std::atomic<std::size_t> active_{0};
+  std::thread thread_;
+};
+
+// Coroutines that own one downstream connection each (ingress_session.cc, egress_session.cc).
+boost::asio::awaitable<void> runIngressSession(Worker& worker, boost::asio::ip::tcp::socket socket,
+                                               std::uint64_t connection_id);
+boost::asio::awaitable<void> runEgressSession(Worker& worker, boost::asio::ip::tcp::socket socket,
+                                              std::uint64_t connection_id);
+
+}  // namespace warden::proxy
