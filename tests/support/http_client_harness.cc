@@ -1,0 +1,142 @@
+#include "support/http_client_harness.h"
+
+#include <sys/socket.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <variant>
+
+namespace warden::testing {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+
+struct TestConnection::Impl {
+  asio::io_context ioc;
+  std::optional<ssl::context> ctx;
+  std::optional<asio::ip::tcp::socket> plain;
+  std::optional<ssl::stream<asio::ip::tcp::socket>> tls;
+  beast::flat_buffer buffer;
+
+  asio::ip::tcp::socket& socket() { return tls ? tls->next_layer() : *plain; }
+
+  void setTimeout(std::chrono::milliseconds t) {
+    timeval tv{static_cast<time_t>(t.count() / 1000),
+               static_cast<suseconds_t>((t.count() % 1000) * 1000)};
+    ::setsockopt(socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ::setsockopt(socket().native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  }
+};
+
+TestConnection::TestConnection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+TestConnection::~TestConnection() = default;
+
+std::unique_ptr<TestConnection> TestConnection::plain(std::uint16_t port) {
+  auto impl = std::make_unique<Impl>();
+  impl->plain.emplace(impl->ioc);
+  boost::system::error_code ec;
+  impl->plain->connect({asio::ip::make_address("127.0.0.1"), port}, ec);
+  if (ec) return nullptr;
+  impl->setTimeout(std::chrono::seconds(5));
+  return std::unique_ptr<TestConnection>(new TestConnection(std::move(impl)));
+}
+
+std::unique_ptr<TestConnection> TestConnection::tls(std::uint16_t port,
+                                                    const std::optional<ClientCredential>& cred,
+                                                    std::string* error) {
+  auto impl = std::make_unique<Impl>();
+  impl->ctx.emplace(ssl::context::tls_client);
+  boost::system::error_code ec;
+  if (cred) {
+    impl->ctx->use_certificate_chain_file(cred->cert_path, ec);
+    if (!ec) impl->ctx->use_private_key_file(cred->key_path, ssl::context::pem, ec);
+    if (ec) {
+      if (error) *error = "client credential: " + ec.message();
+      return nullptr;
+    }
+  }
+  impl->ctx->set_verify_mode(ssl::verify_none);
+  impl->tls.emplace(impl->ioc, *impl->ctx);
+  impl->tls->next_layer().connect({asio::ip::make_address("127.0.0.1"), port}, ec);
+  if (ec) {
+    if (error) *error = "connect: " + ec.message();
+    return nullptr;
+  }
+  impl->setTimeout(std::chrono::seconds(5));
+  impl->tls->handshake(ssl::stream_base::client, ec);
+  if (ec) {
+    if (error) *error = "handshake: " + ec.message();
+    return nullptr;
+  }
+  return std::unique_ptr<TestConnection>(new TestConnection(std::move(impl)));
+}
+
+bool TestConnection::send(const std::string& bytes) {
+  boost::system::error_code ec;
+  if (impl_->tls) {
+    asio::write(*impl_->tls, asio::buffer(bytes), ec);
+  } else {
+    asio::write(*impl_->plain, asio::buffer(bytes), ec);
+  }
+  if (ec) last_error_ = ec.message();
+  return !ec;
+}
+
+std::optional<HttpResponse> TestConnection::read(bool head_request,
+                                                 std::chrono::milliseconds timeout) {
+  impl_->setTimeout(timeout);
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(boost::none);
+  if (head_request) parser.skip(true);
+  boost::system::error_code ec;
+  if (impl_->tls) {
+    http::read(*impl_->tls, impl_->buffer, parser, ec);
+  } else {
+    http::read(*impl_->plain, impl_->buffer, parser, ec);
+  }
+  if (ec) {
+    last_error_ = ec.message();
+    return std::nullopt;
+  }
+  HttpResponse r;
+  const auto& msg = parser.get();
+  r.status = msg.result_int();
+  for (const auto& f : msg) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    r.headers[name] = std::string(f.value());
+  }
+  r.body = msg.body();
+  r.keep_alive = msg.keep_alive();
+  return r;
+}
+
+bool TestConnection::waitClosed(std::chrono::milliseconds timeout) {
+  impl_->setTimeout(timeout);
+  char byte;
+  boost::system::error_code ec;
+  // Pipelined leftovers in the buffer are not "closed".
+  if (impl_->buffer.size() > 0) return false;
+  std::size_t n = impl_->tls ? impl_->tls->read_some(asio::buffer(&byte, 1), ec)
+                             : impl_->plain->read_some(asio::buffer(&byte, 1), ec);
+  if (n > 0) return false;
+  return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
+         ec == asio::error::connection_reset ||
+         (ec && ec != asio::error::would_block && ec != asio::error::try_again &&
+          ec.value() != EAGAIN);
+}
+
+std::string makeRequest(const std::string& method, const std::string& target,
+                        const std::string& extra_headers, const std::string& body) {
+  std::string r = method + " " + target + " HTTP/1.1\r\nHost: budget-backend\r\n" + extra_headers;
+  if (!body.empty() || method == "POST" || method == "PUT") {
+    r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  }
+  r += "\r\n" + body;
+  return r;
+}
+
+}  // namespace warden::testing
