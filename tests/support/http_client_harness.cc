@@ -114,6 +114,52 @@ std::optional<HttpResponse> TestConnection::read(bool head_request,
   return r;
 }
 
+std::optional<HttpResponse> TestConnection::readStreaming(
+    const std::function<bool(std::string_view)>& on_body, std::chrono::milliseconds timeout) {
+  impl_->setTimeout(timeout);
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(boost::none);
+  boost::system::error_code ec;
+  auto readHeader = [&] {
+    if (impl_->tls) {
+      http::read_header(*impl_->tls, impl_->buffer, parser, ec);
+    } else {
+      http::read_header(*impl_->plain, impl_->buffer, parser, ec);
+    }
+  };
+  readHeader();
+  if (ec) {
+    last_error_ = ec.message();
+    return std::nullopt;
+  }
+  HttpResponse r;
+  r.status = parser.get().result_int();
+  for (const auto& f : parser.get()) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    r.headers[name] = std::string(f.value());
+  }
+  r.keep_alive = parser.get().keep_alive();
+  std::vector<char> scratch(64 * 1024);
+  while (!parser.is_done()) {
+    parser.get().body().data = scratch.data();
+    parser.get().body().size = scratch.size();
+    if (impl_->tls) {
+      http::read_some(*impl_->tls, impl_->buffer, parser, ec);
+    } else {
+      http::read_some(*impl_->plain, impl_->buffer, parser, ec);
+    }
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) {
+      last_error_ = ec.message();
+      return std::nullopt;
+    }
+    const std::size_t got = scratch.size() - parser.get().body().size;
+    if (got > 0 && !on_body(std::string_view(scratch.data(), got))) return r;
+  }
+  return r;
+}
+
 bool TestConnection::waitClosed(std::chrono::milliseconds timeout) {
   impl_->setTimeout(timeout);
   char byte;

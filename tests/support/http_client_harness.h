@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <string_view>
 #include <map>
 #include <memory>
 #include <optional>
@@ -44,6 +46,11 @@ class TestConnection {
   // One response; nullopt on timeout, EOF or error (see lastError()).
   std::optional<HttpResponse> read(bool head_request = false,
                                    std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // Reads one response head, then hands each body piece to `on_body` as it arrives (the
+  // body is not kept). `on_body` returns false to stop early.
+  std::optional<HttpResponse> readStreaming(
+      const std::function<bool(std::string_view)>& on_body,
+      std::chrono::milliseconds timeout = std::chrono::seconds(5));
   // True if the peer closes the connection within the timeout.
   bool waitClosed(std::chrono::milliseconds timeout = std::chrono::seconds(2));
   const std::string& lastError() const { return last_error_; }

@@ -75,12 +75,14 @@ struct EchoApp::Impl {
         seen.push_back(r);
       }
       const std::string_view path = std::string_view(r.target).substr(0, r.target.find('?'));
-      if (path == "/sse" || path == "/bytes") {
-        co_await stream_response(stream, path == "/sse", r.target, keep_alive);
+      // Routed by the last segment, so a policy can put these under any prefix.
+      const std::string_view last = path.substr(path.rfind('/') + 1);
+      if (last == "sse" || last == "bytes") {
+        co_await stream_response(stream, last == "sse", r.target, keep_alive);
         if (!keep_alive) break;
         continue;
       }
-      if (path == "/slow") {
+      if (last == "slow") {
         asio::steady_timer t(ioc, std::chrono::milliseconds(queryNumber(r.target, "ms", 100)));
         co_await t.async_wait(kTuple);
       }

@@ -1,9 +1,10 @@
 // A small, honest HTTP/1.1 app for tests and the standalone demo: it echoes what it
 // received (method, path, the identity headers the sidecar set, body size) as JSON, and
 // has a few endpoints that exercise streaming:
-//   GET  /sse?events=N&interval_ms=M   text/event-stream, N events, chunked
-//   GET  /bytes?n=N                    N bytes of body, chunked, produced as it is sent
-//   GET  /slow?ms=N                    answers after N ms
+//   GET  .../sse?events=N&interval_ms=M  text/event-stream, N events, chunked
+//   GET  .../bytes?n=N                   N bytes of body, chunked, produced as it is sent
+//   GET  .../slow?ms=N                   answers after N ms
+// (routed by the last path segment, so a policy can put them under any prefix)
 //   any  other path                    200 JSON echo; request bodies are counted, not kept
 // Thread-safety: start/stop from one thread; the request log is guarded by a mutex.
 #pragma once
