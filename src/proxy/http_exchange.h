@@ -126,7 +126,11 @@ asio::awaitable<RelayResult> relayMessage(InStream& in, beast::flat_buffer& in_b
         co_return result;
       }
       body.size = scratch.size() - body.size;
-      body.data = scratch.data();
+      // A read can end on a chunk header with no body bytes yet. A zero-length buffer
+      // would make the serializer emit a zero-size chunk, which is the last-chunk (RFC 9112
+      // §7.1): the receiver would end the body there and parse the rest of it as the next
+      // message. A null buffer makes the serializer wait for data instead (need_buffer).
+      body.data = body.size > 0 ? scratch.data() : nullptr;
       body.more = !parser.is_done();
       result.body_bytes += body.size;
     } else {
@@ -142,7 +146,7 @@ asio::awaitable<RelayResult> relayMessage(InStream& in, beast::flat_buffer& in_b
       result.ec = ec;
       co_return result;
     }
-    result.wrote_anything = true;
+    if (n > 0) result.wrote_anything = true;  // need_buffer may have written nothing
     // Once the input is complete one more write flushes the serializer (final chunk);
     // if it still is not done the message cannot be finished, so stop.
     if (parser.is_done() && body.data == nullptr && !serializer.is_done()) break;
