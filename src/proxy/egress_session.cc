@@ -84,6 +84,7 @@ asio::awaitable<void> runEgressSession(Worker& worker, asio::ip::tcp::socket soc
   }
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
+  buffer.reserve(kRelayBufferBytes);
   std::array<char, 16 * 1024> scratch;
   bool first = true;
 

@@ -94,7 +94,18 @@ asio::awaitable<ForwardOutcome> forwardExchange(Down& down, beast::flat_buffer& 
                                                    milliseconds(timeouts.body_idle_ms));
     out.bytes_in = sent.body_bytes;
     if (sent.status == RelayStatus::kReadFailed) {
-      out.client_gone = true;  // the client vanished or sent a broken body: drop both
+      // A body that breaks framing (bad chunk size, body over the limit) is the client's
+      // error and gets a 400 on a connection that is then closed; a client that simply
+      // went away gets nothing. Either way the half-sent upstream connection is dropped.
+      if (sent.ec.category() == http::make_error_code(http::error::bad_chunk).category()) {
+        co_return fail(policy::Layer::kProxy,
+                       sent.ec == http::error::body_limit ? policy::reason::kPayloadTooLarge
+                                                          : policy::reason::kBadRequest,
+                       sent.ec == http::error::body_limit ? http::status::payload_too_large
+                                                          : http::status::bad_request,
+                       "malformed request body: " + sent.ec.message());
+      }
+      out.client_gone = true;
       co_return out;
     }
     const bool replayable = !fresh && bodyless && attempt == 0;
@@ -110,6 +121,7 @@ asio::awaitable<ForwardOutcome> forwardExchange(Down& down, beast::flat_buffer& 
 
     // Response head; informational 1xx responses other than 101 are dropped (RFC 9110 §15.2).
     beast::flat_buffer up_buffer;
+    up_buffer.reserve(kRelayBufferBytes);  // Beast reads at most the free capacity
     std::optional<http::response_parser<http::buffer_body>> rp;
     beast::error_code ec;
     for (;;) {

@@ -29,6 +29,10 @@ namespace http = boost::beast::http;
 
 inline constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
+// Read buffers start with this capacity: Beast sizes each read by the buffer's free
+// capacity (512 bytes minimum), so an empty buffer would relay bodies 512 bytes a time.
+inline constexpr std::size_t kRelayBufferBytes = 16 * 1024;
+
 enum class HeadStatus { kOk, kClosed, kIdleTimeout, kTimeout, kMalformed, kTooLarge, kBodyTooLarge, kError };
 
 struct HeadLimits {

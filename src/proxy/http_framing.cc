@@ -104,9 +104,10 @@ void removeHopByHopFields(http::fields& fields) {
     for (auto token : http::token_list(f.value())) named.emplace_back(token);
   }
   for (const auto& name : named) {
-    // Never let a client use Connection to strip framing fields.
+    // Never let a client use Connection to strip framing fields or Host (an HTTP/1.1
+    // request without Host is invalid, RFC 9112 §3.2).
     if (boost::beast::iequals(name, "content-length") ||
-        boost::beast::iequals(name, "transfer-encoding")) {
+        boost::beast::iequals(name, "transfer-encoding") || boost::beast::iequals(name, "host")) {
       continue;
     }
     fields.erase(name);

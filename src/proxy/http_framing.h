@@ -37,7 +37,7 @@ std::string_view checkResponseFraming(const boost::beast::http::response_header<
 
 // Removes hop-by-hop fields (RFC 9110 §7.6.1): the ones named in Connection, plus
 // Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade, Proxy-Authorization,
-// Proxy-Authenticate. Transfer-Encoding and Content-Length are framing and stay.
+// Proxy-Authenticate. Transfer-Encoding and Content-Length (framing) and Host stay.
 void removeHopByHopFields(boost::beast::http::fields& fields);
 
 }  // namespace warden::proxy

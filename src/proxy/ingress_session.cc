@@ -114,6 +114,7 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
                               cfg.ingress->upstream.port);
 
   beast::flat_buffer buffer;
+  buffer.reserve(kRelayBufferBytes);
   std::array<char, 16 * 1024> scratch;
   bool first = true;
   while (!shared.draining.load(std::memory_order_relaxed)) {

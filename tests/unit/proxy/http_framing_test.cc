@@ -329,6 +329,16 @@ TEST(RemoveHopByHopFieldsTest, ConnectionCannotRemoveContentLengthOrTransferEnco
   EXPECT_EQ(chunked.count(http::field::connection), 0u);
 }
 
+TEST(RemoveHopByHopFieldsTest, ConnectionCannotRemoveHost) {
+  // RFC 9112 §3.2: every HTTP/1.1 request carries Host; removing it because a client
+  // named it in Connection would send the app an invalid request.
+  http::fields f;
+  f.insert("Host", "budget-backend");
+  f.insert("Connection", "host");
+  removeHopByHopFields(f);
+  EXPECT_EQ(f[http::field::host], "budget-backend");
+}
+
 TEST(RemoveHopByHopFieldsTest, NoConnectionFieldLeavesOtherFieldsAlone) {
   http::fields f;
   f.insert("Host", "b");
