@@ -1,14 +1,16 @@
 // Asynchronous audit writer: workers hand events over; one dedicated thread writes them.
 //
 // Workers never block on I/O: submit() appends to an in-memory queue under a mutex held
-// for a push_back only, and wakes the writer only when the queue was empty. The writer
-// formats the JSON lines and writes them to a file (append, flushed per batch) and/or
-// stdout. If the queue exceeds its bound (a stalled disk), new events are counted as
+// for a push_back only. The writer wakes every `flush_interval` (or as soon as
+// `wake_batch` events wait, or on flush()), formats the JSON lines and writes them to a
+// file (append, flushed per batch) and/or stdout: events reach the file within one
+// interval, and a busy data plane pays no wake-up per request. If the queue exceeds its bound (a stalled disk), new events are counted as
 // dropped rather than growing memory without limit; the counter is exported as a metric
 // so the loss is visible. Thread-safety: submit() from any thread; start/stop from one.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
@@ -27,6 +29,8 @@ struct AuditSinkOptions {
   std::string file_path;          // empty: no file
   bool to_stdout = false;
   std::size_t max_queue = 100000;  // events waiting to be written
+  std::chrono::milliseconds flush_interval{20};
+  std::size_t wake_batch = 512;
 };
 
 class AuditSink {
@@ -58,6 +62,7 @@ class AuditSink {
   std::uint64_t submitted_ = 0;       // guarded by mutex_
   std::uint64_t completed_ = 0;       // guarded by mutex_
   bool stopping_ = false;             // guarded by mutex_
+  bool flush_requested_ = false;      // guarded by mutex_
   std::vector<std::function<void(const AuditEvent&)>> observers_;  // guarded by mutex_
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> dropped_{0};

@@ -34,7 +34,9 @@ class IngressIdentityTest : public ::testing::Test {
     EXPECT_FALSE(event.allowed);
     EXPECT_EQ(event.layer, "transport");
     EXPECT_EQ(event.reason, reason) << event.detail;
-    if (!caller.empty()) EXPECT_EQ(event.caller_id, caller);
+    if (!caller.empty()) {
+      EXPECT_EQ(event.caller_id, caller);
+    }
     EXPECT_EQ(mesh.app.requestCount(), 0u);
   }
 
