@@ -43,7 +43,7 @@ class AuditSink {
   void submit(AuditEvent event);
   // Blocks until everything submitted before the call is written (tests, shutdown).
   void flush();
-  // Observers (tests, the admin listener) see every event after it is written.
+  // Observers (tests; later the audit shipper) see every event after it is written.
   void addObserver(std::function<void(const AuditEvent&)> observer);
 
   std::uint64_t written() const { return written_.load(std::memory_order_relaxed); }

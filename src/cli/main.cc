@@ -1,6 +1,6 @@
 // `warden`: one binary, subcommands per role.
 //   warden proxy --config sidecar.yaml     run the sidecar
-//   warden policy validate FILE...         parse + compile policies, report every error
+//   warden policy validate FILE...         parse + compile policies, first error per file
 //   warden config validate FILE            check a sidecar config (and its policy/credentials)
 // CLI errors: one line on stderr and a non-zero exit code.
 #include <CLI/CLI.hpp>

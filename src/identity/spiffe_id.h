@@ -1,4 +1,4 @@
-// SPIFFE ID parsing and comparison (SPIFFE-ID spec; see docs/identity.md).
+// SPIFFE ID parsing and comparison (SPIFFE-ID spec; docs/sidecar.md describes its use).
 //
 // Trust posture: input is untrusted (URI SANs of peer certificates, config files). The
 // parser is strict: lowercase `spiffe://` prefix only, trust domain [a-z0-9._-]{1,255},

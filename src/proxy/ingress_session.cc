@@ -85,7 +85,8 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
     if (reason.empty()) {
       // Not a policy refusal: a client that went away, spoke something else, or sent no
       // certificate. Still audited: a transport-layer denial without an identity.
-      reason = hec == beast::error::timeout ? "handshake_timeout" : "handshake_failed";
+      reason = std::string(hec == beast::error::timeout ? policy::reason::kHandshakeTimeout
+                                                        : policy::reason::kHandshakeFailed);
     }
     shared.metrics->recordHandshake(true, reason);
     shared.metrics->recordDecision(true, policy::toString(policy::Layer::kTransport), reason,

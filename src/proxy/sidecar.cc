@@ -93,7 +93,10 @@ struct Sidecar::Impl {
   Status reloadIdentity(bool force) {
     std::lock_guard lock(reload_mutex);
     const std::string digest = identityFingerprint(shared.config.identity);
-    if (!force && digest == identity_digest) return {};
+    if (!force && digest == identity_digest) {
+      last_identity_error.clear();  // the files are back to what is in force
+      return {};
+    }
     auto tls = buildTlsContexts(shared.config.identity);
     if (!tls) {
       // A half-written rotation (new cert, old key) is expected to fail once; the next
@@ -131,6 +134,19 @@ struct Sidecar::Impl {
       (void)reloadPolicy(false);
       scheduleWatch();
     });
+  }
+
+  // The audit sink's counters live in the sink (it must not depend on metrics), so they
+  // are appended here in the same exposition format.
+  std::string renderMetrics() {
+    std::string out = metrics.render();
+    out += "# HELP warden_audit_events_written_total Audit events written by the audit sink\n"
+           "# TYPE warden_audit_events_written_total counter\n"
+           "warden_audit_events_written_total " + std::to_string(audit->written()) + "\n"
+           "# HELP warden_audit_events_dropped_total Audit events dropped because the queue was full\n"
+           "# TYPE warden_audit_events_dropped_total counter\n"
+           "warden_audit_events_dropped_total " + std::to_string(audit->dropped()) + "\n";
+    return out;
   }
 
   std::pair<bool, std::string> readiness() {
@@ -206,7 +222,8 @@ struct Sidecar::Impl {
         routes.push_back({{"host", r.host},
                           {"path_prefix", r.path_prefix},
                           {"address", r.address.str()},
-                          {"spiffe_id", r.spiffe_id}});
+                          {"spiffe_id", r.spiffe_id},
+                          {"sni", r.sni}});
       }
       j["egress"] = {{"listen", workers.front()->boundEgress().str()}, {"routes", routes}};
     }
@@ -284,7 +301,7 @@ Status Sidecar::start() {
     const auto local = impl.admin_acceptor->local_endpoint();
     impl.admin_bound = Endpoint{local.address().to_string(), local.port()};
     impl.admin_handlers = AdminHandlers{[&impl] { return impl.readiness(); },
-                                        [&impl] { return impl.metrics.render(); },
+                                        [&impl] { return impl.renderMetrics(); },
                                         [&impl] { return impl.configDump(); }};
     asio::co_spawn(impl.control, runAdminListener(*impl.admin_acceptor, impl.admin_handlers),
                    asio::detached);
@@ -311,8 +328,9 @@ void Sidecar::stop(unsigned grace_ms) {
   }
   impl.shared.draining.store(true);
   for (auto& w : impl.workers) w->stopAccepting();
-  // Bounded wait for in-flight exchanges (idle keep-alive connections end at their next
-  // read because draining is set; long streams are cut at the deadline).
+  // Bounded wait for in-flight exchanges: a connection finishes the exchange it is in and
+  // then closes because draining is set; idle keep-alive connections and long streams
+  // are cut when the deadline passes and the workers stop.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
   for (;;) {
     std::size_t active = 0;

@@ -4,8 +4,9 @@
 //
 // Threads: N workers, each with its own io_context, acceptors (SO_REUSEPORT) and
 // upstream pools, so a connection never leaves its worker and requests take no locks; a
-// control thread runs the admin listener, signal handling and the file watcher; the audit
-// sink has its own writer thread. Policy and credentials are compiled off the workers
+// control thread runs the admin listener and the file watcher; the audit sink has its
+// own writer thread. Signals are the embedding program's business (the CLI sigwaits and
+// calls reload*()/stop()). Policy and credentials are compiled off the workers
 // and posted to each worker as an immutable Runtime; a request keeps the Runtime it
 // started with. See docs/sidecar.md and docs/threading.md.
 // Thread-safety: start/stop/wait from the owning thread; reload*() from any thread.

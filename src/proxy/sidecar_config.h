@@ -55,7 +55,7 @@ struct AuditConfig {
 
 struct Limits {
   std::uint32_t max_header_bytes = 16 * 1024;
-  std::uint64_t max_body_bytes = 0;  // 0: unlimited (bodies stream)
+  std::uint64_t max_body_bytes = 0;  // ingress only; 0: unlimited (bodies stream)
   std::uint32_t max_connections = 10000;
 };
 

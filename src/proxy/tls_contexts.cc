@@ -23,9 +23,10 @@ int handshakeStateIndex() {
   return index;
 }
 
-// OpenSSL turns the verify error into the alert the peer sees; pick errors whose alerts
-// say what happened (RFC 8446 §6.2): unknown_ca, certificate_expired, bad_certificate,
-// and access_denied-like handshake_failure for "valid, but not on the allow-list".
+// OpenSSL turns the verify error into the alert the peer sees (RFC 8446 §6.2); the
+// errors are picked for their alerts: unknown_ca for an untrusted chain (expired
+// included), bad_certificate for a certificate that is not a valid X509-SVID, and
+// handshake_failure for "valid, but not on the allow-list" or "not the expected peer".
 int verifyCallback(X509_STORE_CTX* store_ctx, void* /*arg*/) {
   auto* ssl_obj = static_cast<SSL*>(
       X509_STORE_CTX_get_ex_data(store_ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));

@@ -51,6 +51,8 @@ TEST_F(AdminTest, MetricsCountDecisionsByLayerAndReason) {
             std::string::npos);
   EXPECT_NE(m.body.find("warden_policy_info{version=\"seed-1\"} 1"), std::string::npos);
   EXPECT_NE(m.body.find("warden_decision_latency_microseconds_count 2"), std::string::npos);
+  EXPECT_NE(m.body.find("warden_audit_events_dropped_total 0"), std::string::npos);
+  EXPECT_NE(m.body.find("warden_audit_events_written_total"), std::string::npos);
 }
 
 TEST_F(AdminTest, ConfigDumpShowsEffectiveConfigAndNoSecrets) {
