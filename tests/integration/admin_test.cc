@@ -2,6 +2,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <thread>
+
 #include "support/mesh_harness.h"
 
 namespace warden::testing {
@@ -38,21 +41,34 @@ TEST_F(AdminTest, MetricsCountDecisionsByLayerAndReason) {
   ASSERT_TRUE(c->read());
   ASSERT_TRUE(c->send(makeRequest("DELETE", "/budget/admin")));
   ASSERT_TRUE(c->read());
-  const auto m = get("/metrics");
-  EXPECT_EQ(m.status, 200);
-  EXPECT_NE(m.body.find("warden_decisions_total{decision=\"allow\",direction=\"ingress\","
-                        "layer=\"rbac\",reason=\"allowed\"} 1"),
-            std::string::npos)
-      << m.body;
-  EXPECT_NE(m.body.find("warden_decisions_total{decision=\"deny\",direction=\"ingress\","
-                        "layer=\"rbac\",reason=\"rule_denied\"} 1"),
-            std::string::npos);
-  EXPECT_NE(m.body.find("warden_handshakes_total{direction=\"ingress\",result=\"ok\"} 1"),
-            std::string::npos);
-  EXPECT_NE(m.body.find("warden_policy_info{version=\"seed-1\"} 1"), std::string::npos);
-  EXPECT_NE(m.body.find("warden_decision_latency_microseconds_count 2"), std::string::npos);
-  EXPECT_NE(m.body.find("warden_audit_events_dropped_total 0"), std::string::npos);
-  EXPECT_NE(m.body.find("warden_audit_events_written_total"), std::string::npos);
+  // Decisions are counted once the exchange has finished (they carry its duration), which
+  // may be just after the client read its response: wait for the counters, bounded.
+  const std::vector<std::string> expected = {
+      "warden_decisions_total{decision=\"allow\",direction=\"ingress\",layer=\"rbac\","
+      "reason=\"allowed\"} 1",
+      "warden_decisions_total{decision=\"deny\",direction=\"ingress\",layer=\"rbac\","
+      "reason=\"rule_denied\"} 1",
+      "warden_handshakes_total{direction=\"ingress\",result=\"ok\"} 1",
+      "warden_policy_info{version=\"seed-1\"} 1",
+      "warden_decision_latency_microseconds_count 2",
+      "warden_audit_events_dropped_total 0",
+      "warden_audit_events_written_total 2"};
+  std::string body;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  auto missing = [&] {
+    for (const auto& line : expected) {
+      if (body.find(line) == std::string::npos) return line;
+    }
+    return std::string();
+  };
+  do {
+    const auto m = get("/metrics");
+    EXPECT_EQ(m.status, 200);
+    body = m.body;
+    if (missing().empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  } while (std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(missing(), "") << body;
 }
 
 TEST_F(AdminTest, ConfigDumpShowsEffectiveConfigAndNoSecrets) {
