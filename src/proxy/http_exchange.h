@@ -117,32 +117,59 @@ asio::awaitable<RelayResult> relayMessage(InStream& in, beast::flat_buffer& in_b
   RelayResult result;
   http::serializer<isRequest, http::buffer_body> serializer{parser.get()};
   auto& body = parser.get().body();
-  do {
+  auto& output = beast::get_lowest_layer(out);
+  bool head_sent = false;
+  for (;;) {
     if (!parser.is_done()) {
       body.data = scratch.data();
       body.size = scratch.size();
-      beast::get_lowest_layer(in).expires_after(idle);
-      auto [ec, n] = co_await http::async_read_some(in, in_buffer, parser, kTuple);
-      if (ec == http::error::need_buffer) ec = {};
+      beast::error_code ec;
+      std::size_t used = 0;
+      if (in_buffer.size() > 0) {
+        // Body bytes that arrived with the head (the usual case for small messages) are
+        // parsed in place: no I/O round trip for them.
+        used = parser.put(in_buffer.data(), ec);
+        in_buffer.consume(used);
+        if (ec == http::error::need_more || ec == http::error::need_buffer) ec = {};
+      }
+      if (!ec && used == 0) {
+        // About to wait for input: the head must not wait with it (an SSE stream or a
+        // long poll may send its first byte much later).
+        if (!head_sent) {
+          output.expires_after(idle);
+          auto [hec, hn] = co_await http::async_write_header(out, serializer, kTuple);
+          if (hec) {
+            result.status = RelayStatus::kWriteFailed;
+            result.ec = hec;
+            co_return result;
+          }
+          head_sent = true;
+          result.wrote_anything = true;
+        }
+        beast::get_lowest_layer(in).expires_after(idle);
+        auto [rec, n] = co_await http::async_read_some(in, in_buffer, parser, kTuple);
+        ec = rec == http::error::need_buffer ? beast::error_code{} : rec;
+      }
       if (ec) {
         result.status = RelayStatus::kReadFailed;
         result.ec = ec;
         co_return result;
       }
       body.size = scratch.size() - body.size;
+      result.body_bytes += body.size;
       // A read can end on a chunk header with no body bytes yet. A zero-length buffer
       // would make the serializer emit a zero-size chunk, which is the last-chunk (RFC 9112
       // §7.1): the receiver would end the body there and parse the rest of it as the next
-      // message. A null buffer makes the serializer wait for data instead (need_buffer).
+      // message. So nothing is written until there are bytes (or the input is done).
+      if (body.size == 0 && !parser.is_done()) continue;
       body.data = body.size > 0 ? scratch.data() : nullptr;
       body.more = !parser.is_done();
-      result.body_bytes += body.size;
     } else {
       body.data = nullptr;
       body.size = 0;
       body.more = false;
     }
-    beast::get_lowest_layer(out).expires_after(idle);
+    output.expires_after(idle);
     auto [ec, n] = co_await http::async_write(out, serializer, kTuple);
     if (ec == http::error::need_buffer) ec = {};
     if (ec) {
@@ -150,11 +177,15 @@ asio::awaitable<RelayResult> relayMessage(InStream& in, beast::flat_buffer& in_b
       result.ec = ec;
       co_return result;
     }
-    if (n > 0) result.wrote_anything = true;  // need_buffer may have written nothing
+    if (n > 0) {
+      head_sent = true;
+      result.wrote_anything = true;  // need_buffer may have written nothing
+    }
+    if (parser.is_done() && serializer.is_done()) break;
     // Once the input is complete one more write flushes the serializer (final chunk);
     // if it still is not done the message cannot be finished, so stop.
-    if (parser.is_done() && body.data == nullptr && !serializer.is_done()) break;
-  } while (!parser.is_done() || !serializer.is_done());
+    if (parser.is_done() && body.data == nullptr) break;
+  }
   co_return result;
 }
 

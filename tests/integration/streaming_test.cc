@@ -65,6 +65,25 @@ TEST_F(StreamingTest, ServerSentEventsArriveOneByOneForTenSeconds) {
   EXPECT_EQ(next->status, 200);
 }
 
+TEST_F(StreamingTest, ResponseHeadIsNotHeldBackUntilTheFirstEvent) {
+  // The app answers at once but sends its first event 1.5 s later: a client (an SSE
+  // consumer, a long poll) must see the head immediately, through both sidecars.
+  ASSERT_TRUE(app->send(makeRequest("GET", "/stream/sse?events=2&interval_ms=10&delay_ms=1500")));
+  const auto start = Clock::now();
+  std::vector<double> arrivals;
+  auto res = app->readStreaming(
+      [&](std::string_view) {
+        arrivals.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+        return true;
+      },
+      std::chrono::seconds(5));
+  ASSERT_TRUE(res) << app->lastError();
+  EXPECT_EQ(res->status, 200);
+  EXPECT_LT(std::chrono::duration<double>(res->head_received_at - start).count(), 0.7);
+  ASSERT_FALSE(arrivals.empty());
+  EXPECT_GE(arrivals.front(), 1.4);
+}
+
 TEST_F(StreamingTest, HundredMegabyteUploadStreamsWithFlatMemory) {
   const auto hwm_before = procStatusKib("VmHWM");
   std::string head = "POST /stream/upload HTTP/1.1\r\nHost: budget-backend\r\nContent-Length: " +

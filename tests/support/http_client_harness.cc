@@ -133,6 +133,7 @@ std::optional<HttpResponse> TestConnection::readStreaming(
     return std::nullopt;
   }
   HttpResponse r;
+  r.head_received_at = std::chrono::steady_clock::now();
   r.status = parser.get().result_int();
   for (const auto& f : parser.get()) {
     std::string name(f.name_string());

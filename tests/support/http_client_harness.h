@@ -20,6 +20,7 @@ struct HttpResponse {
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   bool keep_alive = false;
+  std::chrono::steady_clock::time_point head_received_at;  // readStreaming only
   std::string header(const std::string& name) const {
     auto it = headers.find(name);
     return it == headers.end() ? std::string() : it->second;

@@ -118,6 +118,10 @@ struct EchoApp::Impl {
     if (sse) {
       const auto events = queryNumber(target, "events", 5);
       const auto interval = std::chrono::milliseconds(queryNumber(target, "interval_ms", 100));
+      if (const auto delay = queryNumber(target, "delay_ms", 0); delay > 0) {
+        asio::steady_timer t(ioc, std::chrono::milliseconds(delay));
+        co_await t.async_wait(kTuple);
+      }
       for (std::uint64_t i = 0; i < events; ++i) {
         const std::string event = "id: " + std::to_string(i) + "\ndata: {\"seq\":" +
                                   std::to_string(i) + "}\n\n";

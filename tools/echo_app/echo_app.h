@@ -1,7 +1,8 @@
 // A small, honest HTTP/1.1 app for tests and the standalone demo: it echoes what it
 // received (method, path, the identity headers the sidecar set, body size) as JSON, and
 // has a few endpoints that exercise streaming:
-//   GET  .../sse?events=N&interval_ms=M  text/event-stream, N events, chunked
+//   GET  .../sse?events=N&interval_ms=M&delay_ms=D  text/event-stream: head at once,
+//                                        N events after D ms, chunked
 //   GET  .../bytes?n=N                   N bytes of body, chunked, produced as it is sent
 //   GET  .../slow?ms=N                   answers after N ms
 // (routed by the last path segment, so a policy can put them under any prefix)
