@@ -1,7 +1,9 @@
 // Egress: the app speaks plain HTTP to its sidecar on 127.0.0.1; the sidecar originates
 // mTLS with the app's SVID, verifies the target's SPIFFE ID, and relays.
 #include <gtest/gtest.h>
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "support/mesh_harness.h"
@@ -130,6 +132,37 @@ TEST_F(EgressTest, KeepAliveRequestsReuseOneMtlsConnection) {
   EXPECT_NE(egress->metrics().render().find(
                 "warden_handshakes_total{direction=\"egress\",result=\"ok\"} 1"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace warden::testing
+
+namespace warden::testing {
+namespace {
+
+// Several workers share the listeners through SO_REUSEPORT; every connection is served
+// whichever worker the kernel picks, and each worker keeps its own upstream pool.
+TEST(MultiWorkerTest, TwoWorkersServeConcurrentConnections) {
+  Mesh mesh;
+  auto config = mesh.ingressConfig(mesh.backend_cred, mesh.writePolicy(kSeedPolicy));
+  config.workers = 2;
+  auto backend = mesh.start(config);
+  ASSERT_NE(backend, nullptr);
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 8; ++t) {
+    clients.emplace_back([&] {
+      for (int i = 0; i < 10; ++i) {
+        auto c = TestConnection::tls(backend->ingressEndpoint().port, mesh.report);
+        if (!c || !c->send(makeRequest("GET", "/budget/read"))) continue;
+        auto res = c->read();
+        if (res && res->status == 200) ++ok;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok.load(), 80);
+  EXPECT_EQ(mesh.app.requestCount(), 80u);
 }
 
 }  // namespace
