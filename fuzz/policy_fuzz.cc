@@ -62,55 +62,6 @@ constexpr std::size_t kMaxPaths = 16;
 constexpr std::size_t kMaxMethods = 4;
 constexpr std::size_t kMaxRequestLines = 32;
 
-// WARDEN_FUZZ_REPORT_KNOWN=1 in the environment turns the known, reported bugs that this
-// target otherwise steps around (see README.md, "Known bugs") back into failures.
-bool reportKnownBugs() {
-  static const bool report = [] {
-    const char* env = std::getenv("WARDEN_FUZZ_REPORT_KNOWN");
-    return env != nullptr && std::string_view(env) == "1";
-  }();
-  return report;
-}
-
-// ---- known bug: yaml-cpp 0.7 LoadAll() never returns on some malformed input ---------------
-//
-// YAML::LoadAll (which parsePolicyYaml calls) loops forever, appending a null document per
-// iteration until memory runs out, when the parser reports a document without consuming a
-// token: the input ",\n" is enough. Fixed upstream by jbeder/yaml-cpp#1319 (after 0.8.0);
-// Debian 12 ships 0.7.0. Until src/ guards against it, inputs that trigger it are skipped:
-// the same parser is driven here with an event handler that counts documents, and a
-// stream yielding more documents than it has bytes (each real document consumes at least
-// one) is the loop.
-class DocumentCounter final : public YAML::EventHandler {
- public:
-  void OnDocumentStart(const YAML::Mark&) override {}
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-};
-
-bool yamlLoadAllWouldLoop(std::string_view text) {
-  std::istringstream in{std::string(text)};
-  try {
-    YAML::Parser parser(in);
-    DocumentCounter counter;
-    for (std::size_t documents = 0; parser.HandleNextDocument(counter);) {
-      if (++documents > text.size() + 1) return true;
-    }
-  } catch (const YAML::Exception&) {
-    // LoadAll stops at the same exception; parsePolicyYaml turns it into an error value.
-  }
-  return false;
-}
-
 // ---- the naive interpreter ------------------------------------------------------------------
 
 std::vector<std::string> split(std::string_view text, char sep) {
@@ -179,19 +130,9 @@ struct NaiveVerdict {
 // entry in file order that matches; else the first `trust_domain` entry that matches. Then
 // the first rule whose methods contain the method ("*" = all) and whose path matches.
 //
-// KNOWN DIVERGENCE (reported, not fixed here): compilePolicy() turns a `pattern` without
-// any `*` into an exact matcher (IdMatcher::pattern does), so such an entry takes the
-// precedence of an `id` entry, ahead of earlier wildcard patterns; docs/policy.md says the
-// first matching `pattern` entry in file order wins. By default the interpreter models the
-// implementation, so fuzzing can go on past it; WARDEN_FUZZ_REPORT_KNOWN=1 makes it follow
-// the documentation and reproduce the disagreement.
-bool strictPatternOrder() { return reportKnownBugs(); }
-
-bool actsAsExact(const PeerMatcherConfig& m) {
-  if (!m.id.empty()) return true;
-  return !strictPatternOrder() && !m.pattern.empty() &&
-         m.pattern.find('*') == std::string::npos;
-}
+// A `pattern` entry keeps its place among the patterns even without any `*`
+// (docs/policy.md: the entry kind the operator wrote decides the tier).
+bool actsAsExact(const PeerMatcherConfig& m) { return !m.id.empty(); }
 
 NaiveVerdict naiveEvaluate(const PolicyConfig& config, const std::string& caller,
                            const std::string& method, const std::string& path) {
@@ -373,7 +314,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view request_text =
       cut == std::string_view::npos ? std::string_view{} : input.substr(cut + kSeparator.size());
 
-  if (!reportKnownBugs() && yamlLoadAllWouldLoop(policy_text)) return 0;
 
   warden::Result<PolicyConfig> parsed = warden::policy::parsePolicyYaml(policy_text, kSource);
   if (!parsed.ok()) {

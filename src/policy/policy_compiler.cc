@@ -440,23 +440,19 @@ Result<std::shared_ptr<const PolicySnapshot>> compilePolicy(PolicyConfig config)
   }
 
   // Evaluation order (policy.h): exact, then pattern, then trust domain; stable so file
-  // order decides within a group.
-  auto rank = [](const Built& b) {
-    switch (b.caller.matcher.kind()) {
-      case identity::IdMatcher::Kind::kExact:
-        return 0;
-      case identity::IdMatcher::Kind::kPattern:
-        return 1;
-      case identity::IdMatcher::Kind::kTrustDomain:
-        return 2;
-    }
-    return 3;
+  // order decides within a group. The tier is what the operator wrote: a `pattern` with
+  // no `*` compiles to an exact matcher but still takes its place among the patterns.
+  auto rank = [&config](const Built& b) {
+    const PeerMatcherConfig& m = config.callers[b.index].match;
+    if (!m.id.empty()) return 0;
+    if (!m.pattern.empty()) return 1;
+    return 2;
   };
   std::stable_sort(built.begin(), built.end(),
                    [&rank](const Built& a, const Built& b) { return rank(a) < rank(b); });
   snapshot->callers_.reserve(built.size());
   for (Built& b : built) {
-    if (b.caller.matcher.kind() == identity::IdMatcher::Kind::kExact) {
+    if (rank(b) == 0) {
       // Key by the canonical string of the parsed ID, the same form SpiffeId::str() gives
       // the evaluator for a peer.
       Result<identity::SpiffeId> id = identity::SpiffeId::parse(b.caller.matcher.text());

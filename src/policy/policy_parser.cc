@@ -7,11 +7,14 @@
 #include <cstddef>
 #include <exception>
 #include <initializer_list>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "policy/policy.h"
@@ -277,6 +280,44 @@ class Parser {
   std::size_t total_rules_ = 0;
 };
 
+// Counts documents through yaml-cpp's event API, remembering where the second begins.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ == 2) second_ = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+  int documents() const { return documents_; }
+  const YAML::Mark& second() const { return second_; }
+
+ private:
+  int documents_ = 0;
+  YAML::Mark second_;
+};
+
+// Whether the stream holds more than one document. yaml-cpp 0.7's LoadAll never returns
+// on some malformed streams (",\n" yields empty documents forever, found by
+// fuzz/policy_fuzz), so documents are counted by hand and never past two.
+std::optional<YAML::Mark> secondDocument(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  while (counter.documents() < 2 && parser.HandleNextDocument(counter)) {
+  }
+  if (counter.documents() < 2) return std::nullopt;
+  return counter.second();
+}
+
 }  // namespace
 
 Result<PolicyConfig> parsePolicyYaml(std::string_view yaml_text, std::string_view source_name) {
@@ -286,15 +327,15 @@ Result<PolicyConfig> parsePolicyYaml(std::string_view yaml_text, std::string_vie
   }
   Parser parser(source);
   try {
-    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml_text));
-    if (documents.empty() || documents.front().IsNull()) {
-      return configError(source, {}, "", "policy is empty");
+    const std::string text(yaml_text);
+    if (auto second = secondDocument(text)) {
+      const SourceMark mark =
+          second->is_null() ? SourceMark{} : SourceMark{second->line + 1, second->column + 1};
+      return configError(source, mark, "", "only one YAML document is allowed per policy file");
     }
-    if (documents.size() > 1) {
-      return configError(source, markOf(documents[1]), "",
-                         "only one YAML document is allowed per policy file");
-    }
-    return parser.parseDocument(documents.front());
+    const YAML::Node document = YAML::Load(text);
+    if (!document || document.IsNull()) return configError(source, {}, "", "policy is empty");
+    return parser.parseDocument(document);
   } catch (const ParseFailure& failure) {
     return failure.error;
   } catch (const YAML::Exception& e) {

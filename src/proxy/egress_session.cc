@@ -92,16 +92,12 @@ asio::awaitable<void> runEgressSession(Worker& worker, asio::ip::tcp::socket soc
     http::request_parser<http::buffer_body> parser;
     parser.header_limit(cfg.limits.max_header_bytes);
     parser.body_limit(boost::none);
-    const HeadLimits limits{cfg.limits.max_header_bytes,
-                            milliseconds(first ? cfg.timeouts.header_read_ms : cfg.timeouts.idle_ms),
-                            milliseconds(cfg.timeouts.header_read_ms)};
+    const HeadLimits limits = downstreamHeadLimits(
+        cfg.limits.max_header_bytes, cfg.timeouts.header_read_ms, cfg.timeouts.idle_ms, first);
     first = false;
     std::string why;
     const HeadStatus head = co_await readHead(stream, buffer, parser, limits, why);
-    if (head == HeadStatus::kClosed || head == HeadStatus::kIdleTimeout ||
-        head == HeadStatus::kError) {
-      break;
-    }
+    if (connectionEnded(head)) break;
     const auto t0 = Clock::now();
     std::shared_ptr<const Runtime> runtime = worker.runtime();
     audit::AuditEvent e;

@@ -98,6 +98,22 @@ asio::awaitable<HeadStatus> readHead(Stream& stream, beast::flat_buffer& buffer,
   }
 }
 
+// The limits for the next request head on a downstream connection: the first request
+// must start within the header timeout; later ones may idle up to `idle_ms` first.
+inline HeadLimits downstreamHeadLimits(std::uint32_t max_header_bytes, std::uint32_t header_read_ms,
+                                       std::uint32_t idle_ms, bool first_request) {
+  return HeadLimits{max_header_bytes,
+                    std::chrono::milliseconds(first_request ? header_read_ms : idle_ms),
+                    std::chrono::milliseconds(header_read_ms)};
+}
+
+// True when readHead ended the connection's life quietly (peer closed, idle, I/O error):
+// there is nothing to answer.
+inline bool connectionEnded(HeadStatus head) {
+  return head == HeadStatus::kClosed || head == HeadStatus::kIdleTimeout ||
+         head == HeadStatus::kError;
+}
+
 enum class RelayStatus { kDone, kReadFailed, kWriteFailed };
 
 struct RelayResult {

@@ -126,16 +126,12 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
     } else {
       parser.body_limit(boost::none);
     }
-    const HeadLimits limits{cfg.limits.max_header_bytes,
-                            milliseconds(first ? cfg.timeouts.header_read_ms : cfg.timeouts.idle_ms),
-                            milliseconds(cfg.timeouts.header_read_ms)};
+    const HeadLimits limits = downstreamHeadLimits(
+        cfg.limits.max_header_bytes, cfg.timeouts.header_read_ms, cfg.timeouts.idle_ms, first);
     first = false;
     std::string why;
     const HeadStatus head = co_await readHead(stream, buffer, parser, limits, why);
-    if (head == HeadStatus::kClosed || head == HeadStatus::kIdleTimeout ||
-        head == HeadStatus::kError) {
-      break;
-    }
+    if (connectionEnded(head)) break;
 
     // From here on there is a request (or the remains of one) to answer and audit.
     const auto t0 = Clock::now();

@@ -282,7 +282,7 @@ Status Sidecar::start() {
   if (c.ingress) ingress = c.ingress->listen;
   if (c.egress) egress = c.egress->listen;
   for (unsigned i = 0; i < c.workers; ++i) {
-    auto worker = std::make_unique<Worker>(impl.shared, i);
+    auto worker = std::make_unique<Worker>(impl.shared);
     if (auto st = worker->listen(reuse_port, ingress, egress); !st) return st;
     // Later workers share the port the first one got (port 0 means "pick one").
     if (ingress) ingress = worker->boundIngress();

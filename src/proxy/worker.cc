@@ -96,7 +96,7 @@ void ConnectionPool<Stream>::give(Stream stream) {
 template class ConnectionPool<beast::tcp_stream>;
 template class ConnectionPool<TlsStream>;
 
-Worker::Worker(SharedState& shared, unsigned index) : shared_(shared), index_(index) {
+Worker::Worker(SharedState& shared) : shared_(shared) {
   if (shared.config.egress) route_pools_.resize(shared.config.egress->routes.size());
 }
 

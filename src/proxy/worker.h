@@ -42,7 +42,7 @@ class ConnectionPool {
 
 class Worker {
  public:
-  Worker(SharedState& shared, unsigned index);
+  explicit Worker(SharedState& shared);
   ~Worker();
 
   // Opens this worker's acceptors; `reuse_port` lets several workers share a port.
@@ -71,7 +71,6 @@ class Worker {
 
  private:
   SharedState& shared_;
-  unsigned index_;
   // Destroyed explicitly first in ~Worker, so pending coroutine frames unwind while the
   // rest of the worker is still alive.
   std::unique_ptr<boost::asio::io_context> ioc_ = std::make_unique<boost::asio::io_context>(1);

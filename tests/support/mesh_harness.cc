@@ -88,14 +88,19 @@ std::string Mesh::writePolicy(const std::string& yaml, const std::string& name) 
   return writeFile(dir.path(), name, yaml);
 }
 
-proxy::SidecarConfig Mesh::ingressConfig(const ClientCredential& cred,
-                                         const std::string& policy_path) {
+proxy::SidecarConfig Mesh::baseConfig(const ClientCredential& cred) const {
   proxy::SidecarConfig c;
   c.source_path = "test";
   c.identity.cert_path = cred.cert_path;
   c.identity.key_path = cred.key_path;
   c.identity.bundle_paths = {{"example.org", bundle_path}};
-  c.identity.poll_interval_ms = 100;
+  c.identity.poll_interval_ms = 100;  // tests rotate files and want it noticed quickly
+  return c;
+}
+
+proxy::SidecarConfig Mesh::ingressConfig(const ClientCredential& cred,
+                                         const std::string& policy_path) {
+  proxy::SidecarConfig c = baseConfig(cred);
   c.ingress = proxy::IngressConfig{{"127.0.0.1", 0}, {"127.0.0.1", app.port()}, policy_path};
   c.admin_enabled = true;
   c.admin_listen = {"127.0.0.1", 0};
@@ -105,12 +110,7 @@ proxy::SidecarConfig Mesh::ingressConfig(const ClientCredential& cred,
 
 proxy::SidecarConfig Mesh::egressConfig(const ClientCredential& cred,
                                         std::vector<proxy::EgressRoute> routes) {
-  proxy::SidecarConfig c;
-  c.source_path = "test";
-  c.identity.cert_path = cred.cert_path;
-  c.identity.key_path = cred.key_path;
-  c.identity.bundle_paths = {{"example.org", bundle_path}};
-  c.identity.poll_interval_ms = 100;
+  proxy::SidecarConfig c = baseConfig(cred);
   c.egress = proxy::EgressConfig{{"127.0.0.1", 0}, std::move(routes)};
   return c;
 }

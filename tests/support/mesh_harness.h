@@ -54,6 +54,8 @@ class Mesh {
                         const LeafOptions& opts = {}, const TestCa* issuer = nullptr);
   std::string writePolicy(const std::string& yaml, const std::string& name = "policy.yaml");
 
+  // Identity files and test-friendly polling; no listeners yet.
+  proxy::SidecarConfig baseConfig(const ClientCredential& cred) const;
   proxy::SidecarConfig ingressConfig(const ClientCredential& cred, const std::string& policy_path);
   proxy::SidecarConfig egressConfig(const ClientCredential& cred,
                                     std::vector<proxy::EgressRoute> routes);

@@ -360,3 +360,32 @@ TEST(DecisionTest, LayerNames) {
 
 }  // namespace
 }  // namespace warden::policy
+
+namespace warden::policy {
+namespace {
+
+// Found by fuzz/policy_fuzz: a `pattern` entry without `*` keeps its place among the
+// patterns (file order), it is not promoted to the exact tier.
+TEST(PolicyRegressionTest, PatternWithoutWildcardStaysInPatternTier) {
+  auto compiled = compilePolicy(*parsePolicyYaml(R"(version: "1"
+allow: []
+callers:
+  - match: { pattern: spiffe://td/* }
+    rules: [{ id: first, methods: [GET], path: { prefix: / }, action: allow }]
+  - match: { pattern: spiffe://td/a }
+    rules: [{ id: second, methods: [GET], path: { prefix: / }, action: deny }]
+)", "p.yaml"));
+  ASSERT_TRUE(compiled.ok()) << compiled.error().message;
+  const auto d = (*compiled)->evaluate(*identity::SpiffeId::parse("spiffe://td/a"), Method::kGet, "/");
+  EXPECT_TRUE(d.allowed);
+  EXPECT_EQ(d.rule_id, "first");
+}
+
+// Found by fuzz/policy_fuzz: yaml-cpp 0.7's LoadAll never returned on this input.
+TEST(PolicyRegressionTest, MalformedStreamIsAnErrorNotAHang) {
+  auto parsed = parsePolicyYaml(",\n", "p.yaml");
+  EXPECT_FALSE(parsed.ok());
+}
+
+}  // namespace
+}  // namespace warden::policy

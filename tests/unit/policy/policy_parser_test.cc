@@ -61,8 +61,9 @@ TEST(PolicyParserTest, SyntaxAndShapeErrors) {
       {"empty file", "", "policy.yaml: policy is empty"},
       {"not a mapping", "- a\n- b\n",
        "policy.yaml:1:1: a policy must be a mapping with keys version, target, allow, callers"},
+      // Points at the "---" that starts the second document.
       {"two documents", "version: \"1\"\nallow: []\n---\nversion: \"2\"\nallow: []\n",
-       "policy.yaml:4:1: only one YAML document is allowed per policy file"},
+       "policy.yaml:3:1: only one YAML document is allowed per policy file"},
       {"missing version", "allow: []\n", "policy.yaml:1:1: version: required field is missing"},
       {"empty version", "version: \"\"\nallow: []\n",
        "policy.yaml:1:10: version: must not be empty"},
