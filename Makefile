@@ -1,37 +1,18 @@
-# The two commands of the README:
-#   make demo   sets up, builds and starts the standalone demo (sidecars + sample app)
-#   make test   sets up, builds and runs every test (what CI runs)
-# Everything else is a building block.
+# Conveniences over the scripts the README names (which need nothing but bash, so they
+# work on a fresh Debian 12 machine before `make` is installed).
+.PHONY: demo test bench clean format
 
-JOBS ?= $(shell nproc)
-PRESET ?= ci
-BUILD := build/$(PRESET)
+demo:
+	./scripts/demo.sh
 
-.PHONY: demo test setup build release clean format bench
+test:
+	./scripts/test.sh
 
-setup:
-	./scripts/setup.sh
-
-build: setup
-	cmake --preset $(PRESET) >/dev/null
-	cmake --build --preset $(PRESET) -j $(JOBS)
-
-release: setup
-	cmake --preset release >/dev/null
-	cmake --build --preset release -j $(JOBS) --target warden warden-echo-app
-
-test: build
-	ctest --preset $(PRESET) -j $(JOBS)
-
-demo: PRESET = release
-demo: release
-	./scripts/demo-standalone.sh build/release
-
-bench: release
+bench:
 	./bench/e2e/run.sh
 
 format:
-	find src tests tools bench -name '*.cc' -o -name '*.h' | xargs clang-format -i
+	find src tests tools bench fuzz -name '*.cc' -o -name '*.h' | xargs clang-format -i
 
 clean:
 	rm -rf build

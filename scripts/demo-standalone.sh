@@ -108,6 +108,11 @@ check "budget-report  spoofed X-Forwarded-SPIFFE-ID stripped" 200 '"caller_spiff
 check "employee-menus GET  /budget/read     (refused handshake)" 502 '"layer":"transport"' \
   -H 'Host: budget-backend' "http://127.0.0.1:$MENUS_EGRESS/budget/read"
 echo
+# The audit writer flushes on a short tick: wait (bounded) for the five events above.
+for _ in $(seq 1 50); do
+  [ "$(wc -l <"$run/audit.jsonl" 2>/dev/null || echo 0)" -ge 5 ] && break
+  sleep 0.05
+done
 echo "Audit log (one JSON line per request and refused handshake): $run/audit.jsonl"
 tail -n 5 "$run/audit.jsonl" | cut -c1-220
 echo
