@@ -12,6 +12,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -36,8 +37,12 @@ class ConnectionPool {
   void clear() { idle_.clear(); }
 
  private:
+  struct Idle {
+    Stream stream;
+    std::chrono::steady_clock::time_point since;
+  };
   std::size_t max_idle_;
-  std::vector<Stream> idle_;
+  std::vector<Idle> idle_;
 };
 
 class Worker {

@@ -167,3 +167,31 @@ TEST(MultiWorkerTest, TwoWorkersServeConcurrentConnections) {
 
 }  // namespace
 }  // namespace warden::testing
+
+namespace warden::testing {
+namespace {
+
+// The upstream pool does not probe a connection that went idle moments ago; if the app
+// closed it meanwhile, a bodiless request is replayed once on a fresh connection.
+TEST(UpstreamPoolTest, RequestOnConnectionTheAppJustClosedIsReplayed) {
+  Mesh mesh;
+  auto c = TestConnection::tls(mesh.backend().ingressEndpoint().port, mesh.report);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->send(makeRequest("GET", "/budget/read")));
+  auto first = c->read();
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 200);
+  // Restart the app on the same port: the sidecar's pooled connection is now dead.
+  const auto port = mesh.app.port();
+  mesh.app.stop();
+  tools::EchoApp restarted;
+  ASSERT_TRUE(restarted.start("127.0.0.1", port));
+  ASSERT_TRUE(c->send(makeRequest("GET", "/budget/read")));
+  auto second = c->read();
+  ASSERT_TRUE(second) << c->lastError();
+  EXPECT_EQ(second->status, 200) << second->body;
+  EXPECT_EQ(restarted.requestCount(), 1u);
+}
+
+}  // namespace
+}  // namespace warden::testing

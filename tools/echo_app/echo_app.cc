@@ -37,8 +37,12 @@ std::uint64_t queryNumber(std::string_view target, std::string_view key, std::ui
 }  // namespace
 
 struct EchoApp::Impl {
-  asio::io_context ioc{1};
+  // Destroyed by stop(): that closes the listener and every open connection, like a
+  // process exit would.
+  std::unique_ptr<asio::io_context> ioc_owner = std::make_unique<asio::io_context>(1);
+  asio::io_context& ioc = *ioc_owner;
   std::optional<asio::ip::tcp::acceptor> acceptor;
+  std::uint16_t port = 0;  // remembered for port() after stop()
   std::thread thread;
   mutable std::mutex mutex;
   std::vector<SeenRequest> seen;  // guarded by mutex
@@ -178,9 +182,14 @@ void EchoApp::stop() {
   if (!impl_->thread.joinable()) return;
   impl_->ioc.stop();
   impl_->thread.join();
+  impl_->acceptor.reset();
+  impl_->ioc_owner.reset();
 }
 
-std::uint16_t EchoApp::port() const { return impl_->acceptor->local_endpoint().port(); }
+std::uint16_t EchoApp::port() const {
+  if (impl_->acceptor) impl_->port = impl_->acceptor->local_endpoint().port();
+  return impl_->port;
+}
 
 std::vector<SeenRequest> EchoApp::requests() const {
   std::lock_guard lock(impl_->mutex);
