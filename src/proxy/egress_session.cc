@@ -128,6 +128,12 @@ asio::awaitable<void> runEgressSession(Worker& worker, asio::ip::tcp::socket soc
       co_return !ec && keep;
     };
 
+    if (head == HeadStatus::kTimeout) {
+      // The deadline closed the socket: nothing can be answered (see ingress_session.cc).
+      e.detail = "request head not completed within header_read_ms";
+      finish(false, policy::Layer::kProxy, policy::reason::kRequestTimeout, 0);
+      break;
+    }
     if (head != HeadStatus::kOk) {
       e.detail = why;
       const auto status = head == HeadStatus::kTimeout    ? http::status::request_timeout

@@ -171,8 +171,11 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
       e.path = "";
       e.detail = why;
       if (head == HeadStatus::kTimeout) {
-        co_await reject(policy::Layer::kProxy, policy::reason::kRequestTimeout,
-                        http::status::request_timeout, {});
+        // The stream's deadline closed the socket (Beast's timeout semantics), so no 408
+        // can be sent: like nginx, the connection just ends; the audit keeps the reason.
+        e.detail = "request head not completed within header_read_ms";
+        finish(policy::Decision::deny(policy::Layer::kProxy, policy::reason::kRequestTimeout, 408),
+               0);
       } else if (head == HeadStatus::kTooLarge) {
         co_await reject(policy::Layer::kProxy, policy::reason::kHeadersTooLarge,
                         http::status::request_header_fields_too_large, {});
