@@ -10,31 +10,14 @@
 
 #include "proxy/forward.h"
 #include "proxy/request_identity.h"
+#include "proxy/session_support.h"
 #include "proxy/worker.h"
 
 namespace warden::proxy {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Clock = SessionClock;
 using std::chrono::milliseconds;
-
-std::int64_t nowUnixMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-struct EgressScope {
-  Worker& worker;
-  explicit EgressScope(Worker& w) : worker(w) {
-    worker.connectionStarted();
-    worker.shared().metrics->connectionOpened(false);
-  }
-  ~EgressScope() {
-    worker.connectionEnded();
-    worker.shared().metrics->connectionClosed(false);
-  }
-};
 
 std::string_view hostWithoutPort(std::string_view host) {
   if (!host.empty() && host.front() == '[') {
@@ -72,16 +55,11 @@ int selectRoute(const EgressConfig& egress, std::string_view host, std::string_v
 
 asio::awaitable<void> runEgressSession(Worker& worker, asio::ip::tcp::socket socket,
                                        std::uint64_t connection_id) {
-  EgressScope scope(worker);
+  ConnectionScope scope(worker, /*ingress=*/false);
   SharedState& shared = worker.shared();
   const SidecarConfig& cfg = shared.config;
   const EgressConfig& egress = *cfg.egress;
-  std::string source;
-  {
-    boost::system::error_code ec;
-    auto ep = socket.remote_endpoint(ec);
-    if (!ec) source = ep.address().to_string() + ":" + std::to_string(ep.port());
-  }
+  const std::string source = remoteAddress(socket);
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   buffer.reserve(kRelayBufferBytes);
@@ -113,8 +91,7 @@ asio::awaitable<void> runEgressSession(Worker& worker, asio::ip::tcp::socket soc
       e.layer = std::string(policy::toString(layer));
       e.reason = std::string(reason);
       e.status = status;
-      e.duration_us = static_cast<std::uint64_t>(
-          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+      e.duration_us = microsSince(t0);
       shared.metrics->recordDecision(false, policy::toString(layer), reason, allowed);
       shared.metrics->observeRequestDuration(static_cast<double>(e.duration_us) / 1e6);
       shared.audit->submit(std::move(e));

@@ -13,43 +13,14 @@
 #include "policy/request_path.h"
 #include "proxy/forward.h"
 #include "proxy/request_identity.h"
+#include "proxy/session_support.h"
 #include "proxy/worker.h"
 
 namespace warden::proxy {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Clock = SessionClock;
 using std::chrono::milliseconds;
-
-std::int64_t nowUnixMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::uint64_t microsSince(Clock::time_point t0) {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
-}
-
-struct ConnectionScope {
-  Worker& worker;
-  ConnectionScope(Worker& w) : worker(w) {
-    worker.connectionStarted();
-    worker.shared().metrics->connectionOpened(true);
-  }
-  ~ConnectionScope() {
-    worker.connectionEnded();
-    worker.shared().metrics->connectionClosed(true);
-  }
-};
-
-std::string remoteAddress(const asio::ip::tcp::socket& socket) {
-  boost::system::error_code ec;
-  const auto ep = socket.remote_endpoint(ec);
-  if (ec) return {};
-  return ep.address().to_string() + ":" + std::to_string(ep.port());
-}
 
 Connected<beast::tcp_stream> failedConnect(std::string detail, bool timeout) {
   Connected<beast::tcp_stream> c;
@@ -63,7 +34,7 @@ Connected<beast::tcp_stream> failedConnect(std::string detail, bool timeout) {
 
 asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket socket,
                                         std::uint64_t connection_id) {
-  ConnectionScope scope(worker);
+  ConnectionScope scope(worker, /*ingress=*/true);
   SharedState& shared = worker.shared();
   const SidecarConfig& cfg = shared.config;
   const std::string source = remoteAddress(socket);
