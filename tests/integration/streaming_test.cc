@@ -15,6 +15,14 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::uint64_t k100MB = 100ull * 1024 * 1024;
 
+// AddressSanitizer keeps freed memory in quarantine, so peak RSS says nothing about
+// buffering in an ASan build; the transfers still run and are checked there.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kRssIsMeaningful = false;
+#else
+constexpr bool kRssIsMeaningful = true;
+#endif
+
 class StreamingTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -100,8 +108,10 @@ TEST_F(StreamingTest, HundredMegabyteUploadStreamsWithFlatMemory) {
   const auto hwm_after = procStatusKib("VmHWM");
   // The client, both sidecars and the app all live in this process; 100 MB buffered
   // anywhere would show up here.
-  EXPECT_LT(hwm_after - hwm_before, 24u * 1024) << "peak RSS grew by " << (hwm_after - hwm_before)
+  if (kRssIsMeaningful) {
+    EXPECT_LT(hwm_after - hwm_before, 24u * 1024) << "peak RSS grew by " << (hwm_after - hwm_before)
                                                 << " KiB";
+  }
 }
 
 TEST_F(StreamingTest, HundredMegabyteDownloadStreamsWithFlatMemory) {
@@ -118,8 +128,10 @@ TEST_F(StreamingTest, HundredMegabyteDownloadStreamsWithFlatMemory) {
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(received, k100MB);
   const auto hwm_after = procStatusKib("VmHWM");
-  EXPECT_LT(hwm_after - hwm_before, 24u * 1024) << "peak RSS grew by " << (hwm_after - hwm_before)
+  if (kRssIsMeaningful) {
+    EXPECT_LT(hwm_after - hwm_before, 24u * 1024) << "peak RSS grew by " << (hwm_after - hwm_before)
                                                 << " KiB";
+  }
 }
 
 }  // namespace
