@@ -149,8 +149,7 @@ asio::awaitable<void> runEgressSession(Worker& worker, asio::ip::tcp::socket soc
     stripIdentityHeaders(req);
     req.set(kRequestIdHeader, e.request_id);
 
-    const auto target_endpoint =
-        asio::ip::tcp::endpoint(asio::ip::make_address(route.address.host), route.address.port);
+    const auto& target_endpoint = shared.route_endpoints[static_cast<std::size_t>(route_index)];
     auto connect = [&]() -> asio::awaitable<Connected<TlsStream>> {
       Connected<TlsStream> c;
       c.status = http::status::bad_gateway;

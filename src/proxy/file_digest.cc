@@ -5,6 +5,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "common/hex.h"
+
 namespace warden::proxy {
 
 std::string digestFiles(const std::vector<std::string>& paths) {
@@ -22,13 +24,8 @@ std::string digestFiles(const std::vector<std::string>& paths) {
   unsigned int len = 0;
   EVP_DigestFinal_ex(md, digest, &len);
   EVP_MD_CTX_free(md);
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(len * 2);
-  for (unsigned i = 0; i < len; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0xF]);
-  }
+  appendHex(out, digest, len);
   return out;
 }
 

@@ -81,9 +81,6 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
   const identity::VerifiedPeer peer = *hs.peer;
   const std::string own_id = runtime->tls->own_id.str();
   const std::string xfcc = clientCertHeader(own_id, peer.cert_sha256, peer.id.str());
-  const auto upstream_endpoint =
-      asio::ip::tcp::endpoint(asio::ip::make_address(cfg.ingress->upstream.host),
-                              cfg.ingress->upstream.port);
 
   beast::flat_buffer buffer;
   buffer.reserve(kRelayBufferBytes);
@@ -212,7 +209,7 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
     auto connect = [&]() -> asio::awaitable<Connected<beast::tcp_stream>> {
       beast::tcp_stream up(worker.context());
       up.expires_after(milliseconds(cfg.timeouts.upstream_connect_ms));
-      auto [ec] = co_await up.async_connect(upstream_endpoint, kTuple);
+      auto [ec] = co_await up.async_connect(shared.app_endpoint, kTuple);
       if (ec) {
         co_return failedConnect("connecting to app at " + cfg.ingress->upstream.str() + ": " +
                                     ec.message(),

@@ -1,12 +1,14 @@
 #include "proxy/request_identity.h"
 
 #include <boost/beast/core/string.hpp>
+#include <cstring>
 #include <random>
 #include <vector>
 
+#include "common/hex.h"
+
 namespace warden::proxy {
 namespace {
-constexpr char kHex[] = "0123456789abcdef";
 
 bool isLowerHex(std::string_view s) {
   for (char c : s) {
@@ -22,9 +24,11 @@ bool startsWithNoCase(std::string_view s, std::string_view prefix) {
 
 std::string newRequestId() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::uint64_t v = rng();
-  std::string out(16, '0');
-  for (int i = 15; i >= 0; --i, v >>= 4) out[static_cast<std::size_t>(i)] = kHex[v & 0xF];
+  const std::uint64_t v = rng();
+  unsigned char bytes[sizeof v];
+  std::memcpy(bytes, &v, sizeof v);
+  std::string out;
+  appendHex(out, bytes, sizeof bytes);
   return out;
 }
 
@@ -60,10 +64,7 @@ std::string clientCertHeader(std::string_view own_id,
   std::string out;
   out.reserve(own_id.size() + peer_id.size() + 80);
   out.append("By=").append(own_id).append(";Hash=");
-  for (auto b : sha256) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 0xF]);
-  }
+  appendHex(out, sha256.data(), sha256.size());
   out.append(";URI=").append(peer_id);
   return out;
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -30,6 +31,9 @@ struct SharedState {
   SidecarConfig config;
   audit::AuditSink* audit = nullptr;
   SidecarMetrics* metrics = nullptr;
+  // Parsed once at startup, so the data plane never parses an address string.
+  boost::asio::ip::tcp::endpoint app_endpoint;                  // ingress upstream
+  std::vector<boost::asio::ip::tcp::endpoint> route_endpoints;  // egress, by route index
   std::atomic<std::uint64_t> next_connection_id{1};
   std::atomic<bool> draining{false};
 };

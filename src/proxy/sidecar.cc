@@ -250,6 +250,27 @@ Result<std::unique_ptr<Sidecar>> Sidecar::create(SidecarConfig config) {
   impl->shared.config = std::move(config);
   const auto& c = impl->shared.config;
 
+  auto tcpEndpoint = [](const Endpoint& e, const std::string& field)
+      -> Result<asio::ip::tcp::endpoint> {
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(e.host, ec);
+    if (ec) return Error{field + ": \"" + e.host + "\" is not an IP address"};
+    return asio::ip::tcp::endpoint(address, e.port);
+  };
+  if (c.ingress) {
+    auto app = tcpEndpoint(c.ingress->upstream, "ingress.upstream");
+    if (!app) return Error{app.error().message};
+    impl->shared.app_endpoint = *app;
+  }
+  if (c.egress) {
+    for (std::size_t i = 0; i < c.egress->routes.size(); ++i) {
+      auto target = tcpEndpoint(c.egress->routes[i].address,
+                                "egress.routes[" + std::to_string(i) + "].address");
+      if (!target) return Error{target.error().message};
+      impl->shared.route_endpoints.push_back(*target);
+    }
+  }
+
   auto tls = buildTlsContexts(c.identity);
   if (!tls) return Error{tls.error().message};
   auto runtime = std::make_shared<Runtime>();
