@@ -9,97 +9,18 @@
 #include <set>
 #include <sstream>
 
+#include "common/yaml_reader.h"
 #include "identity/spiffe_id.h"
 
 namespace warden::proxy {
 namespace {
 
-// Thrown only inside this file, at the config boundary, and turned into an Error.
-struct ConfigError {
-  std::string message;
-};
+using Reader = YamlReader;
 
-class Reader {
- public:
-  explicit Reader(std::string source) : source_(std::move(source)) {}
-
-  [[noreturn]] void fail(const YAML::Node& node, const std::string& path,
-                         const std::string& what) const {
-    std::ostringstream out;
-    out << source_;
-    if (node.IsDefined() && node.Mark().line >= 0) {
-      out << ':' << node.Mark().line + 1 << ':' << node.Mark().column + 1;
-    }
-    out << ": " << path << ": " << what;
-    throw ConfigError{out.str()};
-  }
-
-  void onlyKeys(const YAML::Node& map, const std::string& path,
-                std::initializer_list<const char*> allowed) const {
-    if (!map.IsMap()) fail(map, path, "expected a mapping");
-    for (const auto& kv : map) {
-      const auto key = kv.first.as<std::string>();
-      bool known = false;
-      for (const char* a : allowed) known = known || key == a;
-      if (!known) {
-        std::string list;
-        for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-        fail(kv.first, join(path, key), "unknown key (expected one of: " + list + ")");
-      }
-    }
-  }
-
-  std::string string(const YAML::Node& node, const std::string& path) const {
-    if (!node.IsScalar()) fail(node, path, "expected a string");
-    return node.as<std::string>();
-  }
-
-  std::string nonEmptyString(const YAML::Node& node, const std::string& path) const {
-    auto s = string(node, path);
-    if (s.empty()) fail(node, path, "must not be empty");
-    return s;
-  }
-
-  template <class Int>
-  Int integer(const YAML::Node& node, const std::string& path, Int min, Int max) const {
-    if (!node.IsScalar()) fail(node, path, "expected an integer");
-    const auto text = node.Scalar();
-    unsigned long long v = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc{} || end != text.data() + text.size()) {
-      fail(node, path, "expected a non-negative integer, got \"" + text + "\"");
-    }
-    if (v < static_cast<unsigned long long>(min) || v > static_cast<unsigned long long>(max)) {
-      fail(node, path, "must be between " + std::to_string(min) + " and " + std::to_string(max));
-    }
-    return static_cast<Int>(v);
-  }
-
-  bool boolean(const YAML::Node& node, const std::string& path) const {
-    if (!node.IsScalar()) fail(node, path, "expected true or false");
-    const auto& s = node.Scalar();
-    if (s == "true") return true;
-    if (s == "false") return false;
-    fail(node, path, "expected true or false, got \"" + s + "\"");
-  }
-
-  Endpoint endpoint(const YAML::Node& node, const std::string& path) const {
-    auto parsed = parseEndpoint(string(node, path));
-    if (!parsed) fail(node, path, parsed.error().message);
-    return *parsed;
-  }
-
-  static std::string join(const std::string& path, const std::string& key) {
-    return path.empty() ? key : path + "." + key;
-  }
-
- private:
-  std::string source_;
-};
-
-std::string resolvePath(const std::string& base_dir, const std::string& p) {
-  if (p.empty() || p.front() == '/') return p;
-  return (std::filesystem::path(base_dir) / p).lexically_normal().string();
+Endpoint readEndpoint(const Reader& r, const YAML::Node& node, const std::string& path) {
+  auto parsed = parseEndpoint(r.string(node, path));
+  if (!parsed) r.fail(node, path, parsed.error().message);
+  return *parsed;
 }
 
 bool isLoopback(const Endpoint& e) {
@@ -119,8 +40,8 @@ SidecarConfig parse(const YAML::Node& root, const Reader& r, const std::string& 
   if (!id["cert"]) r.fail(id, "identity.cert", "is required");
   if (!id["key"]) r.fail(id, "identity.key", "is required");
   if (!id["bundles"]) r.fail(id, "identity.bundles", "is required (trust domain -> CA file)");
-  c.identity.cert_path = resolvePath(base_dir, r.nonEmptyString(id["cert"], "identity.cert"));
-  c.identity.key_path = resolvePath(base_dir, r.nonEmptyString(id["key"], "identity.key"));
+  c.identity.cert_path = resolveConfigPath(base_dir, r.nonEmptyString(id["cert"], "identity.cert"));
+  c.identity.key_path = resolveConfigPath(base_dir, r.nonEmptyString(id["key"], "identity.key"));
   const auto bundles = id["bundles"];
   if (!bundles.IsMap() || bundles.size() == 0) {
     r.fail(bundles, "identity.bundles", "expected a non-empty mapping of trust domain to file");
@@ -129,7 +50,7 @@ SidecarConfig parse(const YAML::Node& root, const Reader& r, const std::string& 
     const auto td = kv.first.as<std::string>();
     const std::string path = "identity.bundles." + td;
     if (auto st = identity::validateTrustDomain(td); !st) r.fail(kv.first, path, st.message());
-    c.identity.bundle_paths[td] = resolvePath(base_dir, r.nonEmptyString(kv.second, path));
+    c.identity.bundle_paths[td] = resolveConfigPath(base_dir, r.nonEmptyString(kv.second, path));
   }
   if (id["poll_interval_ms"]) {
     c.identity.poll_interval_ms =
@@ -142,9 +63,9 @@ SidecarConfig parse(const YAML::Node& root, const Reader& r, const std::string& 
     for (const char* k : {"listen", "upstream", "policy"}) {
       if (!in[k]) r.fail(in, std::string("ingress.") + k, "is required");
     }
-    ic.listen = r.endpoint(in["listen"], "ingress.listen");
-    ic.upstream = r.endpoint(in["upstream"], "ingress.upstream");
-    ic.policy_path = resolvePath(base_dir, r.nonEmptyString(in["policy"], "ingress.policy"));
+    ic.listen = readEndpoint(r, in["listen"], "ingress.listen");
+    ic.upstream = readEndpoint(r, in["upstream"], "ingress.upstream");
+    ic.policy_path = resolveConfigPath(base_dir, r.nonEmptyString(in["policy"], "ingress.policy"));
     c.ingress = ic;
   }
 
@@ -152,7 +73,7 @@ SidecarConfig parse(const YAML::Node& root, const Reader& r, const std::string& 
     r.onlyKeys(eg, "egress", {"listen", "routes"});
     EgressConfig ec;
     if (!eg["listen"]) r.fail(eg, "egress.listen", "is required");
-    ec.listen = r.endpoint(eg["listen"], "egress.listen");
+    ec.listen = readEndpoint(r, eg["listen"], "egress.listen");
     if (!isLoopback(ec.listen)) {
       r.fail(eg["listen"], "egress.listen",
              "must be a loopback address: the app talks plain HTTP to it");
@@ -178,7 +99,7 @@ SidecarConfig parse(const YAML::Node& root, const Reader& r, const std::string& 
           r.fail(node["path_prefix"], p + ".path_prefix", "must start with /");
         }
       }
-      route.address = r.endpoint(node["address"], p + ".address");
+      route.address = readEndpoint(r, node["address"], p + ".address");
       route.spiffe_id = r.nonEmptyString(node["spiffe_id"], p + ".spiffe_id");
       auto parsed = identity::SpiffeId::parse(route.spiffe_id);
       if (!parsed) r.fail(node["spiffe_id"], p + ".spiffe_id", parsed.error().message);
@@ -200,7 +121,7 @@ SidecarConfig parse(const YAML::Node& root, const Reader& r, const std::string& 
   if (const auto admin = root["admin"]) {
     r.onlyKeys(admin, "admin", {"listen"});
     if (!admin["listen"]) r.fail(admin, "admin.listen", "is required");
-    c.admin_listen = r.endpoint(admin["listen"], "admin.listen");
+    c.admin_listen = readEndpoint(r, admin["listen"], "admin.listen");
     if (!isLoopback(c.admin_listen)) {
       r.fail(admin["listen"], "admin.listen", "must be a loopback address");
     }
@@ -210,7 +131,7 @@ SidecarConfig parse(const YAML::Node& root, const Reader& r, const std::string& 
   if (const auto audit = root["audit"]) {
     r.onlyKeys(audit, "audit", {"file", "stdout"});
     if (audit["file"]) {
-      c.audit.file_path = resolvePath(base_dir, r.nonEmptyString(audit["file"], "audit.file"));
+      c.audit.file_path = resolveConfigPath(base_dir, r.nonEmptyString(audit["file"], "audit.file"));
     }
     if (audit["stdout"]) c.audit.to_stdout = r.boolean(audit["stdout"], "audit.stdout");
   }
@@ -295,7 +216,7 @@ Result<SidecarConfig> parseSidecarConfig(const std::string& yaml_text,
     SidecarConfig config = parse(root, reader, dir);
     config.source_path = source_path;
     return config;
-  } catch (const ConfigError& e) {
+  } catch (const YamlConfigError& e) {
     return Error{e.message};
   } catch (const YAML::Exception& e) {
     return Error{source_path + ":" + std::to_string(e.mark.line + 1) + ":" +
