@@ -17,6 +17,12 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
+# Node runs the interop peers (tests/interop); a machine that already has node and npm
+# (from Debian or elsewhere) keeps them.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
+
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   sudo_cmd=()
@@ -25,4 +31,15 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
 else
   echo "setup: all Debian packages present"
+fi
+
+# The interop peers' npm packages, pinned by tests/interop/package-lock.json. npm ci wipes
+# and reinstalls, so run it only when node_modules is missing or older than the lockfile.
+interop="$(cd "$(dirname "$0")/.." && pwd)/tests/interop"
+if [ ! -f "$interop/node_modules/.package-lock.json" ] ||
+   [ "$interop/package-lock.json" -nt "$interop/node_modules/.package-lock.json" ]; then
+  echo "setup: installing npm packages for tests/interop"
+  npm ci --prefix "$interop" --no-audit --no-fund
+else
+  echo "setup: tests/interop npm packages up to date"
 fi

@@ -5,11 +5,17 @@
 // parseable leaf-first DER chain whose leaf carries the SPIFFE ID, a PKCS#8 key matching
 // the leaf, a DER bundle) and only then delivered; an invalid message is reported and
 // discarded, never merged. The stream is reopened after it ends or fails, with bounded
-// exponential backoff and jitter; INVALID_ARGUMENT and UNIMPLEMENTED are reported and not
-// retried quickly (they are configuration errors), PERMISSION_DENIED and UNAVAILABLE are
-// retried. Every request carries `workload.spiffe.io: true`.
-// Thread-safety: callbacks run on the watcher's thread, one at a time; the client's unary
-// calls may be made from any thread.
+// exponential backoff and jitter; INVALID_ARGUMENT and UNIMPLEMENTED are reported with
+// will_retry=false (the spec says a client must not retry them: they are configuration
+// errors), yet the watcher still tries again at the maximum backoff, so a sidecar pointed
+// at a misconfigured or older agent recovers once the agent is fixed, without a restart.
+// PERMISSION_DENIED, UNAVAILABLE and the rest are retried with the growing backoff. Every
+// request carries `workload.spiffe.io: true`.
+// Trust posture: the endpoint is trusted to name our identity (it is the local agent), but
+// its messages are still checked for internal consistency before use.
+// Thread-safety: callbacks run on the watcher's thread, one at a time, and may still be
+// running until the destructor returns (so never destroy the watcher from a callback);
+// the client's calls may be made from any thread.
 #pragma once
 
 #include <openssl/ossl_typ.h>
@@ -50,6 +56,8 @@ struct X509Context {
 struct WatchError {
   int grpc_code = 0;    // grpc::StatusCode value; 0 when the message itself was invalid
   std::string message;
+  // false for INVALID_ARGUMENT and UNIMPLEMENTED: a configuration error that a quick retry
+  // cannot fix. The watcher still retries those, but only at BackoffPolicy::max.
   bool will_retry = true;
 };
 
