@@ -2,6 +2,7 @@
 //   warden proxy --config sidecar.yaml     run the sidecar
 //   warden policy validate FILE...         parse + compile policies, first error per file
 //   warden config validate FILE            check a sidecar config (and its policy/credentials)
+//   warden server --config server.yaml     run the control plane (today: the SPIFFE issuer)
 // CLI errors: one line on stderr and a non-zero exit code.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -10,6 +11,8 @@
 #include <iostream>
 #include <pthread.h>
 
+#include "cli/server_command.h"
+#include "cli/signals.h"
 #include "policy/policy.h"
 #include "proxy/sidecar.h"
 #include "proxy/sidecar_config.h"
@@ -27,13 +30,7 @@ int runProxy(const std::string& config_path, const std::string& log_level) {
   }
   // Signals are handled synchronously by this thread (sigwait), so every thread the
   // sidecar starts must inherit a mask that blocks them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  const sigset_t signals = warden::cli::blockTerminationSignals();
 
   auto sidecar = warden::proxy::Sidecar::create(std::move(*config));
   if (!sidecar) {
@@ -50,8 +47,7 @@ int runProxy(const std::string& config_path, const std::string& log_level) {
                s.egressEndpoint().port ? s.egressEndpoint().str() : "-",
                s.adminEndpoint().port ? s.adminEndpoint().str() : "-");
   for (;;) {
-    int sig = 0;
-    if (sigwait(&signals, &sig) != 0) continue;
+    const int sig = warden::cli::waitForSignal(signals);
     if (sig == SIGHUP) {
       spdlog::info("SIGHUP: reloading policy and identity");
       if (auto st = s.reloadPolicy(); !st) spdlog::error("policy reload failed: {}", st.message());
@@ -120,6 +116,12 @@ int main(int argc, char** argv) {
   std::string config_file;
   config_validate->add_option("file", config_file, "Sidecar configuration file")->required();
 
+  auto* server = app.add_subcommand("server", "Run the control plane (SPIFFE issuer, Workload API)");
+  std::string server_config;
+  server->add_option("-c,--config", server_config, "Server configuration file (YAML)")->required();
+  bool server_check = false;
+  server->add_flag("--check", server_check, "Validate the configuration and exit");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -130,5 +132,10 @@ int main(int argc, char** argv) {
   if (*proxy) return runProxy(proxy_config, log_level);
   if (*validate) return validatePolicies(policy_files);
   if (*config_validate) return validateConfig(config_file);
+  if (*server) {
+    spdlog::set_level(spdlog::level::from_str(log_level));
+    return server_check ? warden::cli::validateServerConfig(server_config)
+                        : warden::cli::runServer(server_config);
+  }
   return 1;
 }

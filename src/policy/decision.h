@@ -20,6 +20,8 @@ inline constexpr std::string_view kUntrustedCertificate = "untrusted_certificate
 inline constexpr std::string_view kInvalidSvid = "invalid_svid";
 inline constexpr std::string_view kHandshakeFailed = "handshake_failed";    // no/odd TLS client
 inline constexpr std::string_view kHandshakeTimeout = "handshake_timeout";
+// No SVID yet (Workload API not answered) or the last one expired: fail closed.
+inline constexpr std::string_view kIdentityUnavailable = "identity_unavailable";
 inline constexpr std::string_view kNoCallerPolicy = "no_caller_policy";
 inline constexpr std::string_view kRuleDenied = "rule_denied";
 inline constexpr std::string_view kNoMatchingRule = "no_matching_rule";

@@ -82,7 +82,7 @@ asio::awaitable<void> runEgressSession(Worker& worker, asio::ip::tcp::socket soc
     e.direction = audit::Direction::kEgress;
     e.time_unix_us = nowUnixMicros();
     e.request_id = newRequestId();
-    e.caller_id = runtime->tls->own_id.str();
+    e.caller_id = runtime->tls ? runtime->tls->own_id.str() : std::string();
     e.source_address = source;
     e.connection_id = connection_id;
 
@@ -126,6 +126,15 @@ asio::awaitable<void> runEgressSession(Worker& worker, asio::ip::tcp::socket soc
     e.method = std::string(req.method_string());
     e.path = std::string(req.target());
     e.trace_id = traceIdFrom(req["traceparent"]);
+    if (!runtime->tls) {
+      if (!co_await reject(policy::Layer::kTransport, policy::reason::kIdentityUnavailable,
+                           http::status::service_unavailable,
+                           "this sidecar has no SVID yet (Workload API)",
+                           req.keep_alive() && parser.is_done())) {
+        break;
+      }
+      continue;
+    }
     if (auto bad = checkRequestFraming(req); !bad.empty()) {
       co_await reject(policy::Layer::kProxy, policy::reason::kBadRequest,
                       http::status::bad_request, bad, false);

@@ -39,6 +39,22 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
   const SidecarConfig& cfg = shared.config;
   const std::string source = remoteAddress(socket);
   std::shared_ptr<const Runtime> runtime = worker.runtime();
+  if (!runtime->tls) {
+    // No SVID yet (Workload API mode): nothing to present, so nothing to accept. Fail
+    // closed, and say so in the audit trail rather than silently.
+    shared.metrics->recordHandshake(true, policy::reason::kIdentityUnavailable);
+    audit::AuditEvent e;
+    e.kind = audit::EventKind::kHandshake;
+    e.time_unix_us = nowUnixMicros();
+    e.layer = std::string(policy::toString(policy::Layer::kTransport));
+    e.reason = std::string(policy::reason::kIdentityUnavailable);
+    e.policy_version = runtime->policy ? runtime->policy->version() : "";
+    e.source_address = source;
+    e.connection_id = connection_id;
+    e.detail = "this sidecar has no SVID yet";
+    shared.audit->submit(std::move(e));
+    co_return;
+  }
 
   TlsStream stream(beast::tcp_stream(std::move(socket)), *runtime->tls->server);
   HandshakeState hs;

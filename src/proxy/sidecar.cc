@@ -14,6 +14,7 @@
 #include "proxy/http_exchange.h"
 #include "proxy/runtime.h"
 #include "proxy/worker.h"
+#include "workload/workload_client.h"
 
 namespace warden::proxy {
 
@@ -32,6 +33,7 @@ struct Sidecar::Impl {
   Endpoint admin_bound;
   AdminHandlers admin_handlers;
   std::optional<asio::steady_timer> watch_timer;
+  std::unique_ptr<workload::X509Watcher> svid_watcher;  // Workload API mode only
 
   std::mutex reload_mutex;  // serializes reloads from the watcher, SIGHUP and tests
   std::shared_ptr<const Runtime> current;  // guarded by reload_mutex
@@ -90,7 +92,56 @@ struct Sidecar::Impl {
     return {};
   }
 
+  bool usesWorkloadApi() const { return !shared.config.identity.workload_api.empty(); }
+
+  // A new X.509 context from the Workload API: every message is the complete state
+  // (spec §4.3), so the TLS contexts are rebuilt from it alone. New handshakes use the new
+  // SVID; open connections keep the contexts they were made with.
+  void applyX509Context(const workload::X509Context& x509) {
+    const auto& svid = x509.defaultSvid();
+    std::map<std::string, std::string> pem_by_td;
+    std::string fingerprint = svid.chainPem();
+    for (const auto& [td, certs] : x509.bundles) {
+      identity::SpiffeBundle b;
+      b.trust_domain = td;
+      b.x509_authorities = certs;
+      pem_by_td[td] = b.x509Pem();
+      fingerprint += td + pem_by_td[td];
+    }
+    std::lock_guard lock(reload_mutex);
+    auto bundles = identity::TrustBundleSet::fromPem(pem_by_td);
+    Result<std::shared_ptr<const TlsContexts>> tls =
+        bundles ? buildTlsContextsFromPem({svid.chainPem(), svid.keyPem(), *bundles,
+                                           "Workload API SVID " + svid.spiffe_id,
+                                           "Workload API key", digestText(fingerprint)})
+                : Result<std::shared_ptr<const TlsContexts>>(bundles.error());
+    if (!tls) {
+      spdlog::error("Workload API update rejected, keeping the current SVID: {}",
+                    tls.error().message);
+      last_identity_error = tls.error().message;
+      metrics.recordReload("identity", false);
+      return;
+    }
+    if (current->tls && current->tls->fingerprint == (*tls)->fingerprint) return;
+    auto next = std::make_shared<Runtime>(*current);
+    next->tls = *tls;
+    last_identity_error.clear();
+    metrics.recordReload("identity", true);
+    metrics.setSvidExpiry(static_cast<double>(next->tls->not_after));
+    spdlog::info("identity {} from the Workload API, valid until {} ({} trust domains)",
+                 next->tls->own_id.str(), next->tls->not_after, pem_by_td.size());
+    publish(std::move(next));
+  }
+
+  void onWorkloadApiError(const workload::WatchError& error) {
+    std::lock_guard lock(reload_mutex);
+    // Keep serving with the last SVID until it expires (readiness then turns false). The
+    // client has logged the error already.
+    last_identity_error = "Workload API: " + error.message;
+  }
+
   Status reloadIdentity(bool force) {
+    if (usesWorkloadApi()) return {};  // pushed by the Workload API, never polled
     std::lock_guard lock(reload_mutex);
     const std::string digest = identityFingerprint(shared.config.identity);
     if (!force && digest == identity_digest) {
@@ -156,8 +207,9 @@ struct Sidecar::Impl {
     const bool policy_ok = !shared.config.ingress || (rt && rt->policy);
     json j;
     j["identity"] = {{"ok", svid_valid},
-                     {"spiffe_id", rt ? rt->tls->own_id.str() : ""},
-                     {"expires_unix", rt ? rt->tls->not_after : 0}};
+                     {"source", usesWorkloadApi() ? "workload_api" : "files"},
+                     {"spiffe_id", rt && rt->tls ? rt->tls->own_id.str() : ""},
+                     {"expires_unix", rt && rt->tls ? rt->tls->not_after : 0}};
     {
       std::lock_guard lock(reload_mutex);
       if (!last_identity_error.empty()) j["identity"]["last_reload_error"] = last_identity_error;
@@ -179,11 +231,15 @@ struct Sidecar::Impl {
     json j;
     j["config_file"] = c.source_path;
     j["workers"] = c.workers;
-    j["identity"] = {{"cert", c.identity.cert_path},
-                     {"key", c.identity.key_path},  // the path only, never the key
-                     {"bundles", c.identity.bundle_paths},
-                     {"spiffe_id", rt->tls->own_id.str()},
-                     {"expires_unix", rt->tls->not_after}};
+    if (usesWorkloadApi()) {
+      j["identity"] = {{"workload_api", c.identity.workload_api}};
+    } else {
+      j["identity"] = {{"cert", c.identity.cert_path},
+                       {"key", c.identity.key_path},  // the path only, never the key
+                       {"bundles", c.identity.bundle_paths}};
+    }
+    j["identity"]["spiffe_id"] = rt->tls ? rt->tls->own_id.str() : "";
+    j["identity"]["expires_unix"] = rt->tls ? rt->tls->not_after : 0;
     if (c.ingress) {
       j["ingress"] = {{"listen", workers.front()->boundIngress().str()},
                       {"upstream", c.ingress->upstream.str()},
@@ -271,11 +327,16 @@ Result<std::unique_ptr<Sidecar>> Sidecar::create(SidecarConfig config) {
     }
   }
 
-  auto tls = buildTlsContexts(c.identity);
-  if (!tls) return Error{tls.error().message};
   auto runtime = std::make_shared<Runtime>();
-  runtime->tls = *tls;
-  impl->identity_digest = (*tls)->fingerprint;
+  if (c.identity.workload_api.empty()) {
+    auto tls = buildTlsContexts(c.identity);
+    if (!tls) return Error{tls.error().message};
+    runtime->tls = *tls;
+    impl->identity_digest = (*tls)->fingerprint;
+    impl->metrics.setSvidExpiry(static_cast<double>(runtime->tls->not_after));
+  } else if (auto addr = workload::parseEndpointAddress(c.identity.workload_api); !addr) {
+    return Error{"identity.workload_api: " + addr.error().message};
+  }
   if (c.ingress) {
     auto compiled = policy::loadPolicyFile(c.ingress->policy_path);
     if (!compiled) return Error{compiled.error().message};
@@ -284,7 +345,6 @@ Result<std::unique_ptr<Sidecar>> Sidecar::create(SidecarConfig config) {
     impl->policy_loaded_at = Impl::nowSeconds();
     impl->metrics.setPolicyInfo(runtime->policy->version(), impl->policy_loaded_at);
   }
-  impl->metrics.setSvidExpiry(static_cast<double>(runtime->tls->not_after));
   impl->current = std::move(runtime);
 
   auto sink = audit::AuditSink::create({c.audit.file_path, c.audit.to_stdout});
@@ -333,6 +393,14 @@ Status Sidecar::start() {
   impl.scheduleWatch();
   impl.control_work.emplace(impl.control.get_executor());
   impl.control_thread = std::thread([&impl] { impl.control.run(); });
+  if (impl.usesWorkloadApi()) {
+    // Until the first SVID arrives, ingress refuses connections and egress answers 503
+    // identity_unavailable; /readyz says why.
+    auto addr = workload::parseEndpointAddress(c.identity.workload_api);
+    impl.svid_watcher = std::make_unique<workload::X509Watcher>(
+        *addr, [&impl](const workload::X509Context& x) { impl.applyX509Context(x); },
+        [&impl](const workload::WatchError& e) { impl.onWorkloadApiError(e); });
+  }
   {
     std::lock_guard lock(impl.stop_mutex);
     impl.started = true;
@@ -348,6 +416,7 @@ void Sidecar::stop(unsigned grace_ms) {
     impl.stopped = true;
   }
   impl.shared.draining.store(true);
+  impl.svid_watcher.reset();
   for (auto& w : impl.workers) w->stopAccepting();
   // Bounded wait for in-flight exchanges: a connection finishes the exchange it is in and
   // then closes because draining is set; idle keep-alive connections and long streams

@@ -4,6 +4,7 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <charconv>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -11,6 +12,7 @@
 
 #include "common/yaml_reader.h"
 #include "identity/spiffe_id.h"
+#include "workload/endpoint_address.h"
 
 namespace warden::proxy {
 namespace {
@@ -35,26 +37,49 @@ SidecarConfig parse(const YAML::Node& root, const Reader& r, const std::string& 
                         "workers"});
 
   const auto id = root["identity"];
-  if (!id) r.fail(root, "identity", "is required");
-  r.onlyKeys(id, "identity", {"cert", "key", "bundles", "poll_interval_ms"});
-  if (!id["cert"]) r.fail(id, "identity.cert", "is required");
-  if (!id["key"]) r.fail(id, "identity.key", "is required");
-  if (!id["bundles"]) r.fail(id, "identity.bundles", "is required (trust domain -> CA file)");
-  c.identity.cert_path = resolveConfigPath(base_dir, r.nonEmptyString(id["cert"], "identity.cert"));
-  c.identity.key_path = resolveConfigPath(base_dir, r.nonEmptyString(id["key"], "identity.key"));
-  const auto bundles = id["bundles"];
-  if (!bundles.IsMap() || bundles.size() == 0) {
-    r.fail(bundles, "identity.bundles", "expected a non-empty mapping of trust domain to file");
-  }
-  for (const auto& kv : bundles) {
-    const auto td = kv.first.as<std::string>();
-    const std::string path = "identity.bundles." + td;
-    if (auto st = identity::validateTrustDomain(td); !st) r.fail(kv.first, path, st.message());
-    c.identity.bundle_paths[td] = resolveConfigPath(base_dir, r.nonEmptyString(kv.second, path));
-  }
-  if (id["poll_interval_ms"]) {
-    c.identity.poll_interval_ms =
-        r.integer<std::uint32_t>(id["poll_interval_ms"], "identity.poll_interval_ms", 50, 600000);
+  if (!id) {
+    // The SPIFFE convention: with nothing configured, the Workload API named by the
+    // environment is the identity source.
+    const char* env = std::getenv(workload::kEndpointSocketEnv);
+    if (env == nullptr || *env == '\0') {
+      r.fail(root, "identity", "is required (or set SPIFFE_ENDPOINT_SOCKET)");
+    }
+    if (auto addr = workload::parseEndpointAddress(env); !addr) {
+      r.fail(root, "identity", std::string("SPIFFE_ENDPOINT_SOCKET: ") + addr.error().message);
+    }
+    c.identity.workload_api = env;
+  } else if (id["workload_api"]) {
+    // Files and the Workload API are exclusive: one source of truth for the SVID.
+    r.onlyKeys(id, "identity", {"workload_api", "poll_interval_ms"});
+    c.identity.workload_api = r.nonEmptyString(id["workload_api"], "identity.workload_api");
+    if (id["poll_interval_ms"]) {
+      c.identity.poll_interval_ms =
+          r.integer<std::uint32_t>(id["poll_interval_ms"], "identity.poll_interval_ms", 50, 600000);
+    }
+    if (auto addr = workload::parseEndpointAddress(c.identity.workload_api); !addr) {
+      r.fail(id["workload_api"], "identity.workload_api", addr.error().message);
+    }
+  } else {
+    r.onlyKeys(id, "identity", {"cert", "key", "bundles", "poll_interval_ms", "workload_api"});
+    if (!id["cert"]) r.fail(id, "identity.cert", "is required (or use identity.workload_api)");
+    if (!id["key"]) r.fail(id, "identity.key", "is required");
+    if (!id["bundles"]) r.fail(id, "identity.bundles", "is required (trust domain -> CA file)");
+    c.identity.cert_path = resolveConfigPath(base_dir, r.nonEmptyString(id["cert"], "identity.cert"));
+    c.identity.key_path = resolveConfigPath(base_dir, r.nonEmptyString(id["key"], "identity.key"));
+    const auto bundles = id["bundles"];
+    if (!bundles.IsMap() || bundles.size() == 0) {
+      r.fail(bundles, "identity.bundles", "expected a non-empty mapping of trust domain to file");
+    }
+    for (const auto& kv : bundles) {
+      const auto td = kv.first.as<std::string>();
+      const std::string path = "identity.bundles." + td;
+      if (auto st = identity::validateTrustDomain(td); !st) r.fail(kv.first, path, st.message());
+      c.identity.bundle_paths[td] = resolveConfigPath(base_dir, r.nonEmptyString(kv.second, path));
+    }
+    if (id["poll_interval_ms"]) {
+      c.identity.poll_interval_ms =
+          r.integer<std::uint32_t>(id["poll_interval_ms"], "identity.poll_interval_ms", 50, 600000);
+    }
   }
 
   if (const auto in = root["ingress"]) {

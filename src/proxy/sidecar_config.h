@@ -22,7 +22,11 @@ struct Endpoint {
   std::string str() const;
 };
 
+// Either files (standalone mode) or a SPIFFE Workload API endpoint, never both.
 struct IdentityConfig {
+  // `unix:///path` (identity-standards §4.2); from `identity.workload_api`, or from
+  // SPIFFE_ENDPOINT_SOCKET when the config has no identity section. Empty: files.
+  std::string workload_api;
   std::string cert_path;  // PEM: leaf first, then intermediates
   std::string key_path;   // PEM private key
   std::map<std::string, std::string> bundle_paths;  // trust domain -> PEM file of CAs

@@ -111,8 +111,9 @@ std::string opensslError() {
   return out.empty() ? "unknown OpenSSL error" : out;
 }
 
+// `cert_label`/`key_label` name where the material came from, for error messages.
 Status configureCommon(ssl::context& ctx, const std::string& cert_pem, const std::string& key_pem,
-                       const IdentityConfig& cfg) {
+                       const std::string& cert_label, const std::string& key_label) {
   SSL_CTX* native = ctx.native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
   // ECDHE only, AEAD only, for TLS 1.2; TLS 1.3 suites are all AEAD.
@@ -130,11 +131,11 @@ Status configureCommon(ssl::context& ctx, const std::string& cert_pem, const std
 
   boost::system::error_code ec;
   ctx.use_certificate_chain(boost::asio::buffer(cert_pem), ec);
-  if (ec) return Error{"identity.cert " + cfg.cert_path + ": " + ec.message()};
+  if (ec) return Error{cert_label + ": " + ec.message()};
   ctx.use_private_key(boost::asio::buffer(key_pem), ssl::context::pem, ec);
-  if (ec) return Error{"identity.key " + cfg.key_path + ": " + ec.message()};
+  if (ec) return Error{key_label + ": " + ec.message()};
   if (SSL_CTX_check_private_key(native) != 1) {
-    return Error{"identity.key " + cfg.key_path + " does not match identity.cert " + cfg.cert_path};
+    return Error{key_label + " does not match " + cert_label};
   }
   SSL_CTX_set_cert_verify_callback(native, &verifyCallback, nullptr);
   return {};
@@ -159,10 +160,14 @@ Result<std::shared_ptr<const TlsContexts>> buildTlsContexts(const IdentityConfig
   if (!key_pem) return Error{"identity.key: " + key_pem.error().message};
   auto bundles = identity::TrustBundleSet::fromPemFiles(config.bundle_paths);
   if (!bundles) return Error{"identity.bundles: " + bundles.error().message};
+  return buildTlsContextsFromPem({*cert_pem, *key_pem, *bundles, "identity.cert " + config.cert_path,
+                                  "identity.key " + config.key_path, identityFingerprint(config)});
+}
 
+Result<std::shared_ptr<const TlsContexts>> buildTlsContextsFromPem(const TlsMaterial& m) {
   // Our own certificate must itself be a valid SVID of a configured trust domain;
   // serving with anything else would fail every peer's verification later, obscurely.
-  BIO* bio = BIO_new_mem_buf(cert_pem->data(), static_cast<int>(cert_pem->size()));
+  BIO* bio = BIO_new_mem_buf(m.cert_chain_pem.data(), static_cast<int>(m.cert_chain_pem.size()));
   X509* leaf = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
   STACK_OF(X509)* chain = sk_X509_new_null();
   while (X509* extra = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) sk_X509_push(chain, extra);
@@ -170,25 +175,25 @@ Result<std::shared_ptr<const TlsContexts>> buildTlsContexts(const IdentityConfig
   ERR_clear_error();
   if (leaf == nullptr) {
     sk_X509_pop_free(chain, X509_free);
-    return Error{"identity.cert " + config.cert_path + ": no PEM certificate found"};
+    return Error{m.cert_label + ": no PEM certificate found"};
   }
-  auto own = identity::verifyX509Svid(**bundles, leaf, chain);
+  auto own = identity::verifyX509Svid(*m.bundles, leaf, chain);
   X509_free(leaf);
   sk_X509_pop_free(chain, X509_free);
   if (!own.ok) {
-    return Error{"identity.cert " + config.cert_path + " is not a valid X509-SVID for the "
-                 "configured bundles: " + own.error.detail};
+    return Error{m.cert_label + " is not a valid X509-SVID for the configured bundles: " +
+                 own.error.detail};
   }
 
   auto contexts = std::make_shared<TlsContexts>(TlsContexts{
       std::make_shared<ssl::context>(ssl::context::tls_server),
-      std::make_shared<ssl::context>(ssl::context::tls_client), *bundles, own.peer.id,
-      own.peer.not_after, identityFingerprint(config)});
-  if (auto st = configureCommon(*contexts->server, *cert_pem, *key_pem, config); !st) {
-    return Error{st.message() + " (" + opensslError() + ")"};
-  }
-  if (auto st = configureCommon(*contexts->client, *cert_pem, *key_pem, config); !st) {
-    return Error{st.message() + " (" + opensslError() + ")"};
+      std::make_shared<ssl::context>(ssl::context::tls_client), m.bundles, own.peer.id,
+      own.peer.not_after, m.fingerprint});
+  for (auto* ctx : {contexts->server.get(), contexts->client.get()}) {
+    if (auto st = configureCommon(*ctx, m.cert_chain_pem, m.key_pem, m.cert_label, m.key_label);
+        !st) {
+      return Error{st.message() + " (" + opensslError() + ")"};
+    }
   }
   SSL_CTX_set_verify(contexts->server->native_handle(),
                      SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);

@@ -56,6 +56,17 @@ struct HandshakeState {
 // Reads cert, key and bundles from disk and builds both contexts.
 Result<std::shared_ptr<const TlsContexts>> buildTlsContexts(const IdentityConfig& config);
 
+// In-memory credentials (from the Workload API, or read from files).
+struct TlsMaterial {
+  std::string cert_chain_pem;  // leaf first
+  std::string key_pem;
+  std::shared_ptr<const identity::TrustBundleSet> bundles;
+  std::string cert_label;  // where they came from, for errors ("identity.cert FILE")
+  std::string key_label;
+  std::string fingerprint;  // identifies this material, to detect changes
+};
+Result<std::shared_ptr<const TlsContexts>> buildTlsContextsFromPem(const TlsMaterial& material);
+
 // A digest of the identity files' contents (cheap enough to poll once a second).
 std::string identityFingerprint(const IdentityConfig& config);
 

@@ -1,0 +1,78 @@
+// The JWT-SVID signing keys of one trust domain (ES256), their rotation, and JWT-SVID
+// minting (JWT-SVID spec; identity-standards §3).
+//
+// Keys rotate like the CA (x509_authority.h): prepared (published, not signing) at 1/2 of
+// the active key's lifetime, active at 3/4; a retired key stays published until every
+// token it signed has expired (its retirement + the longest JWT-SVID TTL). The kid is the
+// key's RFC 7638 thumbprint, so it is stable across restarts without extra state.
+// Persistence: `<state_dir>/jwt/<kid>.key` (0600) and `<state_dir>/jwt/state.json`.
+// Thread-safety: all members may be called from any thread (internally locked).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "identity/spiffe_bundle.h"
+#include "identity/spiffe_id.h"
+#include "issuer/key_store.h"
+
+namespace warden::issuer {
+
+struct JwtAuthorityOptions {
+  std::string trust_domain;
+  std::string state_dir;  // empty: in memory only
+  std::chrono::seconds key_ttl{std::chrono::hours(24)};
+  std::chrono::seconds max_token_ttl{std::chrono::hours(1)};  // how long retired keys stay
+};
+
+struct MintedJwtSvid {
+  std::string token;
+  std::time_t expires_at = 0;
+};
+
+class JwtAuthority {
+ public:
+  static Result<std::unique_ptr<JwtAuthority>> open(JwtAuthorityOptions options);
+
+  Result<bool> rotate(std::time_t now);  // true when the published keys changed
+  Status prepareNext();
+  Status activatePrepared();
+
+  Result<MintedJwtSvid> mint(const identity::SpiffeId& subject,
+                             const std::vector<std::string>& audiences,
+                             std::chrono::seconds ttl) const;
+  // Every published key (prepared, active, retired), each with its kid.
+  std::vector<identity::JwtAuthority> publishedKeys() const;
+  std::string activeKid() const;
+  // Increases with every change of the published keys (persisted).
+  std::int64_t sequence() const;
+
+ private:
+  struct Key {
+    std::string kid;
+    PkeyRef key;            // private for active/prepared; public suffices for retired
+    std::time_t created = 0;
+    std::time_t drop_at = 0;  // retired keys only
+  };
+  explicit JwtAuthority(JwtAuthorityOptions options) : options_(std::move(options)) {}
+  Status load();
+  Status persistLocked();
+  Result<Key> newKey(std::time_t now) const;
+  std::time_t pointInLife(const Key& key, double fraction) const;
+
+  JwtAuthorityOptions options_;
+  mutable std::mutex mutex_;
+  Key active_;
+  std::optional<Key> prepared_;
+  std::vector<Key> retired_;
+  std::int64_t sequence_ = 1;
+};
+
+}  // namespace warden::issuer
