@@ -242,6 +242,10 @@ Status writePublicJwk(EVP_PKEY* key, nlohmann::json& out) {
   if (key == nullptr) {
     return makeError("no key");
   }
+  // operator[] below would throw on an array or a scalar.
+  if (!out.is_null() && !out.is_object()) {
+    return makeError("JWK output is not a JSON object");
+  }
   switch (EVP_PKEY_get_base_id(key)) {
     case EVP_PKEY_EC: {
       const Curve* curve = curveOfKey(key);

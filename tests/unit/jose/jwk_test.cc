@@ -186,6 +186,7 @@ TEST(JwkTest, RejectsPointNotOnCurve) {
   EXPECT_FALSE(readPublicJwk(jwk).ok());
 }
 
+// RFC 7518 §6.2.1 / §6.3.1: the key members are required base64url strings.
 TEST(JwkTest, RejectsMissingOrMalformedMembers) {
   json jwk = kRfc7515EcKey;
   jwk.erase("y");
@@ -222,6 +223,8 @@ TEST(JwkTest, RejectsInvalidRsaExponent) {
   EXPECT_FALSE(readPublicJwk(rsa).ok());
 }
 
+// RFC 7518 §6.2.1.1: a fresh key is a P-256 JWK, and two keys have different RFC 7638
+// thumbprints.
 TEST(JwkTest, GenerateP256Key) {
   PkeyPtr key = generateP256Key();
   ASSERT_NE(key, nullptr);
@@ -233,6 +236,7 @@ TEST(JwkTest, GenerateP256Key) {
   EXPECT_NE(*jwkThumbprint(key.get()), *jwkThumbprint(other.get()));
 }
 
+// RFC 8037 keys (Ed25519) are outside what this module writes (identity-standards §7.7).
 TEST(JwkTest, WriteRejectsUnsupportedKeys) {
   PkeyPtr ed(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
   ASSERT_NE(ed, nullptr);
@@ -240,6 +244,8 @@ TEST(JwkTest, WriteRejectsUnsupportedKeys) {
   EXPECT_FALSE(writePublicJwk(ed.get(), jwk).ok());
   EXPECT_FALSE(jwkThumbprint(ed.get()).ok());
   EXPECT_FALSE(writePublicJwk(nullptr, jwk).ok());
+  json not_object = json::array();
+  EXPECT_FALSE(writePublicJwk(generateP256Key().get(), not_object).ok());
 }
 
 }  // namespace

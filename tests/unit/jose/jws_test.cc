@@ -399,6 +399,8 @@ TEST(JwsTest, Ps256PinsSaltLength) {
   EXPECT_FALSE(parseAndVerify(signing_input + "." + b64(sig), Alg::kPS256, rsaKey().get()).ok());
 }
 
+// RFC 7519 §7.1 (the JWT claims set is a JSON object) and RFC 8725 §3.5 (UTF-8): signing
+// refuses what our own parser would refuse.
 TEST(JwsTest, SignRejectsNonObjectsAndInvalidUtf8) {
   EXPECT_FALSE(signCompact(json::array(), kPayload, Alg::kES256, p256Key().get()).ok());
   EXPECT_FALSE(signCompact(json::object(), json("x"), Alg::kES256, p256Key().get()).ok());
@@ -406,6 +408,8 @@ TEST(JwsTest, SignRejectsNonObjectsAndInvalidUtf8) {
       signCompact(json::object(), json{{"sub", "\xFF"}}, Alg::kES256, p256Key().get()).ok());
 }
 
+// RFC 7515 §5.2 step 4 / RFC 8725 §3.5: duplicate names are compared as decoded strings;
+// numbers that overflow a double are not silently turned into infinity.
 TEST(JwsTest, ParseJsonNoDuplicates) {
   EXPECT_TRUE(parseJsonNoDuplicates(R"({"a":1,"b":[{"a":1},{"a":2}]})").ok());
   EXPECT_FALSE(parseJsonNoDuplicates(R"({"a":1,"a":1})").ok());
