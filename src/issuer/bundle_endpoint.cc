@@ -213,15 +213,10 @@ Result<std::unique_ptr<BundleEndpointServer>> BundleEndpointServer::start(
   // No client certificate is requested (SSL_VERIFY_NONE is the server default): the
   // spec forbids requiring client authentication on a bundle endpoint.
   impl.tls.use_certificate_chain(asio::buffer(options.cert_pem), ec);
-  if (ec) {
-    return Error{"bundle endpoint: server certificate: " + ec.message() + " (" +
-                 detail::drainOpensslErrors() + ")"};
-  }
+  if (ec) return Error{"bundle endpoint: server certificate: " + detail::withOpensslErrors(ec)};
   impl.tls.use_private_key(asio::buffer(options.key_pem), ssl::context::pem, ec);
-  if (ec) {
-    return Error{"bundle endpoint: server key: " + ec.message() + " (" +
-                 detail::drainOpensslErrors() + ")"};
-  }
+  // A key that does not belong to the certificate fails here ("key values mismatch").
+  if (ec) return Error{"bundle endpoint: server key: " + detail::withOpensslErrors(ec)};
   if (SSL_CTX_check_private_key(ctx) != 1) {
     detail::drainOpensslErrors();
     return Error{"bundle endpoint: the server key does not match the server certificate"};

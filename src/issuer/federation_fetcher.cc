@@ -252,8 +252,8 @@ Result<std::unique_ptr<Relationship>> buildRelationship(FederationRelationship c
     } else {
       ctx->load_verify_file(config.ca_file, ec);
       if (ec) {
-        return Error{field + ".ca_file \"" + config.ca_file + "\": " + ec.message() + " (" +
-                     detail::drainOpensslErrors() + ")"};
+        return Error{field + ".ca_file \"" + config.ca_file + "\": " +
+                     detail::withOpensslErrors(ec)};
       }
     }
   } else {
@@ -473,6 +473,7 @@ asio::awaitable<milliseconds> fetchAndApply(FetcherState& state, Relationship& r
   }
 
   bool changed = false;
+  bool holds_one = false;
   std::optional<identity::SpiffeBundle> notify;
   {
     std::lock_guard lock(state.mutex);
@@ -498,12 +499,13 @@ asio::awaitable<milliseconds> fetchAndApply(FetcherState& state, Relationship& r
       status.last_error = error;
       ++status.fetches_failed;
     }
+    holds_one = rel.held.has_value();
   }
 
   if (!candidate) {
-    spdlog::warn("federation: fetching the bundle of {} from {} ({}) failed, keeping the "
-                 "last good one: {}",
-                 td, rel.config.url, profileName(rel.config.profile), error);
+    spdlog::warn("federation: fetching the bundle of {} from {} ({}) failed{}: {}", td,
+                 rel.config.url, profileName(rel.config.profile),
+                 holds_one ? ", keeping the last good one" : ", no bundle held yet", error);
     co_return state.timing.retry;
   }
   if (changed) {

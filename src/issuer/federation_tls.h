@@ -5,6 +5,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <boost/system/error_code.hpp>
 #include <string>
 
 namespace warden::issuer::detail {
@@ -35,6 +36,12 @@ inline std::string drainOpensslErrors() {
     out += buf;
   }
   return out;
+}
+
+// `ec`'s message, followed by OpenSSL's queued reasons when there are any.
+inline std::string withOpensslErrors(const boost::system::error_code& ec) {
+  const std::string details = drainOpensslErrors();
+  return details.empty() ? ec.message() : ec.message() + " (" + details + ")";
 }
 
 }  // namespace warden::issuer::detail
