@@ -5,8 +5,12 @@
 // empty: every key revoked); entries with an unknown `kty` or `use`, and x509-svid entries
 // without `x5c`, are ignored; x509-svid entries use the first x5c certificate; a jwt-svid
 // entry without `kid` rejects the whole bundle (go-spiffe does the same); duplicate member
-// names anywhere reject the document. Serialising emits one x5c per CA and no kid on
-// x509-svid entries, `spiffe_sequence` and `spiffe_refresh_hint` when set.
+// names anywhere reject the document. An entry with a known `use` and `kty` that is
+// malformed (bad key members, undecodable x5c, key members that differ from the x5c
+// certificate's key, a duplicate jwt-svid kid) rejects the document too: a broken producer
+// should leave the last good bundle in place rather than silently drop one CA. EC keys on
+// curves other than P-256/384/521 count as an unknown kty. Serialising emits one x5c per CA
+// and no kid on x509-svid entries, `spiffe_sequence` and `spiffe_refresh_hint` when set.
 // Thread-safety: SpiffeBundle is a value (certificates and keys are shared, immutable).
 #pragma once
 
@@ -57,6 +61,8 @@ Result<SpiffeBundle> parseSpiffeBundle(std::string_view json_text, std::string_v
 // not required there).
 Result<SpiffeBundle> parseJwtJwks(std::string_view json_text, std::string_view trust_domain);
 // Parses concatenated DER certificates (Workload API `bundle`/`federated_bundles` values).
+// Empty input is an error (no certificates); callers that accept an empty bundle check
+// for it first.
 Result<std::vector<std::shared_ptr<X509>>> parseDerCertificates(std::string_view der);
 // Parses concatenated PEM certificates.
 Result<std::vector<std::shared_ptr<X509>>> parsePemCertificates(std::string_view pem);

@@ -5,7 +5,8 @@
 // uses a SAX check), and a size cap. It does not verify; verify() does, for one algorithm
 // chosen by the caller's policy (the header's `alg` is only compared against it, never
 // trusted to pick the key type). ES* signatures are raw r||s (RFC 7518 §3.4), never DER.
-// `none` and HS* are not supported here at all.
+// `none` and HS* are not supported here at all: parseCompact already refuses `alg: none`,
+// an empty signature and any `crit` header (RFC 7515 §4.1.11; we understand no extension).
 // Thread-safety: pure functions.
 #pragma once
 
@@ -47,7 +48,8 @@ Status verify(const CompactJws& jws, Alg alg, EVP_PKEY* key);
 Result<std::string> signCompact(nlohmann::json header, const nlohmann::json& payload, Alg alg,
                                 EVP_PKEY* private_key);
 
-// Parses a JSON object text rejecting duplicate member names at any depth.
+// Parses a JSON object text rejecting duplicate member names at any depth, nesting deeper
+// than 64 levels, invalid UTF-8 and a leading byte order mark. Never throws.
 Result<nlohmann::json> parseJsonNoDuplicates(std::string_view text);
 
 }  // namespace warden::jose
