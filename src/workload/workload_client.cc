@@ -63,20 +63,12 @@ const unsigned char* bytes(const std::string& s) {
   return reinterpret_cast<const unsigned char*>(s.data());
 }
 
-// Concatenated DER certificates: the Workload API's chain and bundle encoding.
+// Concatenated DER certificates: the Workload API's chain and bundle encoding. The field
+// name goes into the error, since a message has several such fields.
 Result<CertList> parseDerCertificateList(const std::string& der, const std::string& what) {
   if (der.empty()) return makeError(what + " is empty");
-  CertList certs;
-  const unsigned char* p = bytes(der);
-  const unsigned char* const end = p + der.size();
-  while (p < end) {
-    X509* cert = d2i_X509(nullptr, &p, static_cast<long>(end - p));
-    if (cert == nullptr) {
-      return makeError(what + ": certificate " + std::to_string(certs.size() + 1) +
-                       " is not valid DER");
-    }
-    certs.emplace_back(cert, X509_free);
-  }
+  auto certs = identity::parseDerCertificates(der);
+  if (!certs.ok()) return makeError(what + ": " + certs.error().message);
   return certs;
 }
 

@@ -433,7 +433,7 @@ TEST_F(WorkloadClientTest, InvalidMessagesAreDiscardedAndThePreviousContextKept)
                  with([&](SvidBytes& s) { s.key = pkcs8Der(stranger.key.get()); })});
   bad.push_back({"not PKCS#8", with([&](SvidBytes& s) { s.key = sec1Der(stranger.key.get()); })});
   bad.push_back({"must be the leaf", with([&](SvidBytes& s) { s.chain = s.bundle + s.leaf; })});
-  bad.push_back({"not valid DER", with([](SvidBytes& s) { s.chain += "garbage"; })});
+  bad.push_back({"certificate 2 does not decode", with([](SvidBytes& s) { s.chain += "garbage"; })});
   bad.push_back({"spiffe_id", with([](SvidBytes& s) { s.spiffe_id = "spiffe://Example.org/x"; })});
   bad.push_back({"names spiffe://example.org/ns/prod/sa/api, not",
                  with([](SvidBytes& s) { s.spiffe_id = "spiffe://example.org/other"; })});
