@@ -224,3 +224,6 @@ const stop = () => {
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
+// A test binary killed outright (a ctest timeout, SIGKILL) cannot stop us; do not outlive it.
+const parent = process.ppid;
+setInterval(() => { if (process.ppid !== parent) stop(); }, 500).unref();
