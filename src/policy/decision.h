@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <string_view>
+#include <string>
+#include <vector>
 
 namespace warden::policy {
 
@@ -43,13 +45,15 @@ struct Decision {
   std::string_view reason;   // one of policy::reason::*
   std::uint16_t status = 403;  // HTTP status when denied; 0 when allowed
   std::string_view rule_id;  // id of the rule that decided; empty if none
+  // Layer 3 roles the deciding rule requires (all of); points into the snapshot.
+  const std::vector<std::string>* required_roles = nullptr;
 
   static Decision allow(Layer layer, std::string_view rule_id) {
-    return Decision{true, layer, reason::kAllowed, 0, rule_id};
+    return Decision{true, layer, reason::kAllowed, 0, rule_id, nullptr};
   }
   static Decision deny(Layer layer, std::string_view why, std::uint16_t status,
                        std::string_view rule_id = {}) {
-    return Decision{false, layer, why, status, rule_id};
+    return Decision{false, layer, why, status, rule_id, nullptr};
   }
 };
 

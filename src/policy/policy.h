@@ -56,6 +56,9 @@ Status validateMethodToken(std::string_view token);
 // docs/policy.md), since it is compared with normalised request paths.
 Status validatePathMatch(PathMatchConfig::Kind kind, std::string_view value);
 
+// Layer 3 section checks (also used by the server before distributing a policy).
+Status validateTokenPolicy(const TokenPolicyConfig& token);
+
 class PolicySnapshot {
  public:
   struct CompiledRule;

@@ -26,6 +26,7 @@ struct PolicySnapshot::CompiledRule {
   std::string path;            // exact value or prefix
   std::vector<std::string> pattern_segments;  // kPattern: "*" = one non-empty segment
   bool allow = false;
+  std::vector<std::string> roles;  // layer 3: required roles (all of)
 
   bool matchesPath(std::string_view request_path) const;
 };
@@ -280,7 +281,11 @@ Decision PolicySnapshot::evaluate(const identity::SpiffeId& caller, Method metho
   const auto bit = static_cast<std::uint16_t>(method);
   for (const CompiledRule& rule : entry->rules) {
     if ((rule.methods & bit) == 0 || !rule.matchesPath(normalized_path)) continue;
-    if (rule.allow) return Decision::allow(Layer::kRbac, rule.id);
+    if (rule.allow) {
+      Decision d = Decision::allow(Layer::kRbac, rule.id);
+      if (!rule.roles.empty()) d.required_roles = &rule.roles;
+      return d;
+    }
     return Decision::deny(Layer::kRbac, reason::kRuleDenied, 403, rule.id);
   }
   return Decision::deny(Layer::kRbac, reason::kNoMatchingRule, 403);
@@ -314,6 +319,12 @@ Result<std::shared_ptr<const PolicySnapshot>> compilePolicy(PolicyConfig config)
       }
     }
     snapshot->allow_.push_back(std::move(matcher).value());
+  }
+
+  if (config.token) {
+    if (Status st = validateTokenPolicy(*config.token); !st.ok()) {
+      return c.error(config.token->mark, "token", st.message());
+    }
   }
 
   // Layer 2 callers: compiled in file order, then stably grouped by precedence.
@@ -388,6 +399,21 @@ Result<std::shared_ptr<const PolicySnapshot>> compilePolicy(PolicyConfig config)
       PolicySnapshot::CompiledRule out;
       out.id = rule.id;
       out.allow = rule.action == RuleAction::kAllow;
+      for (std::size_t k = 0; k < rule.roles.size(); ++k) {
+        const std::string roles_field = rule_field + indexed(".roles", k);
+        if (rule.roles[k].empty() || rule.roles[k].size() > 256) {
+          return c.error(rule.mark, roles_field, "must be a non-empty role name of at most 256 bytes");
+        }
+      }
+      if (!rule.roles.empty() && !config.token) {
+        return c.error(rule.mark, rule_field + ".roles",
+                       "roles are checked on the caller's token: add a `token` section naming "
+                       "the trusted issuers");
+      }
+      if (!rule.roles.empty() && !out.allow) {
+        return c.error(rule.mark, rule_field + ".roles", "only allow rules can require roles");
+      }
+      out.roles = rule.roles;
       if (rule.methods.empty()) {
         return c.error(rule.mark, rule_field + ".methods", "must not be empty");
       }
@@ -479,6 +505,45 @@ Result<std::shared_ptr<const PolicySnapshot>> loadPolicyFile(const std::string& 
   Result<PolicyConfig> config = parsePolicyYaml(text.str(), path);
   if (!config.ok()) return config.error();
   return compilePolicy(std::move(config).value());
+}
+
+Status validateTokenPolicy(const TokenPolicyConfig& token) {
+  static constexpr std::array<std::string_view, 9> kAlgorithms = {
+      "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"};
+  if (token.issuers.empty()) return Error{"issuers: at least one trusted issuer is required"};
+  for (std::size_t i = 0; i < token.issuers.size(); ++i) {
+    const auto& is = token.issuers[i];
+    const std::string f = indexed("issuers", i);
+    if (is.issuer.empty()) return Error{f + ".issuer: must not be empty"};
+    for (std::size_t k = 0; k < i; ++k) {
+      if (token.issuers[k].issuer == is.issuer) return Error{f + ".issuer: duplicate issuer"};
+    }
+    const int sources = !is.discovery_url.empty() + !is.jwks_url.empty() + !is.jwks_file.empty();
+    if (sources != 1) {
+      return Error{f + ": exactly one of discovery_url, jwks_url, jwks_file is required"};
+    }
+    for (const auto* url : {&is.discovery_url, &is.jwks_url}) {
+      if (!url->empty() && !url->starts_with("https://") && !url->starts_with("http://127.") &&
+          !url->starts_with("http://[::1]") && !url->starts_with("http://localhost")) {
+        return Error{f + ": key URLs must be https (plain http only on loopback)"};
+      }
+    }
+    if (is.audiences.empty()) return Error{f + ".audiences: at least one audience is required"};
+    for (const auto& alg : is.algorithms) {
+      // `none` and HMAC are never accepted (RFC 8725 §3.1, §3.2): keys come from a JWKS.
+      if (std::find(kAlgorithms.begin(), kAlgorithms.end(), alg) == kAlgorithms.end()) {
+        return Error{f + ".algorithms: \"" + alg +
+                     "\" is not allowed (RS256..512, PS256..512, ES256..512)"};
+      }
+    }
+    if (is.clock_skew_seconds > 300) return Error{f + ".clock_skew_seconds: at most 300"};
+    if (is.roles_claim.empty()) return Error{f + ".roles_claim: must not be empty"};
+  }
+  if (token.binding == TokenBinding::kSubject && token.binding_claim != "sub" &&
+      token.binding_claim != "azp" && token.binding_claim != "client_id") {
+    return Error{"binding_claim: must be sub, azp or client_id"};
+  }
+  return {};
 }
 
 }  // namespace warden::policy

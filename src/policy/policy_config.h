@@ -5,6 +5,8 @@
 // Thread-safety: plain values.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +42,7 @@ struct RuleConfig {
   std::vector<std::string> methods;  // upper-case tokens or "*"
   PathMatchConfig path;
   RuleAction action = RuleAction::kDeny;
+  std::vector<std::string> roles;    // layer 3: the token must carry all of them
   SourceMark mark;
 };
 
@@ -49,11 +52,42 @@ struct CallerConfig {
   SourceMark mark;
 };
 
+// Layer 3: one trusted token issuer of this target (plain values; the sidecar turns them
+// into token::TokenIssuerConfig and a JWKS source).
+struct TokenIssuerPolicy {
+  std::string issuer;         // exact `iss`
+  std::string discovery_url;  // exactly one of discovery_url, jwks_url, jwks_file
+  std::string jwks_url;
+  std::string jwks_file;
+  std::string ca_file;                  // TLS roots for https fetches (optional)
+  std::vector<std::string> audiences;   // accepted `aud` values (at least one)
+  std::vector<std::string> algorithms;  // pinned; default RS256, PS256, ES256
+  std::string typ = "at+jwt";           // required `typ`; "" accepts any (Entra v1/v2)
+  std::uint32_t clock_skew_seconds = 60;
+  std::string roles_claim = "roles";
+  std::vector<std::string> required_claims;
+  SourceMark mark;
+};
+
+enum class TokenBinding {
+  kNone,
+  kSubject,      // the token's `binding_claim` must equal the caller's SPIFFE ID
+  kCertificate,  // RFC 8705: cnf.x5t#S256 must be the caller certificate's thumbprint
+};
+
+struct TokenPolicyConfig {
+  std::vector<TokenIssuerPolicy> issuers;
+  TokenBinding binding = TokenBinding::kNone;
+  std::string binding_claim = "sub";  // kSubject: sub, azp or client_id
+  SourceMark mark;
+};
+
 struct PolicyConfig {
   std::string version;                   // operator-chosen label, echoed in audit
   std::string target;                    // optional SPIFFE ID of the protected workload
   std::vector<PeerMatcherConfig> allow;  // layer 1 allow-list
   std::vector<CallerConfig> callers;     // layer 2
+  std::optional<TokenPolicyConfig> token;  // layer 3; absent: no token required
   std::string source_name;               // file name for messages
   SourceMark version_mark;               // where `version` / `target` were written
   SourceMark target_mark;

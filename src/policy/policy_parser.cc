@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <exception>
 #include <initializer_list>
+#include <algorithm>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -70,7 +71,7 @@ class Parser {
       fail(root, "", "a policy must be a mapping with keys version, target, allow, callers");
     }
     const std::vector<Field> fields =
-        readMap(root, "", {"version", "target", "allow", "callers"});
+        readMap(root, "", {"version", "target", "allow", "callers", "token"});
 
     const Field* version = find(fields, "version");
     if (version == nullptr) fail(root, "version", "required field is missing");
@@ -97,7 +98,78 @@ class Parser {
         config.callers.push_back(caller(callers->value[i], indexed("callers", i)));
       }
     }
+    if (const Field* token = find(fields, "token")) config.token = tokenPolicy(token->value);
     return config;
+  }
+
+  std::vector<std::string> stringList(const YAML::Node& node, const std::string& field) const {
+    requireList(node, field, "");
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      out.push_back(nonEmptyScalar(node[i], indexed(field, i)));
+    }
+    return out;
+  }
+
+  // Layer 3: `token: {issuers: [...], binding, binding_claim}`; values are checked by
+  // validateTokenPolicy() so configs built in code get the same checks.
+  TokenPolicyConfig tokenPolicy(const YAML::Node& node) const {
+    requireMap(node, "token", "with keys issuers, binding, binding_claim");
+    const std::vector<Field> fields = readMap(node, "token", {"issuers", "binding", "binding_claim"});
+    TokenPolicyConfig out;
+    out.mark = markOf(node);
+    const Field* issuers = find(fields, "issuers");
+    if (issuers == nullptr) fail(node, "token.issuers", "required field is missing");
+    requireList(issuers->value, "token.issuers", "");
+    for (std::size_t i = 0; i < issuers->value.size(); ++i) {
+      const YAML::Node n = issuers->value[i];
+      const std::string f = indexed("token.issuers", i);
+      requireMap(n, f, "with keys issuer, audiences and one of discovery_url, jwks_url, jwks_file");
+      const std::vector<Field> is = readMap(
+          n, f, {"issuer", "discovery_url", "jwks_url", "jwks_file", "ca_file", "audiences",
+                 "algorithms", "typ", "clock_skew_seconds", "roles_claim", "required_claims"});
+      TokenIssuerPolicy p;
+      p.mark = markOf(n);
+      for (const Field& field : is) {
+        const std::string ff = join(f, field.key);
+        if (field.key == "issuer") p.issuer = nonEmptyScalar(field.value, ff, &field.key_node);
+        if (field.key == "discovery_url") p.discovery_url = nonEmptyScalar(field.value, ff, &field.key_node);
+        if (field.key == "jwks_url") p.jwks_url = nonEmptyScalar(field.value, ff, &field.key_node);
+        if (field.key == "jwks_file") p.jwks_file = nonEmptyScalar(field.value, ff, &field.key_node);
+        if (field.key == "ca_file") p.ca_file = nonEmptyScalar(field.value, ff, &field.key_node);
+        if (field.key == "audiences") p.audiences = stringList(field.value, ff);
+        if (field.key == "algorithms") p.algorithms = stringList(field.value, ff);
+        if (field.key == "typ") p.typ = field.value.IsNull() ? "" : field.value.Scalar();
+        if (field.key == "roles_claim") p.roles_claim = nonEmptyScalar(field.value, ff, &field.key_node);
+        if (field.key == "required_claims") p.required_claims = stringList(field.value, ff);
+        if (field.key == "clock_skew_seconds") {
+          const std::string v = nonEmptyScalar(field.value, ff, &field.key_node);
+          if (v.size() > 3 || !std::all_of(v.begin(), v.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+            fail(field.value, ff, "must be a number of seconds (0-300)");
+          }
+          p.clock_skew_seconds = static_cast<std::uint32_t>(std::stoul(v));
+        }
+      }
+      if (p.issuer.empty()) fail(n, join(f, "issuer"), "required field is missing");
+      out.issuers.push_back(std::move(p));
+    }
+    if (const Field* b = find(fields, "binding")) {
+      const std::string v = nonEmptyScalar(b->value, "token.binding", &b->key_node);
+      if (v == "none") {
+        out.binding = TokenBinding::kNone;
+      } else if (v == "subject") {
+        out.binding = TokenBinding::kSubject;
+      } else if (v == "certificate") {
+        out.binding = TokenBinding::kCertificate;
+      } else {
+        fail(b->value, "token.binding", "must be none, subject or certificate");
+      }
+    }
+    if (const Field* bc = find(fields, "binding_claim")) {
+      out.binding_claim = nonEmptyScalar(bc->value, "token.binding_claim", &bc->key_node);
+    }
+    if (Status st = validateTokenPolicy(out); !st.ok()) fail(node, "token", st.message());
+    return out;
   }
 
  private:
@@ -208,7 +280,8 @@ class Parser {
 
   RuleConfig rule(const YAML::Node& node, const std::string& field) const {
     requireMap(node, field, "with keys id, methods, path, action");
-    const std::vector<Field> fields = readMap(node, field, {"id", "methods", "path", "action"});
+    const std::vector<Field> fields =
+        readMap(node, field, {"id", "methods", "path", "action", "roles"});
     RuleConfig out;
     out.mark = markOf(node);
 
@@ -260,6 +333,10 @@ class Parser {
     out.path.mark = markOf(p.value);
     if (Status s = validatePathMatch(out.path.kind, out.path.value); !s.ok()) {
       fail(p.value, p_field, s.message());
+    }
+
+    if (const Field* roles = find(fields, "roles")) {
+      out.roles = stringList(roles->value, join(field, "roles"));
     }
 
     const Field* action = find(fields, "action");
