@@ -71,10 +71,8 @@ void expectDecisions(const Snapshot& policy, std::initializer_list<Case> cases) 
 }
 
 std::string examplePolicyPath() {
-  return (std::filesystem::path(__FILE__).parent_path() / ".." / ".." / ".." / "examples" /
-          "standalone" / "policy.yaml")
-      .lexically_normal()
-      .string();
+  // Not __FILE__: compiler caches may make it relative to the build directory.
+  return std::string(WARDEN_SOURCE_DIR) + "/examples/standalone/policy.yaml";
 }
 
 constexpr std::string_view kReport = "spiffe://example.org/budget-report";

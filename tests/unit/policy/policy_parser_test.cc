@@ -72,7 +72,7 @@ TEST(PolicyParserTest, SyntaxAndShapeErrors) {
        "policy.yaml:1:10: version: must be a string"},
       {"unknown top-level key", "version: \"1\"\nallows: []\n",
        "policy.yaml:2:1: allows: unknown key \"allows\" (expected one of version, target, "
-       "allow, callers)"},
+       "allow, callers, token)"},
       {"duplicate key", "version: \"1\"\nallow: []\nversion: \"2\"\n",
        "policy.yaml:3:1: version: duplicate key"},
       {"missing allow", "version: \"1\"\n",
@@ -206,7 +206,7 @@ TEST(PolicyParserTest, RuleErrors) {
        "policy.yaml:11:9: callers[0].rules[1].path: required field is missing"},
       {"misspelt key", typo,
        "policy.yaml:11:9: callers[0].rules[1].metods: unknown key \"metods\" (expected one of "
-       "id, methods, path, action)"},
+       "id, methods, path, action, roles)"},
       {"empty rule id", empty_id, "policy.yaml:11:13: callers[0].rules[1].id: must not be empty"},
   };
   for (const ErrorCase& c : cases) expectError(c);
