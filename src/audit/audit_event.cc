@@ -62,6 +62,16 @@ std::string toJsonLine(const AuditEvent& e) {
     intField(out, "bytes_out", e.bytes_out);
     intField(out, "duration_us", e.duration_us);
   }
+  if (e.token_present) {
+    out.append(",\"token\":{\"present\":true");
+    if (!e.token_issuer.empty()) field(out, "iss", e.token_issuer);
+    if (!e.token_subject.empty()) field(out, "sub", e.token_subject);
+    if (!e.token_client_id.empty()) field(out, "client_id", e.token_client_id);
+    if (!e.token_audience.empty()) field(out, "aud", e.token_audience);
+    if (!e.token_roles.empty()) field(out, "roles", e.token_roles);
+    if (!e.token_jti_digest.empty()) field(out, "jti_sha256", e.token_jti_digest);
+    out.push_back('}');
+  }
   if (!e.detail.empty()) field(out, "detail", e.detail);
   out.push_back('}');
   return out;

@@ -37,6 +37,14 @@ struct AuditEvent {
   std::uint64_t bytes_out = 0;        // response body bytes relayed
   std::uint64_t duration_us = 0;      // whole exchange
   std::string detail;                 // operator-facing detail (never sent to clients)
+  // Layer 3 facts (ARCHITECTURE.md §4): never the token itself.
+  bool token_present = false;
+  std::string token_issuer;
+  std::string token_subject;
+  std::string token_client_id;
+  std::string token_audience;         // comma-separated
+  std::string token_roles;            // comma-separated
+  std::string token_jti_digest;       // hex SHA-256 of jti
 };
 
 // Renders one JSON object on a single line (no trailing newline).

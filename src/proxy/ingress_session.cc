@@ -14,6 +14,7 @@
 #include "proxy/forward.h"
 #include "proxy/request_identity.h"
 #include "proxy/session_support.h"
+#include "token/access_token.h"
 #include "proxy/worker.h"
 
 namespace warden::proxy {
@@ -215,8 +216,71 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
       continue;
     }
 
+    // Layer 3: the caller's access token, verified (or taken from the cache), bound to
+    // this connection's certificate or SPIFFE ID when the policy says so, and carrying the
+    // roles the deciding rule requires.
+    std::shared_ptr<const token::VerifiedToken> verified_token;
+    if (runtime->token_verifier) {
+      const auto authorization = req[http::field::authorization];
+      token::TokenVerdict verdict;
+      if (authorization.empty()) {
+        verdict.http_status = 401;
+        verdict.reason = std::string(token::reason::kTokenMissing);
+        verdict.www_authenticate = "Bearer";  // RFC 6750 §3.1: no error code without a token
+      } else if (auto bearer = token::bearerToken(authorization); !bearer) {
+        verdict.http_status = 401;
+        verdict.reason = std::string(token::reason::kInvalidToken);
+        verdict.www_authenticate =
+            "Bearer error=\"invalid_request\", error_description=\"expected a Bearer token\"";
+        e.token_present = true;
+      } else {
+        e.token_present = true;
+        const token::CallerBinding binding{
+            peer.id.str(), std::string_view(reinterpret_cast<const char*>(peer.cert_sha256.data()),
+                                            peer.cert_sha256.size())};
+        verdict = runtime->token_verifier->verify(*bearer, binding, std::chrono::system_clock::now());
+        if (verdict.ok && decision.required_roles != nullptr) {
+          auto roles = token::checkRoles(*verdict.token, *decision.required_roles);
+          if (!roles.ok) {
+            roles.token = verdict.token;
+            verdict = std::move(roles);
+          }
+        }
+      }
+      if (verdict.token) {
+        const auto& t = *verdict.token;
+        e.token_issuer = t.issuer;
+        e.token_subject = t.subject;
+        e.token_client_id = t.client_id;
+        e.token_jti_digest = t.jti_digest;
+        for (const auto& a : t.audiences) e.token_audience += (e.token_audience.empty() ? "" : ",") + a;
+        for (const auto& r : t.roles) e.token_roles += (e.token_roles.empty() ? "" : ",") + r;
+      }
+      if (!verdict.ok) {
+        e.detail = verdict.detail;
+        const bool keep = req.keep_alive() && parser.is_done();
+        const auto status = static_cast<std::uint16_t>(verdict.http_status);
+        const auto denial = policy::Decision::deny(policy::Layer::kToken, verdict.reason, status,
+                                                   decision.rule_id);
+        auto ec = co_await writeError(stream, req.version(), static_cast<http::status>(status),
+                                      verdict.reason, policy::toString(policy::Layer::kToken),
+                                      e.request_id, {}, keep,
+                                      milliseconds(cfg.timeouts.body_idle_ms),
+                                      verdict.www_authenticate);
+        finish(denial, status);
+        if (ec || !keep) break;
+        continue;
+      }
+      verified_token = verdict.token;
+    }
+
     removeHopByHopFields(req);
     stripIdentityHeaders(req);
+    if (verified_token) {
+      // The app gets the verified facts, never the credential (it cannot replay it).
+      req.erase(http::field::authorization);
+      setTokenHeaders(req, *verified_token);
+    }
     req.set(kSpiffeIdHeader, peer.id.str());
     req.set(kClientCertHeader, xfcc);
     req.set(kRequestIdHeader, e.request_id);

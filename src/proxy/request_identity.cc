@@ -1,5 +1,7 @@
 #include "proxy/request_identity.h"
 
+#include "token/access_token.h"
+
 #include <boost/beast/core/string.hpp>
 #include <cstring>
 #include <random>
@@ -55,6 +57,25 @@ void stripIdentityHeaders(boost::beast::http::fields& fields) {
     }
   }
   for (const auto& name : doomed) fields.erase(name);
+}
+
+void setTokenHeaders(boost::beast::http::fields& fields, const token::VerifiedToken& token) {
+  auto joined = [](const std::vector<std::string>& values) {
+    std::string out;
+    for (const auto& v : values) out.append(out.empty() ? "" : ",").append(v);
+    return out;
+  };
+  // Claims are attacker-influenced only through a verified issuer; still, a header value
+  // must not carry CR/LF (Beast refuses to serialize them) or other controls.
+  auto clean = [](std::string v) {
+    std::erase_if(v, [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+    return v;
+  };
+  fields.set("X-Warden-Token-Issuer", clean(token.issuer));
+  if (!token.subject.empty()) fields.set("X-Warden-Token-Subject", clean(token.subject));
+  if (!token.client_id.empty()) fields.set("X-Warden-Token-Client-Id", clean(token.client_id));
+  fields.set("X-Warden-Token-Audience", clean(joined(token.audiences)));
+  fields.set("X-Warden-Token-Roles", clean(joined(token.roles)));
 }
 
 std::string clientCertHeader(std::string_view own_id,

@@ -6,6 +6,10 @@
 //   X-Forwarded-SPIFFE-ID: spiffe://example.org/budget-report
 //   X-Forwarded-Client-Cert: By=<this workload>;Hash=<sha256 of peer cert>;URI=<peer>
 //   X-Request-ID: <16 hex>   (also in the audit event and on denials)
+// and, when layer 3 verified an access token (the Authorization header itself is removed:
+// the app never holds a replayable credential):
+//   X-Warden-Token-Issuer, X-Warden-Token-Subject, X-Warden-Token-Client-Id,
+//   X-Warden-Token-Audience, X-Warden-Token-Roles (comma-separated lists)
 // Thread-safety: pure functions; newRequestId() uses a thread-local generator.
 #pragma once
 
@@ -14,6 +18,12 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+namespace warden {
+namespace token {
+struct VerifiedToken;
+}
+}  // namespace warden
 
 namespace warden::proxy {
 
@@ -27,6 +37,9 @@ std::string newRequestId();
 std::string traceIdFrom(std::string_view traceparent);
 
 void stripIdentityHeaders(boost::beast::http::fields& fields);
+
+// Sets the X-Warden-Token-* headers from a verified token.
+void setTokenHeaders(boost::beast::http::fields& fields, const token::VerifiedToken& token);
 
 std::string clientCertHeader(std::string_view own_id,
                              const std::array<std::uint8_t, 32>& peer_cert_sha256,

@@ -17,12 +17,15 @@
 #include "proxy/metrics.h"
 #include "proxy/sidecar_config.h"
 #include "proxy/tls_contexts.h"
+#include "token/access_token.h"
 
 namespace warden::proxy {
 
 struct Runtime {
   std::shared_ptr<const TlsContexts> tls;
   std::shared_ptr<const policy::PolicySnapshot> policy;  // null when there is no ingress
+  // Layer 3, built from policy's `token` section; null when the policy requires no token.
+  std::shared_ptr<const token::AccessTokenVerifier> token_verifier;
 };
 
 // Process-wide state shared by the workers. Fields are set before the workers start and

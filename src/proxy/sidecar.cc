@@ -7,12 +7,14 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <condition_variable>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "proxy/admin_server.h"
 #include "proxy/file_digest.h"
 #include "proxy/http_exchange.h"
 #include "proxy/runtime.h"
+#include "proxy/token_layer.h"
 #include "proxy/worker.h"
 #include "workload/workload_client.h"
 
@@ -34,6 +36,7 @@ struct Sidecar::Impl {
   AdminHandlers admin_handlers;
   std::optional<asio::steady_timer> watch_timer;
   std::unique_ptr<workload::X509Watcher> svid_watcher;  // Workload API mode only
+  TokenLayer token_layer;
 
   std::mutex reload_mutex;  // serializes reloads from the watcher, SIGHUP and tests
   std::shared_ptr<const Runtime> current;  // guarded by reload_mutex
@@ -62,6 +65,10 @@ struct Sidecar::Impl {
   std::string policyPath() const {
     return shared.config.ingress ? shared.config.ingress->policy_path : std::string();
   }
+  std::string policyDir() const {
+    const auto dir = std::filesystem::path(policyPath()).parent_path().string();
+    return dir.empty() ? "." : dir;
+  }
 
   Status reloadPolicy(bool force) {
     if (!shared.config.ingress) return {};
@@ -80,8 +87,18 @@ struct Sidecar::Impl {
       metrics.recordReload("policy", false);
       return Error{compiled.error().message};
     }
+    auto verifier = token_layer.verifierFor((*compiled)->config(), policyDir());
+    if (!verifier) {
+      spdlog::error("policy reload rejected, keeping version \"{}\": {}",
+                    current->policy->version(), verifier.error().message);
+      last_policy_error = verifier.error().message;
+      policy_digest = digest;
+      metrics.recordReload("policy", false);
+      return Error{verifier.error().message};
+    }
     auto next = std::make_shared<Runtime>(*current);
     next->policy = *compiled;
+    next->token_verifier = *verifier;
     policy_digest = digest;
     last_policy_error.clear();
     policy_loaded_at = nowSeconds();
@@ -220,7 +237,18 @@ struct Sidecar::Impl {
         if (!last_policy_error.empty()) j["policy"]["last_reload_error"] = last_policy_error;
       }
     }
-    const bool ready = svid_valid && policy_ok && !shared.draining.load();
+    const bool tokens_ok = token_layer.ready();
+    if (rt && rt->token_verifier) {
+      json issuers = json::array();
+      for (const auto& st : token_layer.status()) {
+        json i = {{"issuer", st.issuer}, {"ready", st.ready}, {"keys", st.key_count},
+                  {"source", st.source}};
+        if (!st.last_error.empty()) i["last_error"] = st.last_error;
+        issuers.push_back(std::move(i));
+      }
+      j["token"] = {{"ok", tokens_ok}, {"issuers", std::move(issuers)}};
+    }
+    const bool ready = svid_valid && policy_ok && tokens_ok && !shared.draining.load();
     j["ready"] = ready;
     return {ready, j.dump() + "\n"};
   }
@@ -341,6 +369,15 @@ Result<std::unique_ptr<Sidecar>> Sidecar::create(SidecarConfig config) {
     auto compiled = policy::loadPolicyFile(c.ingress->policy_path);
     if (!compiled) return Error{compiled.error().message};
     runtime->policy = *compiled;
+    auto verifier = impl->token_layer.verifierFor((*compiled)->config(), impl->policyDir());
+    if (!verifier) return Error{verifier.error().message};
+    runtime->token_verifier = *verifier;
+    // Keys before traffic (mesh-anchors §7): a bounded wait here, and /readyz stays false
+    // until every issuer has keys; meanwhile requests get 503 jwks_unavailable, not 401s.
+    if (runtime->token_verifier && !impl->token_layer.waitReady(std::chrono::seconds(5))) {
+      spdlog::warn("token issuers' keys not fetched yet; layer 3 answers 503 jwks_unavailable "
+                   "until they are");
+    }
     impl->policy_digest = digestFiles({c.ingress->policy_path});
     impl->policy_loaded_at = Impl::nowSeconds();
     impl->metrics.setPolicyInfo(runtime->policy->version(), impl->policy_loaded_at);

@@ -561,15 +561,17 @@ TokenVerdict AccessTokenVerifier::bind(std::shared_ptr<const VerifiedToken> toke
       break;
     }
     case BindingMode::kCnfX5t:
-      // RFC 8705 §3: a mismatch is a 401 invalid_token, like any other unusable token.
+      // RFC 8705 §3 rejects a mismatch as invalid_token; Warden answers 403 like the
+      // subject binding (the caller is authenticated, the token is someone else's) and
+      // keeps the invalid_token challenge.
       if (token->cnf_x5t_s256.empty()) {
-        v = deny(reason::kTokenNotBound, "the token has no cnf.x5t#S256");
+        v = deny(reason::kTokenNotBound, "the token has no cnf.x5t#S256", 403);
       } else if (caller.cert_sha256.size() != token->cnf_x5t_s256.size()) {
-        v = deny(reason::kTokenNotBound, "the caller presented no certificate");
+        v = deny(reason::kTokenNotBound, "the caller presented no certificate", 403);
       } else if (CRYPTO_memcmp(caller.cert_sha256.data(), token->cnf_x5t_s256.data(),
                                token->cnf_x5t_s256.size()) != 0) {
         v = deny(reason::kTokenNotBound,
-                 "cnf.x5t#S256 does not match the caller's certificate");
+                 "cnf.x5t#S256 does not match the caller's certificate", 403);
       }
       break;
   }

@@ -616,20 +616,20 @@ TEST_F(BindingTest, CnfX5tMustMatchTheCallersCertificate) {
   EXPECT_FALSE(v.from_cache);
   // Binding runs per request, on cache hits too.
   v = as(token, budget_, sha_b);
-  expectDenied(v, "token_not_bound");
+  expectDenied(v, "token_not_bound", 403);
   EXPECT_TRUE(v.from_cache);
   EXPECT_EQ(v.www_authenticate,
             "Bearer error=\"invalid_token\", error_description=\"The access token is not bound "
             "to this client certificate\"");
   EXPECT_TRUE(as(token, budget_, sha_a).ok);
-  expectDenied(as(token, budget_, ""), "token_not_bound");
+  expectDenied(as(token, budget_, ""), "token_not_bound", 403);
 
   payload.erase("cnf");
-  expectDenied(as(mint(es256(), payload), budget_, sha_a), "token_not_bound");
+  expectDenied(as(mint(es256(), payload), budget_, sha_a), "token_not_bound", 403);
   payload["cnf"] = {{"x5t#S256", b64(sha_a) + "A"}};  // not 32 bytes
-  expectDenied(as(mint(es256(), payload), budget_, sha_a), "token_not_bound");
+  expectDenied(as(mint(es256(), payload), budget_, sha_a), "token_not_bound", 403);
   payload["cnf"] = {{"x5t", b64(sha_a)}};  // a SHA-1 member name does not count
-  expectDenied(as(mint(es256(), payload), budget_, sha_a), "token_not_bound");
+  expectDenied(as(mint(es256(), payload), budget_, sha_a), "token_not_bound", 403);
 }
 
 }  // namespace
