@@ -226,11 +226,11 @@ void Issuer::tick(std::time_t now) {
   }
   std::lock_guard lock(mutex_);
   // Re-mint at half-life: the old SVID stays valid for the other half, so a workload that
-  // misses one update still has time to get the next.
+  // misses one update still has time to get the next. Half of the lifetime from issuance:
+  // the certificate's own validity starts 10 s early (backdating), so half of it would put
+  // every SVID with a TTL under 10 s past its half-life at birth, re-minted on every tick.
   const auto before = svids_.size();
-  std::erase_if(svids_, [&](const auto& kv) {
-    return now >= lifetimePoint(kv.second->chain.front().get(), 0.5);
-  });
+  std::erase_if(svids_, [&](const auto& kv) { return now >= kv.second->halfLife(); });
   changed = changed || svids_.size() != before;
   if (changed) bump();
 }

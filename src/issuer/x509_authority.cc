@@ -298,6 +298,7 @@ Result<IssuedX509Svid> X509Authority::issue(const identity::SpiffeId& id,
   auto cert = signCertificate(spec, out.key.get(), ca.cert.get(), ca.key.get());
   if (!cert) return cert.error();
   out.chain.push_back(*cert);
+  out.issued_at = now;
   out.not_after = spec.not_after;
   return out;
 }

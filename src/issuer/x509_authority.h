@@ -41,7 +41,11 @@ struct X509AuthorityOptions {
 struct IssuedX509Svid {
   std::vector<X509Ref> chain;  // leaf first (Warden's CA is a root: the chain is the leaf)
   PkeyRef key;
+  // When it was minted. notBefore is backdated (clock skew), so it does not say this.
+  std::time_t issued_at = 0;
   std::time_t not_after = 0;
+  // The instant half of its lifetime *from issuance* has passed: when to re-mint it.
+  std::time_t halfLife() const { return issued_at + (not_after - issued_at) / 2; }
 };
 
 class X509Authority {

@@ -84,6 +84,31 @@ TEST(Issuer, TickReMintsAtHalfLifeAndBumpsTheGeneration) {
   EXPECT_NE(first->svids[0].svid, second->svids[0].svid);
 }
 
+// Half-life counts from issuance, not from the backdated notBefore: a 4 s SVID lives
+// 2 s before it is re-minted (with notBefore's half it would be due at once, every tick).
+TEST(Issuer, ShortTtlSvidIsReMintedAtHalfItsTtlNotEveryTick) {
+  auto e = entry("a", {"unix:uid:1"});
+  e.x509_ttl = std::chrono::seconds(4);
+  auto issuer = makeIssuer({e});
+  const auto entries = issuer->entriesFor({"unix:uid:1"}, "");
+  auto first = issuer->x509State(entries);
+  ASSERT_TRUE(first.ok());
+  const std::time_t issued = first->svids[0].svid->issued_at;
+  EXPECT_LE(issued, std::time(nullptr));
+  EXPECT_EQ(first->svids[0].svid->not_after - issued, 4);
+  const auto gen = issuer->generation();
+  issuer->tick(issued + 1);
+  EXPECT_EQ(issuer->generation(), gen) << "re-minted before half of its TTL";
+  auto same = issuer->x509State(entries);
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(first->svids[0].svid, same->svids[0].svid);
+  issuer->tick(issued + 2);
+  EXPECT_GT(issuer->generation(), gen);
+  auto second = issuer->x509State(entries);
+  ASSERT_TRUE(second.ok());
+  EXPECT_NE(first->svids[0].svid, second->svids[0].svid);
+}
+
 TEST(Issuer, WaitForChangeWakesOnChange) {
   auto issuer = makeIssuer({entry("a", {"unix:uid:1"})});
   const auto gen = issuer->generation();
