@@ -357,7 +357,13 @@ TokenVerdict AccessTokenVerifier::verifyUncached(std::string_view token, const T
   }
   const TokenIssuerConfig& config = issuer->config;
 
-  const std::string& alg_text = header["alg"].get_ref<const std::string&>();
+  // parseCompact guarantees a string alg; checked again rather than trusted, since a
+  // missing member here would be undefined behaviour, not an exception.
+  const auto alg_member = header.find("alg");
+  if (alg_member == header.end() || !alg_member->is_string()) {
+    return deny(reason::kInvalidToken, "alg missing");
+  }
+  const std::string& alg_text = alg_member->get_ref<const std::string&>();
   const bool is_hs256 = alg_text == "HS256";
   std::optional<jose::Alg> alg;
   if (is_hs256) {
