@@ -73,8 +73,9 @@ std::string printable(std::string_view text) {
 
 std::string lower(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
+  std::transform(out.begin(), out.end(), out.begin(), [](char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  });
   return out;
 }
 
@@ -385,7 +386,8 @@ TokenVerdict AccessTokenVerifier::verifyUncached(std::string_view token, const T
     }
     const std::string typ_text = lower(typ->get_ref<const std::string&>());
     if (typ_text != issuer->typ && typ_text != issuer->typ_media) {
-      return deny(reason::kWrongTokenType, "typ \"" + printable(typ->get_ref<const std::string&>()) +
+      return deny(reason::kWrongTokenType, "typ \"" +
+                                               printable(typ->get_ref<const std::string&>()) +
                                                "\"; " + config.require_typ + " required");
     }
   }
@@ -506,7 +508,9 @@ TokenVerdict AccessTokenVerifier::verifyUncached(std::string_view token, const T
   }
   appendWords(findClaim(payload, config.roles_claim), verified->roles);
   for (const char* name : {"scp", "scope"}) {
-    if (const auto it = payload.find(name); it != payload.end()) appendWords(&*it, verified->scopes);
+    if (const auto it = payload.find(name); it != payload.end()) {
+      appendWords(&*it, verified->scopes);
+    }
   }
   verified->expires_at = exp;
   std::string jti = stringClaim(payload, "jti");
