@@ -73,8 +73,9 @@ std::string printable(std::string_view text) {
 
 std::string lower(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
+  std::transform(out.begin(), out.end(), out.begin(), [](char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  });
   return out;
 }
 
@@ -357,7 +358,13 @@ TokenVerdict AccessTokenVerifier::verifyUncached(std::string_view token, const T
   }
   const TokenIssuerConfig& config = issuer->config;
 
-  const std::string& alg_text = header["alg"].get_ref<const std::string&>();
+  // parseCompact guarantees a string alg; checked again rather than trusted, since a
+  // missing member here would be undefined behaviour, not an exception.
+  const auto alg_member = header.find("alg");
+  if (alg_member == header.end() || !alg_member->is_string()) {
+    return deny(reason::kInvalidToken, "alg missing");
+  }
+  const std::string& alg_text = alg_member->get_ref<const std::string&>();
   const bool is_hs256 = alg_text == "HS256";
   std::optional<jose::Alg> alg;
   if (is_hs256) {
@@ -379,7 +386,8 @@ TokenVerdict AccessTokenVerifier::verifyUncached(std::string_view token, const T
     }
     const std::string typ_text = lower(typ->get_ref<const std::string&>());
     if (typ_text != issuer->typ && typ_text != issuer->typ_media) {
-      return deny(reason::kWrongTokenType, "typ \"" + printable(typ->get_ref<const std::string&>()) +
+      return deny(reason::kWrongTokenType, "typ \"" +
+                                               printable(typ->get_ref<const std::string&>()) +
                                                "\"; " + config.require_typ + " required");
     }
   }
@@ -500,7 +508,9 @@ TokenVerdict AccessTokenVerifier::verifyUncached(std::string_view token, const T
   }
   appendWords(findClaim(payload, config.roles_claim), verified->roles);
   for (const char* name : {"scp", "scope"}) {
-    if (const auto it = payload.find(name); it != payload.end()) appendWords(&*it, verified->scopes);
+    if (const auto it = payload.find(name); it != payload.end()) {
+      appendWords(&*it, verified->scopes);
+    }
   }
   verified->expires_at = exp;
   std::string jti = stringClaim(payload, "jti");

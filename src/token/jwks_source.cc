@@ -56,8 +56,9 @@ constexpr std::size_t kMaxDiscoveryBytes = 64 * 1024;
 
 std::string lowerCopy(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
+  std::transform(out.begin(), out.end(), out.begin(), [](char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  });
   return out;
 }
 
@@ -426,7 +427,9 @@ asio::awaitable<milliseconds> fetchAndApply(Impl& impl, bool forced) {
   if (changed) {
     impl.ready_cv.notify_all();
     std::string kids;
-    for (const auto& key : candidate->keys()) kids += (kids.empty() ? "" : ", ") + key.kid;
+    for (const auto& key : candidate->keys()) {
+      kids += (kids.empty() ? "" : ", ") + printable(key.kid);
+    }
     spdlog::info("jwks: keys of {} from {}: {} ({}){}", impl.config.issuer, sourceName(impl),
                  candidate->size(), kids,
                  candidate->skipped().empty()

@@ -36,7 +36,9 @@ Result<std::shared_ptr<const KeySet>> KeySet::fromJwks(std::string_view json_tex
   auto doc = jose::parseJsonNoDuplicates(json_text);
   if (!doc) return Error{"JWKS: " + doc.error().message};
   const auto keys = doc->find("keys");
-  if (keys == doc->end() || !keys->is_array()) return Error{"JWKS: \"keys\" missing or not an array"};
+  if (keys == doc->end() || !keys->is_array()) {
+    return Error{"JWKS: \"keys\" missing or not an array"};
+  }
   if (keys->size() > kMaxJwksKeys) {
     return Error{"JWKS has " + std::to_string(keys->size()) + " keys, more than the limit of " +
                  std::to_string(kMaxJwksKeys)};
@@ -58,9 +60,9 @@ Result<std::shared_ptr<const KeySet>> KeySet::fromJwks(std::string_view json_tex
       continue;
     }
     if (const auto ops = entry.find("key_ops"); ops != entry.end()) {
-      const bool verify = ops->is_array() && std::any_of(ops->begin(), ops->end(), [](const auto& op) {
-        return op == "verify";
-      });
+      const bool verify =
+          ops->is_array() &&
+          std::any_of(ops->begin(), ops->end(), [](const auto& op) { return op == "verify"; });
       if (!verify) {
         skip("key_ops does not include \"verify\"");
         continue;
@@ -139,7 +141,9 @@ bool KeySet::sameKeys(const KeySet& other) const {
   });
 }
 
-FixedKeySetProvider::FixedKeySetProvider(std::shared_ptr<const KeySet> keys) { set(std::move(keys)); }
+FixedKeySetProvider::FixedKeySetProvider(std::shared_ptr<const KeySet> keys) {
+  set(std::move(keys));
+}
 
 void FixedKeySetProvider::set(std::shared_ptr<const KeySet> keys) {
   const std::uint64_t generation = keys ? keys->generation() : 0;

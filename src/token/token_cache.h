@@ -11,8 +11,8 @@
 // generation that verified it) that the verifier compares on a hit.
 //
 // LRU per shard; the capacity is split across shards (so eviction is per shard: an entry
-// may go while another shard has room, the price of not sharing one lock). A shard's mutex is held for
-// the map operation only, never across verification.
+// may go while another shard has room, the price of not sharing one lock). A shard's mutex
+// is held for the map operation only, never across verification.
 // Trust posture: nothing enters except what AccessTokenVerifier verified.
 // Thread-safety: all members are safe to call concurrently.
 #pragma once

@@ -293,9 +293,9 @@ TEST_F(AccessTokenTest, MalformedTokensAreRefused) {
                               R"("exp":1700000600})") +
                           "." + sig;
   expectDenied(check(dup), "invalid_token");
-  const std::string latin1 = b64(header.dump()) + "." +
-                             b64("{\"iss\":\"https://idp.example.com\",\"sub\":\"caf\xE9\"}") + "." +
-                             sig;
+  const std::string latin1 =
+      b64(header.dump()) + "." +
+      b64("{\"iss\":\"https://idp.example.com\",\"sub\":\"caf\xE9\"}") + "." + sig;
   expectDenied(check(latin1), "invalid_token");
   expectDenied(check(mint(es256(), claims(), {{"typ", "at+jwt"}, {"crit", {"exp"}}, {"exp", 1}})),
                "invalid_token");
@@ -406,7 +406,8 @@ TEST_F(AccessTokenTest, SeveralIssuersAreSelectedByIss) {
   TokenIssuerConfig other = testing::issuerConfig();
   other.issuer = "https://other.example.com";
   other.jwks_url = "https://other.example.com/jwks";
-  auto other_keys = std::make_shared<FixedKeySetProvider>(testing::keySet({es256("ec-1", "p256-b")}));
+  auto other_keys =
+      std::make_shared<FixedKeySetProvider>(testing::keySet({es256("ec-1", "p256-b")}));
   auto v = AccessTokenVerifier::create(
       testing::requirements({kIssuer, other.issuer}),
       {IssuerKeys{testing::issuerConfig(), keys_}, IssuerKeys{other, other_keys}});

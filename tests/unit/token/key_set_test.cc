@@ -70,7 +70,8 @@ TEST(KeySetTest, SkipsWhatCannotVerifySignatures) {
   json small_rsa = {{"kty", "RSA"}, {"kid", "rsa-512"}, {"e", "AQAB"},
                     {"n", testing::b64(std::string(64, '\xC5'))}};
   json good = es256("good").jwk();
-  json doc = {{"keys", {enc, wrap, no_kid, okp, oct, eddsa_alg, wrong_alg, priv, small_rsa, good, 7}}};
+  json doc = {
+      {"keys", {enc, wrap, no_kid, okp, oct, eddsa_alg, wrong_alg, priv, small_rsa, good, 7}}};
 
   auto set = KeySet::fromJwks(doc.dump());
   ASSERT_TRUE(set.ok()) << set.error().message;

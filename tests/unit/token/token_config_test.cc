@@ -134,7 +134,8 @@ TEST(TokenIssuerConfigTest, AnIssuerIsConfiguredOnce) {
   std::vector<TokenIssuerConfig> configs = {issuerConfig(), issuerConfig()};
   const Status st = validateIssuerConfigs(configs, "token_issuers");
   ASSERT_FALSE(st.ok());
-  EXPECT_EQ(st.message(), "token_issuers[1].issuer: \"https://idp.example.com\" is configured twice");
+  EXPECT_EQ(st.message(),
+            "token_issuers[1].issuer: \"https://idp.example.com\" is configured twice");
   configs[1].issuer = kIssuer + "/";  // a different issuer: compared exactly
   EXPECT_TRUE(validateIssuerConfigs(configs, "token_issuers").ok());
 }
@@ -178,8 +179,9 @@ TEST(TokenRequirementsTest, BindingParameters) {
   EXPECT_NE(errorOf(r).find("client_ids[\"c2\"]:"), std::string::npos);
   r.client_ids.erase("c2");
   r.binding = BindingMode::kCnfX5t;
-  EXPECT_NE(errorOf(r).find("client_ids: only used with binding sub_to_spiffe (binding is cnf_x5t)"),
-            std::string::npos);
+  EXPECT_NE(
+      errorOf(r).find("client_ids: only used with binding sub_to_spiffe (binding is cnf_x5t)"),
+      std::string::npos);
 }
 
 TEST(FetchUrlTest, Forms) {

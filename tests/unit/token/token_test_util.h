@@ -90,7 +90,8 @@ inline json claims(std::int64_t now = kNow) {
               {"jti", "token-1"},    {"roles", {"reader"}}, {"scope", "budget.read budget.list"}};
 }
 
-inline std::string mint(const TestKey& key, const json& payload, json header = {{"typ", "at+jwt"}}) {
+inline std::string mint(const TestKey& key, const json& payload,
+                        json header = {{"typ", "at+jwt"}}) {
   if (!header.contains("kid")) header["kid"] = key.kid;
   if (header["kid"].is_null()) header.erase("kid");
   auto token = jose::signCompact(header, payload, key.alg, key.key);
