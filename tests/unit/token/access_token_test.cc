@@ -617,11 +617,10 @@ TEST_F(BindingTest, CnfX5tMustMatchTheCallersCertificate) {
   EXPECT_FALSE(v.from_cache);
   // Binding runs per request, on cache hits too.
   v = as(token, budget_, sha_b);
+  // Issue 4: a token replayed by another workload is 403 token_not_bound (the caller is
+  // authenticated; the token is someone else's), for both binding modes.
   expectDenied(v, "token_not_bound", 403);
   EXPECT_TRUE(v.from_cache);
-  EXPECT_EQ(v.www_authenticate,
-            "Bearer error=\"invalid_token\", error_description=\"The access token is not bound "
-            "to this client certificate\"");
   EXPECT_TRUE(as(token, budget_, sha_a).ok);
   expectDenied(as(token, budget_, ""), "token_not_bound", 403);
 
