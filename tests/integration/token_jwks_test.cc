@@ -18,6 +18,7 @@
 #include "support/http_client_harness.h"
 #include "support/process_harness.h"
 #include "support/test_pki.h"
+#include "support/test_env.h"
 #include "token/access_token.h"
 #include "token/jwks_source.h"
 
@@ -35,29 +36,13 @@ using token::TokenRequirements;
 using token::TokenVerdict;
 
 constexpr auto kWait = 10s;  // every wait is bounded; generous for a loaded 2-core machine
-const std::string kInterop = std::string(WARDEN_SOURCE_DIR) + "/tests/interop";
+const std::string kInterop = interopDir();
 const std::string kAudience = "api://budget";
 
-std::string findOnPath(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path == nullptr ? "" : path);
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    if (dir.empty()) continue;
-    const std::string candidate = dir + "/" + name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return {};
-}
 
-// Polls `condition` until it holds or `timeout` passes (a condition, not a fixed sleep).
+
 bool waitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout = kWait) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return condition();
+  return waitUntil(condition, timeout);
 }
 
 std::int64_t nowSeconds() {

@@ -32,6 +32,7 @@
 #include "issuer/identity_server.h"
 #include "support/process_harness.h"
 #include "support/test_pki.h"
+#include "support/test_env.h"
 #include "workload/workload_client.h"
 
 namespace warden::testing {
@@ -42,7 +43,7 @@ using Json = nlohmann::json;
 
 constexpr auto kWait = 10s;  // every wait is bounded; generous for a loaded 2-core machine
 
-const std::string kInterop = std::string(WARDEN_SOURCE_DIR) + "/tests/interop";
+const std::string kInterop = interopDir();
 const std::string kProto = std::string(WARDEN_SOURCE_DIR) + "/proto/workload.proto";
 const std::string kNodeId = "spiffe://example.org/node";
 const std::string kBoundId = "spiffe://example.org/bound";
@@ -54,17 +55,6 @@ constexpr int kPermissionDenied = 7;
 constexpr int kUnimplemented = 12;
 constexpr int kUnavailable = 14;
 
-std::string findOnPath(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path == nullptr ? "" : path);
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    if (dir.empty()) continue;
-    const std::string candidate = dir + "/" + name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return {};
-}
 
 std::string base64Decode(const std::string& text) {
   if (text.empty()) return {};

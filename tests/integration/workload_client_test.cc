@@ -22,6 +22,7 @@
 
 #include "support/process_harness.h"
 #include "support/test_pki.h"
+#include "support/test_env.h"
 #include "workload/workload_client.h"
 
 namespace warden::testing {
@@ -38,19 +39,8 @@ using Json = nlohmann::json;
 
 constexpr auto kWait = 10s;  // every wait is bounded; generous for a loaded 2-core machine
 
-const std::string kInterop = std::string(WARDEN_SOURCE_DIR) + "/tests/interop";
+const std::string kInterop = interopDir();
 
-std::string findOnPath(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path == nullptr ? "" : path);
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    if (dir.empty()) continue;
-    const std::string candidate = dir + "/" + name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return {};
-}
 
 std::string base64(const std::string& bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');

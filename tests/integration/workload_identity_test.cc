@@ -11,6 +11,7 @@
 
 #include "issuer/identity_server.h"
 #include "support/mesh_harness.h"
+#include "support/test_env.h"
 
 namespace warden::testing {
 namespace {
@@ -28,15 +29,6 @@ issuer::RegistrationEntry socketEntry(const std::string& name, const std::string
   return e;
 }
 
-template <class Pred>
-bool waitUntil(Pred pred, milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return pred();
-}
 
 class WorkloadIdentityTest : public ::testing::Test {
  protected:
