@@ -23,7 +23,7 @@
 #include <thread>
 
 #include "issuer/federation.h"
-#include "issuer/federation_tls.h"
+#include "net/tls_client.h"
 
 namespace warden::issuer {
 namespace {
@@ -209,16 +209,16 @@ Result<std::unique_ptr<BundleEndpointServer>> BundleEndpointServer::start(
   impl.bundle_json = std::move(bundle_json);
 
   SSL_CTX* ctx = impl.tls.native_handle();
-  detail::hardenTls(ctx);
+  net::hardenTls(ctx);
   // No client certificate is requested (SSL_VERIFY_NONE is the server default): the
   // spec forbids requiring client authentication on a bundle endpoint.
   impl.tls.use_certificate_chain(asio::buffer(options.cert_pem), ec);
-  if (ec) return Error{"bundle endpoint: server certificate: " + detail::withOpensslErrors(ec)};
+  if (ec) return Error{"bundle endpoint: server certificate: " + net::withOpensslErrors(ec)};
   impl.tls.use_private_key(asio::buffer(options.key_pem), ssl::context::pem, ec);
   // A key that does not belong to the certificate fails here ("key values mismatch").
-  if (ec) return Error{"bundle endpoint: server key: " + detail::withOpensslErrors(ec)};
+  if (ec) return Error{"bundle endpoint: server key: " + net::withOpensslErrors(ec)};
   if (SSL_CTX_check_private_key(ctx) != 1) {
-    detail::drainOpensslErrors();
+    net::drainOpensslErrors();
     return Error{"bundle endpoint: the server key does not match the server certificate"};
   }
 

@@ -47,7 +47,7 @@
 #include "identity/spiffe_id.h"
 #include "identity/svid_verifier.h"
 #include "issuer/federation.h"
-#include "issuer/federation_tls.h"
+#include "net/tls_client.h"
 
 namespace warden::issuer {
 namespace {
@@ -236,7 +236,7 @@ Result<std::unique_ptr<Relationship>> buildRelationship(FederationRelationship c
   rel->url = std::move(*url);
 
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
-  detail::hardenTls(ctx->native_handle());
+  net::hardenTls(ctx->native_handle());
   boost::system::error_code ec;
   if (config.profile == FederationProfile::kHttpsWeb) {
     // Parameters of the other profile are refused rather than ignored: a relationship
@@ -253,7 +253,7 @@ Result<std::unique_ptr<Relationship>> buildRelationship(FederationRelationship c
       ctx->load_verify_file(config.ca_file, ec);
       if (ec) {
         return Error{field + ".ca_file \"" + config.ca_file + "\": " +
-                     detail::withOpensslErrors(ec)};
+                     net::withOpensslErrors(ec)};
       }
     }
   } else {
@@ -369,7 +369,7 @@ asio::awaitable<FetchOutcome> fetchDocument(FetcherState& state, Relationship& r
     const int set = url.host_is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str())
                                    : X509_VERIFY_PARAM_set1_host(param, url.host.c_str(), 0);
     if (set != 1) {
-      detail::drainOpensslErrors();
+      net::drainOpensslErrors();
       co_return failed("cannot set the expected host " + url.host);
     }
   } else {
@@ -396,7 +396,7 @@ asio::awaitable<FetchOutcome> fetchDocument(FetcherState& state, Relationship& r
     } else {
       why += ": " + (hec == beast::error::timeout ? std::string("timed out") : hec.message());
     }
-    detail::drainOpensslErrors();
+    net::drainOpensslErrors();
     co_return failed(std::move(why));
   }
   if (rel.config.profile == FederationProfile::kHttpsSpiffe && !check.verified) {

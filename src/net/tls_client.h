@@ -2,9 +2,8 @@
 // OIDC discovery documents, JWKS): one short request per connection, server authenticated
 // per RFC 6125 against the system roots or an operator-given CA file.
 //
-// Header-only so that it adds nothing to warden_asio; the functions touch only OpenSSL.
-// src/issuer/federation_tls.h holds the same two first helpers; it can include this file
-// once that module's pending changes have landed.
+// Header-only so that it adds nothing to warden_asio. hardenTls also serves the small
+// servers that publish such metadata (the bundle endpoint).
 // Thread-safety: pure functions over the SSL objects they are given.
 #pragma once
 
@@ -12,6 +11,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <boost/system/error_code.hpp>
 #include <string>
 
 namespace warden::net {
@@ -19,7 +19,7 @@ namespace warden::net {
 // TLS 1.2 and 1.3 only; for 1.2, ECDHE with AEAD ciphers only (1.3 suites are all AEAD).
 // No renegotiation, compression or resumption: each fetch is one short request, so
 // resumption buys nothing and would let a resumed session skip today's verification.
-inline void hardenClientTls(SSL_CTX* ctx) {
+inline void hardenTls(SSL_CTX* ctx) {
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_cipher_list(ctx,
                           "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
@@ -27,6 +27,7 @@ inline void hardenClientTls(SSL_CTX* ctx) {
                           "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305");
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_num_tickets(ctx, 0);
 }
 
 // Drains OpenSSL's thread-local error queue into one line, so stale errors never leak into
@@ -40,6 +41,12 @@ inline std::string drainOpensslErrors() {
     out += buf;
   }
   return out;
+}
+
+// `ec`'s message, followed by OpenSSL's queued reasons when there are any.
+inline std::string withOpensslErrors(const boost::system::error_code& ec) {
+  const std::string details = drainOpensslErrors();
+  return details.empty() ? ec.message() : ec.message() + " (" + details + ")";
 }
 
 // Makes the handshake on `ssl` fail unless the server certificate names `host` (RFC 6125:

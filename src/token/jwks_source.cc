@@ -496,7 +496,7 @@ Result<std::shared_ptr<JwksSource>> JwksSource::start(const TokenIssuerConfig& c
   if (impl.discovery_url || impl.jwks_url) {
     // Made even for http URLs: discovery over loopback http may name an https jwks_uri.
     auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
-    net::hardenClientTls(ctx->native_handle());
+    net::hardenTls(ctx->native_handle());
     ctx->set_verify_mode(ssl::verify_peer);
     boost::system::error_code ec;
     if (config.ca_file.empty()) {
