@@ -2,7 +2,7 @@
 //   warden proxy --config sidecar.yaml     run the sidecar
 //   warden policy validate FILE...         parse + compile policies, first error per file
 //   warden config validate FILE            check a sidecar config (and its policy/credentials)
-//   warden server --config server.yaml     run the control plane (today: the SPIFFE issuer)
+//   warden server --config server.yaml     run the control plane (SPIFFE issuer, token service)
 // CLI errors: one line on stderr and a non-zero exit code.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
   std::string config_file;
   config_validate->add_option("file", config_file, "Sidecar configuration file")->required();
 
-  auto* server = app.add_subcommand("server", "Run the control plane (SPIFFE issuer, Workload API)");
+  auto* server = app.add_subcommand("server", "Run the control plane (SPIFFE issuer, Workload API, OAuth2 token service)");
   std::string server_config;
   server->add_option("-c,--config", server_config, "Server configuration file (YAML)")->required();
   bool server_check = false;

@@ -2,21 +2,46 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iostream>
+#include <optional>
 
 #include "cli/signals.h"
 #include "issuer/identity_server.h"
 #include "issuer/server_config.h"
+#include "tokenservice/config.h"
+#include "tokenservice/token_service.h"
 
 namespace warden::cli {
 namespace {
 constexpr int kExitConfigError = 2;
+
+// The token service's section, checked against the identity settings it refers to.
+Result<std::optional<tokenservice::TokenServiceConfig>> loadTokenService(
+    const std::string& config_path, const issuer::IdentityServerConfig& identity) {
+  auto config = tokenservice::loadTokenServiceConfig(config_path);
+  if (!config) return config.error();
+  if (*config && !(*config)->tls_svid_entry.empty()) {
+    const auto& name = (*config)->tls_svid_entry;
+    const bool known = std::any_of(identity.entries.begin(), identity.entries.end(),
+                                   [&](const auto& e) { return e.name == name; });
+    if (!known) {
+      return Error{config_path + ": token_service.tls.svid: no registration entry named " + name};
+    }
+  }
+  return config;
 }
+}  // namespace
 
 int runServer(const std::string& config_path) {
   auto config = issuer::loadIdentityServerConfig(config_path);
   if (!config) {
     std::cerr << "warden server: " << config.error().message << "\n";
+    return kExitConfigError;
+  }
+  auto token_config = loadTokenService(config_path, *config);
+  if (!token_config) {
+    std::cerr << "warden server: " << token_config.error().message << "\n";
     return kExitConfigError;
   }
   const sigset_t signals = blockTerminationSignals();
@@ -25,8 +50,19 @@ int runServer(const std::string& config_path) {
     std::cerr << "warden server: " << server.error().message << "\n";
     return kExitConfigError;
   }
-  spdlog::info("warden server ready: trust domain {}, {} registration entries",
-               config->trust_domain, config->entries.size());
+  std::unique_ptr<tokenservice::TokenService> token_service;
+  if (*token_config) {
+    auto started = tokenservice::TokenService::start(**token_config, (*server)->issuer(),
+                                                     config->entries, config->state_dir);
+    if (!started) {
+      std::cerr << "warden server: " << started.error().message << "\n";
+      return kExitConfigError;
+    }
+    token_service = std::move(*started);
+  }
+  spdlog::info("warden server ready: trust domain {}, {} registration entries{}",
+               config->trust_domain, config->entries.size(),
+               token_service ? ", token service " + token_service->issuerIdentifier() : "");
   for (;;) {
     const int sig = waitForSignal(signals);
     if (sig == SIGHUP) {
@@ -39,10 +75,25 @@ int runServer(const std::string& config_path) {
         // Entries change at run time; sockets and federation are read at start.
         (*server)->issuer().replaceEntries(reloaded->entries);
         spdlog::info("SIGHUP: {} registration entries loaded", reloaded->entries.size());
+        // The token policy (agents, roles, governance, audiences, external issuers)
+        // changes at run time; the listener, TLS and keys are read at start.
+        auto tokens = loadTokenService(config_path, *reloaded);
+        if (!tokens) {
+          spdlog::error("SIGHUP: token policy not reloaded: {}", tokens.error().message);
+        } else if (token_service && *tokens) {
+          if (auto st = token_service->replacePolicy((*tokens)->policy); !st) {
+            spdlog::error("SIGHUP: token policy not reloaded: {}", st.message());
+          } else {
+            spdlog::info("SIGHUP: token policy loaded: {} agents", (*tokens)->policy.agents.size());
+          }
+        } else if (static_cast<bool>(token_service) != tokens->has_value()) {
+          spdlog::error("SIGHUP: the token service cannot be added or removed at run time");
+        }
       }
       continue;
     }
     spdlog::info("signal {}: stopping", sig);
+    token_service.reset();
     server->reset();
     return 0;
   }
@@ -52,6 +103,10 @@ int validateServerConfig(const std::string& config_path) {
   auto config = issuer::loadIdentityServerConfig(config_path);
   if (!config) {
     std::cerr << config.error().message << "\n";
+    return 1;
+  }
+  if (auto tokens = loadTokenService(config_path, *config); !tokens) {
+    std::cerr << tokens.error().message << "\n";
     return 1;
   }
   std::cout << config_path << ": ok\n";

@@ -1,17 +1,19 @@
 #include "issuer/jwt_authority.h"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "jose/base64url.h"
 #include "jose/jwk.h"
 #include "jose/jws.h"
 
 namespace warden::issuer {
 namespace {
 
-std::string dir(const JwtAuthorityOptions& o) { return o.state_dir + "/jwt"; }
+std::string dir(const JwtAuthorityOptions& o) { return o.state_dir + "/" + o.subdir; }
 
 PkeyRef toShared(jose::PkeyPtr key) { return adoptPkey(key.release()); }
 
@@ -20,6 +22,10 @@ PkeyRef toShared(jose::PkeyPtr key) { return adoptPkey(key.release()); }
 Result<std::unique_ptr<JwtAuthority>> JwtAuthority::open(JwtAuthorityOptions options) {
   if (auto st = identity::validateTrustDomain(options.trust_domain); !st) return st.error();
   if (options.key_ttl < std::chrono::seconds(60)) return Error{"JWT key ttl must be >= 60s"};
+  if (options.subdir.empty() || options.subdir.find('/') != std::string::npos ||
+      options.subdir.front() == '.') {
+    return Error{"JWT key directory name \"" + options.subdir + "\" must be one plain name"};
+  }
   std::unique_ptr<JwtAuthority> authority(new JwtAuthority(std::move(options)));
   if (auto st = authority->load(); !st) return st.error();
   return authority;
@@ -184,24 +190,32 @@ Status JwtAuthority::activatePrepared() {
   return persistLocked();
 }
 
-Result<MintedJwtSvid> JwtAuthority::mint(const identity::SpiffeId& subject,
-                                         const std::vector<std::string>& audiences,
-                                         std::chrono::seconds ttl) const {
-  if (audiences.empty()) return Error{"a JWT-SVID needs at least one audience"};
+Result<std::string> JwtAuthority::sign(nlohmann::json header, const nlohmann::json& claims) const {
   Key key;
   {
     std::lock_guard lock(mutex_);
     key = active_;
   }
+  header["kid"] = key.kid;
+  return jose::signCompact(std::move(header), claims, jose::Alg::kES256, key.key.get());
+}
+
+Result<MintedJwtSvid> JwtAuthority::mint(const identity::SpiffeId& subject,
+                                         const std::vector<std::string>& audiences,
+                                         std::chrono::seconds ttl) const {
+  if (audiences.empty()) return Error{"a JWT-SVID needs at least one audience"};
+  unsigned char jti[16];
+  if (RAND_bytes(jti, sizeof(jti)) != 1) return Error{"no randomness for a jti"};
   const std::time_t now = std::time(nullptr);
   MintedJwtSvid out;
   out.expires_at = now + ttl.count();
-  nlohmann::json header = {{"kid", key.kid}, {"typ", "JWT"}};
   nlohmann::json claims = {{"sub", subject.str()},
                            {"aud", audiences},
                            {"iat", now},
-                           {"exp", out.expires_at}};
-  auto token = jose::signCompact(std::move(header), claims, jose::Alg::kES256, key.key.get());
+                           {"exp", out.expires_at},
+                           {"jti", jose::base64UrlEncode(std::string_view(
+                                       reinterpret_cast<const char*>(jti), sizeof(jti)))}};
+  auto token = sign({{"typ", "JWT"}}, claims);
   if (!token) return token.error();
   out.token = *token;
   return out;

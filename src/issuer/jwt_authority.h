@@ -1,11 +1,12 @@
-// The JWT-SVID signing keys of one trust domain (ES256), their rotation, and JWT-SVID
-// minting (JWT-SVID spec; identity-standards §3).
+// ES256 signing keys with rotation: the JWT-SVID keys of one trust domain (JWT-SVID spec;
+// identity-standards §3), and, in a second instance with its own `subdir`, the token
+// service's access-token keys (src/tokenservice). One rotation scheme for both.
 //
 // Keys rotate like the CA (x509_authority.h): prepared (published, not signing) at 1/2 of
 // the active key's lifetime, active at 3/4; a retired key stays published until every
 // token it signed has expired (its retirement + the longest JWT-SVID TTL). The kid is the
 // key's RFC 7638 thumbprint, so it is stable across restarts without extra state.
-// Persistence: `<state_dir>/jwt/<kid>.key` (0600) and `<state_dir>/jwt/state.json`.
+// Persistence: `<state_dir>/<subdir>/<kid>.key` (0600) and `<state_dir>/<subdir>/state.json`.
 // Thread-safety: all members may be called from any thread (internally locked).
 #pragma once
 
@@ -16,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "common/result.h"
@@ -30,6 +32,7 @@ struct JwtAuthorityOptions {
   std::string state_dir;  // empty: in memory only
   std::chrono::seconds key_ttl{std::chrono::hours(24)};
   std::chrono::seconds max_token_ttl{std::chrono::hours(1)};  // how long retired keys stay
+  std::string subdir = "jwt";  // under state_dir; one per key ring
 };
 
 struct MintedJwtSvid {
@@ -45,9 +48,13 @@ class JwtAuthority {
   Status prepareNext();
   Status activatePrepared();
 
+  // A JWT-SVID: sub, aud, iat, exp and a random jti (the JWT-SVID spec allows extra
+  // claims; the jti lets a relying party such as the token service refuse a replay).
   Result<MintedJwtSvid> mint(const identity::SpiffeId& subject,
                              const std::vector<std::string>& audiences,
                              std::chrono::seconds ttl) const;
+  // Signs `claims` with the active key (ES256); `header` gets kid and alg set.
+  Result<std::string> sign(nlohmann::json header, const nlohmann::json& claims) const;
   // Every published key (prepared, active, retired), each with its kid.
   std::vector<identity::JwtAuthority> publishedKeys() const;
   std::string activeKid() const;

@@ -113,8 +113,10 @@ FederationRelationship parseRelationship(const YamlReader& r, const YAML::Node& 
 
 IdentityServerConfig parse(const YAML::Node& root, const YamlReader& r, const std::string& base_dir) {
   IdentityServerConfig c;
+  // `token_service` belongs to src/tokenservice (which links this module, not the other
+  // way round); it parses and validates that section itself (tokenservice/config.h).
   r.onlyKeys(root, "", {"trust_domain", "state_dir", "ca_ttl", "jwt_key_ttl", "workload_api",
-                        "bundle_endpoint", "federation", "entries"});
+                        "bundle_endpoint", "federation", "entries", "token_service"});
   if (!root["trust_domain"]) r.fail(root, "trust_domain", "is required");
   c.trust_domain = r.nonEmptyString(root["trust_domain"], "trust_domain");
   if (auto st = identity::validateTrustDomain(c.trust_domain); !st) {
