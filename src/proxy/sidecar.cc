@@ -214,7 +214,45 @@ struct Sidecar::Impl {
            "# HELP warden_audit_events_dropped_total Audit events dropped because the queue was full\n"
            "# TYPE warden_audit_events_dropped_total counter\n"
            "warden_audit_events_dropped_total " + std::to_string(audit->dropped()) + "\n";
+    appendJwksMetrics(out);
     return out;
+  }
+
+  // Per-issuer JWKS state (issue 4: "metrics per issuer"). Like the audit counters, kept in
+  // the token module and rendered here in the same exposition format.
+  void appendJwksMetrics(std::string& out) {
+    const auto statuses = token_layer.status();
+    if (statuses.empty()) return;
+    auto label = [](const std::string& issuer) {
+      std::string v;
+      for (char ch : issuer) {
+        if (ch == '\\' || ch == '"') v.push_back('\\');
+        if (ch == '\n') {
+          v += "\\n";
+          continue;
+        }
+        v.push_back(ch);
+      }
+      return "{issuer=\"" + v + "\"";
+    };
+    out += "# HELP warden_jwks_ready Whether a key set is held for the issuer\n"
+           "# TYPE warden_jwks_ready gauge\n";
+    for (const auto& st : statuses) out += "warden_jwks_ready" + label(st.issuer) + "} " + (st.ready ? "1\n" : "0\n");
+    out += "# HELP warden_jwks_keys Keys in the issuer's current key set\n"
+           "# TYPE warden_jwks_keys gauge\n";
+    for (const auto& st : statuses) out += "warden_jwks_keys" + label(st.issuer) + "} " + std::to_string(st.key_count) + "\n";
+    out += "# HELP warden_jwks_fetches_total JWKS (and discovery) fetches by result\n"
+           "# TYPE warden_jwks_fetches_total counter\n";
+    for (const auto& st : statuses) {
+      out += "warden_jwks_fetches_total" + label(st.issuer) + ",result=\"ok\"} " + std::to_string(st.fetches_ok) + "\n";
+      out += "warden_jwks_fetches_total" + label(st.issuer) + ",result=\"failed\"} " + std::to_string(st.fetches_failed) + "\n";
+    }
+    out += "# HELP warden_jwks_refetches_total Unknown-kid refetches, by whether the rate limit let them through\n"
+           "# TYPE warden_jwks_refetches_total counter\n";
+    for (const auto& st : statuses) {
+      out += "warden_jwks_refetches_total" + label(st.issuer) + ",result=\"fetched\"} " + std::to_string(st.refetches_requested) + "\n";
+      out += "warden_jwks_refetches_total" + label(st.issuer) + ",result=\"suppressed\"} " + std::to_string(st.refetches_suppressed) + "\n";
+    }
   }
 
   std::pair<bool, std::string> readiness() {

@@ -20,7 +20,7 @@
 
 // The TLS hardening settings are the issuer's (the bundle fetcher uses the same): one
 // place decides which protocol versions and ciphers Warden's control plane speaks.
-#include "issuer/federation_tls.h"
+#include "net/tls_client.h"
 
 namespace warden::tokenservice {
 namespace {
@@ -90,7 +90,7 @@ asio::awaitable<Result<std::string>> httpsGet(std::string url, std::string ca_fi
   const auto deadline = std::chrono::steady_clock::now() + timeout;
 
   ssl::context tls(ssl::context::tls_client);
-  issuer::detail::hardenTls(tls.native_handle());
+  net::hardenTls(tls.native_handle());
   tls.set_verify_mode(ssl::verify_peer);
   boost::system::error_code ec;
   if (ca_file.empty()) {
@@ -100,7 +100,7 @@ asio::awaitable<Result<std::string>> httpsGet(std::string url, std::string ca_fi
   }
   if (ec) {
     co_return Error{"cannot load CA roots" + (ca_file.empty() ? "" : " from " + ca_file) + ": " +
-                    ec.message() + " (" + issuer::detail::drainOpensslErrors() + ")"};
+                    ec.message() + " (" + net::drainOpensslErrors() + ")"};
   }
 
   std::vector<asio::ip::tcp::endpoint> endpoints;
@@ -136,7 +136,7 @@ asio::awaitable<Result<std::string>> httpsGet(std::string url, std::string ca_fi
   const int set = target->host_is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, target->host.c_str())
                                      : X509_VERIFY_PARAM_set1_host(param, target->host.c_str(), 0);
   if (set != 1) {
-    issuer::detail::drainOpensslErrors();
+    net::drainOpensslErrors();
     co_return Error{"cannot set the expected host " + target->host};
   }
   auto [cec, connected] = co_await tcp.async_connect(endpoints, kTuple);
@@ -149,7 +149,7 @@ asio::awaitable<Result<std::string>> httpsGet(std::string url, std::string ca_fi
     } else {
       why += ": " + hec.message();
     }
-    issuer::detail::drainOpensslErrors();
+    net::drainOpensslErrors();
     co_return Error{why};
   }
 

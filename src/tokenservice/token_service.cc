@@ -25,7 +25,7 @@
 #include <sstream>
 #include <thread>
 
-#include "issuer/federation_tls.h"
+#include "net/tls_client.h"
 #include "issuer/key_store.h"
 #include "tokenservice/issuer_fetch.h"
 #include "tokenservice/metadata.h"
@@ -67,18 +67,18 @@ Result<std::shared_ptr<ssl::context>> serverContext(const std::vector<issuer::X5
                                                    EVP_PKEY* key) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* native = ctx->native_handle();
-  issuer::detail::hardenTls(native);
+  net::hardenTls(native);
   if (chain.empty() || SSL_CTX_use_certificate(native, chain.front().get()) != 1) {
-    return Error{"server certificate: " + issuer::detail::drainOpensslErrors()};
+    return Error{"server certificate: " + net::drainOpensslErrors()};
   }
   for (std::size_t i = 1; i < chain.size(); ++i) {
     // add1 takes its own reference.
     if (SSL_CTX_add1_chain_cert(native, chain[i].get()) != 1) {
-      return Error{"server certificate chain: " + issuer::detail::drainOpensslErrors()};
+      return Error{"server certificate chain: " + net::drainOpensslErrors()};
     }
   }
   if (SSL_CTX_use_PrivateKey(native, key) != 1 || SSL_CTX_check_private_key(native) != 1) {
-    issuer::detail::drainOpensslErrors();
+    net::drainOpensslErrors();
     return Error{"the server key does not match the server certificate"};
   }
   SSL_CTX_set_verify(native, SSL_VERIFY_PEER, nullptr);
@@ -354,7 +354,7 @@ asio::awaitable<void> serveConnection(asio::ip::tcp::socket socket,
   auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, kTuple);
   if (hec) {
     spdlog::debug("token service: TLS handshake from {} failed: {}", source, hec.message());
-    issuer::detail::drainOpensslErrors();
+    net::drainOpensslErrors();
     co_return;
   }
   // Identity is captured once per connection (no renegotiation, no post-handshake auth).

@@ -200,6 +200,16 @@ TEST_F(IngressTokenTest, MissingAndInvalidTokensGet401WithAChallenge) {
     }
   }
   EXPECT_TRUE(saw_expired);
+
+  // Per-issuer JWKS metrics.
+  auto m = TestConnection::plain(backend_->adminEndpoint().port);
+  ASSERT_NE(m, nullptr);
+  ASSERT_TRUE(m->send("GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n"));
+  const auto metrics = m->read();
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("warden_jwks_ready{issuer=\"" + kIssuer + "\"} 1"), std::string::npos);
+  EXPECT_NE(metrics->body.find("warden_jwks_keys{issuer=\"" + kIssuer + "\"} 1"), std::string::npos);
+  EXPECT_NE(metrics->body.find("warden_decisions_total"), std::string::npos);
 }
 
 // Binding to the transport (issue 4): a token replayed from another workload is refused.
