@@ -54,6 +54,9 @@ Candidates (default: $DEFAULT_CANDIDATES):
   {nginx,haproxy}-mtls   proxy terminates mTLS and enforces the policy below
   warden                 the Warden sidecar (candidates/warden.sh; binary from \$WARDEN_BIN,
                          default build/release/src/cli/warden), layers 1+2 and audit on
+  warden-l3              the same with layer 3 on (WARDEN_L3=1): a token: section with a
+                         jwks_file and a role on the allowed rule; one ES256 at+jwt minted
+                         per run (mint-token.mjs, needs node) is sent by every request
   NAME=COMMAND           drop-in candidate: COMMAND is run with bash -c in the
                          foreground (it must not daemonize) with the BENCH_*
                          variables below exported.  NAME ending in "-tls" => TLS
@@ -281,6 +284,18 @@ export BENCH_LISTEN_ADDR=$ADDR BENCH_LISTEN_PORT=$PROXY_PORT BENCH_BACKEND_ADDR=
 export BENCH_SERVER_CERT="$CERTS/server.crt" BENCH_SERVER_KEY="$CERTS/server.key" BENCH_SERVER_PEM="$CERTS/server.pem"
 export BENCH_CA_CERT="$CERTS/ca.crt" BENCH_ALLOW_SPIFFE_ID=$ALLOW_ID BENCH_DENY_SPIFFE_ID=$DENY_ID
 export BENCH_ALLOW_SUBJECT_DN="CN=caller-a,O=$TRUST_DOMAIN" BENCH_ID_HEADER=$ID_HEADER BENCH_WORKERS=$WORKERS
+# Layer 3 (warden-l3): one long-lived token minted per run, its JWKS beside the certs.
+export BENCH_TOKEN_ISSUER=https://issuer.bench.example.org BENCH_TOKEN_AUDIENCE=api://budget-api
+export BENCH_TOKEN_ROLE=Budget.Read BENCH_TOKEN_JWKS="$CERTS/l3-jwks.json"
+TOKEN=""
+for spec in "${CANDIDATES[@]}"; do
+  case "$spec" in warden-l3)
+    command -v node >/dev/null 2>&1 || { echo "warden-l3 needs node (mint-token.mjs)" >&2; exit 1; }
+    node "$HERE/mint-token.mjs" "$CERTS" "$BENCH_TOKEN_ISSUER" "$BENCH_TOKEN_AUDIENCE" "$ALLOW_ID" "$BENCH_TOKEN_ROLE"
+    TOKEN=$(cat "$CERTS/l3-token.txt")
+    break ;;
+  esac
+done
 
 # ------------------------------------------------------- machine context --
 {
@@ -339,25 +354,28 @@ log "backend nginx pid $BACKEND_PID on $ADDR:$BACKEND_PORT"
 # ------------------------------------------------------------- candidates --
 cand_mode() { case "${1%%=*}" in direct) echo direct ;; *-tls) echo tls ;; *) echo mtls ;; esac; }
 cand_name() { echo "${1%%=*}"; }
+cand_auth() { case "${1%%=*}" in warden-l3) echo "Authorization: Bearer $TOKEN" ;; esac; }  # header line every request carries
 cand_cmd() {
   case "$1" in
     *=*) echo "${1#*=}" ;;
     nginx-tls|nginx-mtls) echo "exec bash '$HERE/candidates/nginx.sh'" ;;
     haproxy-tls|haproxy-mtls) echo "exec bash '$HERE/candidates/haproxy.sh'" ;;
     warden|warden-mtls) echo "exec bash '$HERE/candidates/warden.sh'" ;;
+    warden-l3) echo "WARDEN_L3=1 exec bash '$HERE/candidates/warden.sh'" ;;
     *) echo "unknown candidate '$1' (use NAME=COMMAND for a drop-in)" >&2; return 1 ;;
   esac
 }
 
 FAILS=0
 ROUND=0
-check() { # cand desc expect(200|403|deny|hdr) method path cert-name [extra curl args...]
+check() { # cand desc expect(200|401|403|deny|hdr) method path cert-name [extra curl args...]
   local cand=$1 desc=$2 expect=$3 method=$4 path=$5 who=$6; shift 6
   local url code rc seen got res hdrf
   if [ "$(cand_mode "$cand")" = direct ]; then url="http://$ADDR:$BACKEND_PORT$path"; else url="https://${CHECK_HOST:-$ADDR}:$PROXY_PORT$path"; fi
   hdrf=$(mktemp)
   local cargs=(-sS --max-time 5 -o /dev/null -D "$hdrf" -w '%{http_code}' -X "$method" --cacert "$CERTS/ca.crt")
   [ "$who" = none ] || cargs+=(--cert "$CERTS/$who.crt" --key "$CERTS/$who.key")
+  [ -z "$(cand_auth "$cand")" ] || [ "${NO_AUTH:-0}" = 1 ] || cargs+=(-H "$(cand_auth "$cand")")
   set +e
   code=$(curl "${cargs[@]}" "$@" "$url" 2>"$hdrf.err")
   rc=$?
@@ -366,6 +384,7 @@ check() { # cand desc expect(200|403|deny|hdr) method path cert-name [extra curl
   case "$expect" in
     200) got="http=$code"; [ "$code" = 200 ] && res=PASS || res=FAIL ;;
     403) got="http=$code"; [ "$code" = 403 ] && res=PASS || res=FAIL ;;
+    401) got="http=$code"; [ "$code" = 401 ] && res=PASS || res=FAIL ;;
     deny) got="http=$code curl_rc=$rc"
           if [ "$code" = 403 ] || [ "$code" = 400 ] || [ "$code" = 401 ] || [ "$code" = 495 ] || [ "$code" = 496 ]; then res=PASS
           elif [ "$rc" != 0 ] && [ "$code" = 000 ]; then res=PASS; got="$got (handshake/connection refused: $(tr -d '\n' <"$hdrf.err" | cut -c1-80))"
@@ -399,7 +418,15 @@ correctness() { # cand
         --resolve "localhost:$PROXY_PORT:$ADDR"
       CHECK_HOST=localhost check "$c" "caller-a, SNI=localhost: GET /budget/read" 200 GET /budget/read caller-a \
         --resolve "localhost:$PROXY_PORT:$ADDR"
-      check "$c" "caller-a SPIFFE ID from untrusted CA" deny GET /budget/read rogue-a ;;
+      check "$c" "caller-a SPIFFE ID from untrusted CA" deny GET /budget/read rogue-a
+      if [ -n "$(cand_auth "$c")" ]; then
+        local at=$(( ${#TOKEN} - 10 )) ch bad
+        ch=${TOKEN:at:1}; [ "$ch" = A ] && ch=B || ch=A
+        bad="${TOKEN:0:at}$ch${TOKEN:at+1}"   # signature altered
+        NO_AUTH=1 check "$c" "caller-a without a token: GET /budget/read" 401 GET /budget/read caller-a
+        NO_AUTH=1 check "$c" "caller-a with a bad signature: GET /budget/read" 401 GET /budget/read caller-a \
+          -H "Authorization: Bearer $bad"
+      fi ;;
   esac
 }
 
@@ -411,6 +438,7 @@ load_run() { # cand test mode conns pid
     tls) args+=(-p "$PROXY_PORT" -s) ;;
     mtls) args+=(-p "$PROXY_PORT" -s --cert "$CERTS/caller-a.crt" --key "$CERTS/caller-a.key") ;;
   esac
+  [ -z "$(cand_auth "$cand")" ] || args+=(-A "$(cand_auth "$cand")")
   local tmp; tmp=$(mktemp)
   # sample the proxy's and the backend's CPU at the start and end of the measured window
   ( sleep "$WARMUP"; echo "$( [ -n "$pid" ] && cpu_ticks "$pid" || echo 0) $(cpu_ticks "$BACKEND_PID") $(host_ticks)" >"$tmp" ) &

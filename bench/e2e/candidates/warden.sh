@@ -19,6 +19,11 @@
 #
 # Binary: $WARDEN_BIN, default <repo>/build/release/src/cli/warden.
 # WARDEN_AUDIT=0 turns audit off (diagnosis only: the issue's targets are with audit on).
+# WARDEN_L3=1 turns layer 3 on (the `warden-l3` candidate, issue 4): the policy gets a
+# `token:` section trusting one issuer whose keys are a local JWKS file, and the allowed
+# rule requires a role. The harness mints the token once per run (mint-token.mjs) and the
+# load generator sends it on every request; BENCH_TOKEN_ISSUER, BENCH_TOKEN_AUDIENCE,
+# BENCH_TOKEN_JWKS and BENCH_TOKEN_ROLE describe it.
 set -euo pipefail
 : "${BENCH_RUN_DIR:?}" "${BENCH_MODE:?}" "${BENCH_LISTEN_ADDR:?}" "${BENCH_LISTEN_PORT:?}"
 : "${BENCH_BACKEND_ADDR:?}" "${BENCH_BACKEND_PORT:?}" "${BENCH_SERVER_CERT:?}" "${BENCH_SERVER_KEY:?}"
@@ -38,7 +43,22 @@ fi
 # The trust domain of the allowed caller (spiffe://<td>/...) names the bundle.
 td=${BENCH_ALLOW_SPIFFE_ID#spiffe://}
 td=${td%%/*}
-d="$BENCH_RUN_DIR/warden-$BENCH_MODE"
+l3=${WARDEN_L3:-0}
+if [ "$l3" = 1 ]; then
+  : "${BENCH_TOKEN_ISSUER:?}" "${BENCH_TOKEN_AUDIENCE:?}" "${BENCH_TOKEN_JWKS:?}" "${BENCH_TOKEN_ROLE:?}"
+  d="$BENCH_RUN_DIR/warden-l3-$BENCH_MODE"
+  token_block="token:
+  issuers:
+    - issuer: $BENCH_TOKEN_ISSUER
+      jwks_file: $BENCH_TOKEN_JWKS
+      audiences: [$BENCH_TOKEN_AUDIENCE]
+      algorithms: [ES256]"
+  roles_line="        roles: [$BENCH_TOKEN_ROLE]"
+else
+  d="$BENCH_RUN_DIR/warden-$BENCH_MODE"
+  token_block="# layer 3 off (WARDEN_L3=1 turns it on)"
+  roles_line=""
+fi
 mkdir -p "$d"
 
 cat >"$d/policy.yaml" <<YAML
@@ -46,6 +66,7 @@ cat >"$d/policy.yaml" <<YAML
 version: "bench-1"
 allow:
   - id: $BENCH_ALLOW_SPIFFE_ID
+$token_block
 callers:
   - match: { id: $BENCH_ALLOW_SPIFFE_ID }
     rules:
@@ -53,6 +74,7 @@ callers:
         methods: [GET]
         path: { exact: /budget/read }
         action: allow
+$roles_line
       - id: caller-default-deny
         methods: ["*"]
         path: { prefix: / }
