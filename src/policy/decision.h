@@ -37,6 +37,9 @@ inline constexpr std::string_view kHandshakeRefused = "handshake_refused";
 inline constexpr std::string_view kRequestTimeout = "request_timeout";
 inline constexpr std::string_view kPayloadTooLarge = "payload_too_large";
 inline constexpr std::string_view kHeadersTooLarge = "headers_too_large";
+// Egress: the route needs an access token and none is held (not fetched yet, or expired
+// while the token endpoint fails).
+inline constexpr std::string_view kTokenUnavailable = "token_unavailable";
 }  // namespace reason
 
 struct Decision {

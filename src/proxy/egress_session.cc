@@ -1,13 +1,17 @@
 // Egress: plain HTTP from the local app, many requests per connection.
 //
 //   accept (loopback only) -> loop: read head (strict framing) -> route by Host (and
-//   path prefix) -> pooled mTLS connection to the target presenting our SVID, verifying
-//   the target's SVID and that its ID is the one the route expects -> relay.
+//   path prefix) -> [route with `token:`: the app's Authorization replaced by the held
+//   access token, or 503 token_unavailable] -> pooled mTLS connection to the target
+//   presenting our SVID, verifying the target's SVID and that its ID is the one the route
+//   expects -> relay.
 // The app never handles a credential and never sees a TLS error: a refused or failed
 // handshake becomes a 502 JSON error naming the transport layer.
 #include <boost/asio/ssl.hpp>
 #include <chrono>
 
+#include "proxy/egress_token.h"
+#include "proxy/error_response.h"
 #include "proxy/forward.h"
 #include "proxy/request_identity.h"
 #include "proxy/session_support.h"
@@ -157,6 +161,31 @@ asio::awaitable<void> runEgressSession(Worker& worker, asio::ip::tcp::socket soc
     removeHopByHopFields(req);
     stripIdentityHeaders(req);
     req.set(kRequestIdHeader, e.request_id);
+
+    if (route.token) {
+      // Layer 3 credentials are the sidecar's: whatever Authorization the app sent is
+      // dropped (it cannot smuggle a credential past the route's), and the held token for
+      // this target's audience is attached. One atomic load; the header value is prebuilt.
+      req.erase(http::field::authorization);
+      const auto held = shared.egress_tokens->current(static_cast<std::size_t>(route_index));
+      if (!held || !held->usableAt(Clock::now())) {
+        e.detail = held ? "the held access token expired and no new one was obtained"
+                        : "no access token obtained yet";
+        const std::string last_error =
+            shared.egress_tokens->lastError(static_cast<std::size_t>(route_index));
+        if (!last_error.empty()) e.detail += "; last error: " + last_error;
+        const std::string message = std::string(defaultMessage(policy::reason::kTokenUnavailable)) +
+                                    " (" + e.detail + "; see /readyz)";
+        if (!co_await reject(policy::Layer::kToken, policy::reason::kTokenUnavailable,
+                             http::status::service_unavailable, message,
+                             req.keep_alive() && parser.is_done())) {
+          break;
+        }
+        continue;
+      }
+      req.set(http::field::authorization, held->authorization);
+      e.token_present = true;
+    }
 
     const auto& target_endpoint = shared.route_endpoints[static_cast<std::size_t>(route_index)];
     auto connect = [&]() -> asio::awaitable<Connected<TlsStream>> {

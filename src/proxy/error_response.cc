@@ -43,6 +43,9 @@ std::string_view defaultMessage(std::string_view reason) {
   if (reason == r::kRequestTimeout) return "the request was not received in time";
   if (reason == r::kPayloadTooLarge) return "the request body exceeds the configured limit";
   if (reason == r::kHeadersTooLarge) return "the request headers exceed the configured limit";
+  if (reason == r::kTokenUnavailable) {
+    return "no access token for this route's target is available yet";
+  }
   return "request denied";
 }
 

@@ -21,6 +21,8 @@
 
 namespace warden::proxy {
 
+class EgressTokens;
+
 struct Runtime {
   std::shared_ptr<const TlsContexts> tls;
   std::shared_ptr<const policy::PolicySnapshot> policy;  // null when there is no ingress
@@ -37,6 +39,8 @@ struct SharedState {
   // Parsed once at startup, so the data plane never parses an address string.
   boost::asio::ip::tcp::endpoint app_endpoint;                  // ingress upstream
   std::vector<boost::asio::ip::tcp::endpoint> route_endpoints;  // egress, by route index
+  // Access tokens for egress routes with a `token:` block; null when no route has one.
+  const EgressTokens* egress_tokens = nullptr;
   std::atomic<std::uint64_t> next_connection_id{1};
   std::atomic<bool> draining{false};
 };

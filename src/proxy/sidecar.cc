@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "proxy/admin_server.h"
+#include "proxy/egress_token.h"
 #include "proxy/file_digest.h"
 #include "proxy/http_exchange.h"
 #include "proxy/runtime.h"
@@ -44,6 +46,9 @@ struct Sidecar::Impl {
   std::string identity_digest;             // guarded by reload_mutex
   std::string last_policy_error, last_identity_error;  // guarded by reload_mutex
   double policy_loaded_at = 0;                          // guarded by reload_mutex
+  // Egress access tokens (null without a route `token:` block). Declared after `current`:
+  // its thread reads the runtime until it is destroyed.
+  std::unique_ptr<EgressTokens> egress_tokens;
 
   std::mutex stop_mutex;
   std::condition_variable stop_cv;
@@ -58,8 +63,10 @@ struct Sidecar::Impl {
 
   void publish(std::shared_ptr<const Runtime> next) {
     // Caller holds reload_mutex.
+    const bool new_identity = !current || current->tls != next->tls;
     current = next;
     for (auto& w : workers) w->postRuntime(next);
+    if (new_identity && egress_tokens) egress_tokens->identityChanged();
   }
 
   std::string policyPath() const {
@@ -286,7 +293,26 @@ struct Sidecar::Impl {
       }
       j["token"] = {{"ok", tokens_ok}, {"issuers", std::move(issuers)}};
     }
-    const bool ready = svid_valid && policy_ok && tokens_ok && !shared.draining.load();
+    bool egress_tokens_ok = true;
+    if (egress_tokens) {
+      egress_tokens_ok = egress_tokens->ready();
+      json routes = json::array();
+      for (const auto& st : egress_tokens->status()) {
+        json r = {{"route", st.route},
+                  {"token_endpoint", st.token_endpoint},
+                  {"client_auth", st.client_auth},
+                  {"ok", st.ok},
+                  {"expires_unix", st.expires_unix},
+                  {"fetches_ok", st.fetches_ok},
+                  {"fetches_failed", st.fetches_failed},
+                  {"next_fetch_in_ms", st.next_fetch_in.count()}};
+        if (!st.last_error.empty()) r["last_error"] = st.last_error;
+        routes.push_back(std::move(r));
+      }
+      j["egress_tokens"] = {{"ok", egress_tokens_ok}, {"routes", std::move(routes)}};
+    }
+    const bool ready = svid_valid && policy_ok && tokens_ok && egress_tokens_ok &&
+                       !shared.draining.load();
     j["ready"] = ready;
     return {ready, j.dump() + "\n"};
   }
@@ -341,11 +367,29 @@ struct Sidecar::Impl {
     if (c.egress) {
       json routes = json::array();
       for (const auto& r : c.egress->routes) {
-        routes.push_back({{"host", r.host},
-                          {"path_prefix", r.path_prefix},
-                          {"address", r.address.str()},
-                          {"spiffe_id", r.spiffe_id},
-                          {"sni", r.sni}});
+        json route = {{"host", r.host},
+                      {"path_prefix", r.path_prefix},
+                      {"address", r.address.str()},
+                      {"spiffe_id", r.spiffe_id},
+                      {"sni", r.sni}};
+        if (r.token) {
+          const auto& t = *r.token;
+          json token = {{"token_endpoint", t.token_endpoint},
+                        {"client_auth", toString(t.client_auth)},
+                        {"client_id", t.client_id.empty() ? j["identity"]["spiffe_id"] : json(t.client_id)}};
+          for (const auto& [key, value] :
+               {std::pair<const char*, const std::string*>{"issuer", &t.issuer},
+                {"assertion_audience", &t.assertion_audience},
+                {"resource", &t.resource},
+                {"scope", &t.scope},
+                {"ca_file", &t.ca_file},
+                {"server_spiffe_id", &t.server_spiffe_id}}) {
+            if (!value->empty()) token[key] = *value;
+          }
+          if (t.refresh_before) token["refresh_before_ms"] = t.refresh_before->count();
+          route["token"] = std::move(token);
+        }
+        routes.push_back(std::move(route));
       }
       j["egress"] = {{"listen", workers.front()->boundEgress().str()}, {"routes", routes}};
     }
@@ -422,6 +466,18 @@ Result<std::unique_ptr<Sidecar>> Sidecar::create(SidecarConfig config) {
   }
   impl->current = std::move(runtime);
 
+  if (c.egress && std::any_of(c.egress->routes.begin(), c.egress->routes.end(),
+                              [](const EgressRoute& r) { return r.token.has_value(); })) {
+    Impl* raw = impl.get();
+    auto tokens = EgressTokens::create(*c.egress, c.identity, [raw] {
+      auto rt = raw->runtime();
+      return rt ? rt->tls : nullptr;
+    });
+    if (!tokens) return Error{tokens.error().message};
+    impl->egress_tokens = std::move(*tokens);
+    impl->shared.egress_tokens = impl->egress_tokens.get();
+  }
+
   auto sink = audit::AuditSink::create({c.audit.file_path, c.audit.to_stdout});
   if (!sink) return Error{sink.error().message};
   impl->audit = std::move(*sink);
@@ -468,6 +524,9 @@ Status Sidecar::start() {
   impl.scheduleWatch();
   impl.control_work.emplace(impl.control.get_executor());
   impl.control_thread = std::thread([&impl] { impl.control.run(); });
+  // Tokens are fetched from now on; until a route holds one, its requests get 503
+  // token_unavailable and /readyz says why.
+  if (impl.egress_tokens) impl.egress_tokens->start();
   if (impl.usesWorkloadApi()) {
     // Until the first SVID arrives, ingress refuses connections and egress answers 503
     // identity_unavailable; /readyz says why.

@@ -12,6 +12,7 @@
 
 #include "common/yaml_reader.h"
 #include "identity/spiffe_id.h"
+#include "token/fetch_url.h"
 #include "workload/endpoint_address.h"
 
 namespace warden::proxy {
@@ -23,6 +24,79 @@ Endpoint readEndpoint(const Reader& r, const YAML::Node& node, const std::string
   auto parsed = parseEndpoint(r.string(node, path));
   if (!parsed) r.fail(node, path, parsed.error().message);
   return *parsed;
+}
+
+EgressTokenConfig readEgressToken(const Reader& r, const YAML::Node& node, const std::string& p,
+                                  const std::string& base_dir) {
+  if (!node.IsMap()) r.fail(node, p, "expected a mapping");
+  r.onlyKeys(node, p, {"token_endpoint", "issuer", "assertion_audience", "resource", "scope",
+                       "client_auth", "client_id", "ca_file", "server_spiffe_id",
+                       "refresh_before"});
+  EgressTokenConfig t;
+  if (!node["token_endpoint"]) r.fail(node, p + ".token_endpoint", "is required");
+  t.token_endpoint = r.nonEmptyString(node["token_endpoint"], p + ".token_endpoint");
+  const auto url = token::parseFetchUrl(t.token_endpoint);
+  if (!url) r.fail(node["token_endpoint"], p + ".token_endpoint", url.error().message);
+  if (url->target.find('?') != std::string::npos) {
+    r.fail(node["token_endpoint"], p + ".token_endpoint", "a query is not allowed");
+  }
+  if (node["client_auth"]) {
+    const std::string auth = r.nonEmptyString(node["client_auth"], p + ".client_auth");
+    if (auth == "private_key_jwt") {
+      t.client_auth = TokenClientAuth::kPrivateKeyJwt;
+    } else if (auth == "tls_client_auth") {
+      t.client_auth = TokenClientAuth::kTlsClientAuth;
+    } else {
+      r.fail(node["client_auth"], p + ".client_auth",
+             "expected private_key_jwt or tls_client_auth, got \"" + auth + "\"");
+    }
+  }
+  if (node["issuer"]) t.issuer = r.nonEmptyString(node["issuer"], p + ".issuer");
+  if (node["assertion_audience"]) {
+    t.assertion_audience =
+        r.nonEmptyString(node["assertion_audience"], p + ".assertion_audience");
+  }
+  if (t.client_auth == TokenClientAuth::kPrivateKeyJwt && t.issuer.empty()) {
+    r.fail(node, p + ".issuer",
+           "is required with private_key_jwt (the client assertion's audience)");
+  }
+  if (t.client_auth == TokenClientAuth::kTlsClientAuth) {
+    if (!url->tls) {
+      r.fail(node["token_endpoint"], p + ".token_endpoint",
+             "tls_client_auth needs an https token endpoint");
+    }
+    if (!t.assertion_audience.empty()) {
+      r.fail(node["assertion_audience"], p + ".assertion_audience",
+             "applies only to private_key_jwt");
+    }
+  }
+  if (node["resource"]) t.resource = r.nonEmptyString(node["resource"], p + ".resource");
+  if (node["scope"]) t.scope = r.nonEmptyString(node["scope"], p + ".scope");
+  if (t.resource.empty() && t.scope.empty()) {
+    r.fail(node, p, "at least one of resource and scope is required (the token's audience)");
+  }
+  if (node["client_id"]) t.client_id = r.nonEmptyString(node["client_id"], p + ".client_id");
+  if (node["ca_file"] && node["server_spiffe_id"]) {
+    r.fail(node["server_spiffe_id"], p + ".server_spiffe_id",
+           "ca_file and server_spiffe_id are exclusive (one way to verify the endpoint)");
+  }
+  if (node["ca_file"]) {
+    t.ca_file = resolveConfigPath(base_dir, r.nonEmptyString(node["ca_file"], p + ".ca_file"));
+  }
+  if (node["server_spiffe_id"]) {
+    t.server_spiffe_id = r.nonEmptyString(node["server_spiffe_id"], p + ".server_spiffe_id");
+    auto parsed = identity::SpiffeId::parse(t.server_spiffe_id);
+    if (!parsed) r.fail(node["server_spiffe_id"], p + ".server_spiffe_id", parsed.error().message);
+    if (!url->tls) {
+      r.fail(node["server_spiffe_id"], p + ".server_spiffe_id",
+             "needs an https token_endpoint");
+    }
+  }
+  if (node["refresh_before"]) {
+    t.refresh_before = r.duration(node["refresh_before"], p + ".refresh_before",
+                                  std::chrono::seconds(1), std::chrono::hours(24));
+  }
+  return t;
 }
 
 bool isLoopback(const Endpoint& e) {
@@ -111,7 +185,7 @@ SidecarConfig parse(const YAML::Node& root, const Reader& r, const std::string& 
     for (std::size_t i = 0; i < routes.size(); ++i) {
       const auto node = routes[i];
       const std::string p = "egress.routes[" + std::to_string(i) + "]";
-      r.onlyKeys(node, p, {"host", "path_prefix", "address", "spiffe_id", "sni"});
+      r.onlyKeys(node, p, {"host", "path_prefix", "address", "spiffe_id", "sni", "token"});
       EgressRoute route;
       for (const char* k : {"host", "address", "spiffe_id"}) {
         if (!node[k]) r.fail(node, p + "." + k, "is required");
@@ -132,6 +206,7 @@ SidecarConfig parse(const YAML::Node& root, const Reader& r, const std::string& 
         r.fail(node["spiffe_id"], p + ".spiffe_id", "a workload ID needs a path");
       }
       if (node["sni"]) route.sni = r.nonEmptyString(node["sni"], p + ".sni");
+      if (node["token"]) route.token = readEgressToken(r, node["token"], p + ".token", base_dir);
       if (!seen.emplace(route.host, route.path_prefix).second) {
         r.fail(node, p, "duplicate route for host \"" + route.host + "\" and path_prefix \"" +
                             route.path_prefix + "\"");
@@ -196,6 +271,10 @@ SidecarConfig parse(const YAML::Node& root, const Reader& r, const std::string& 
 }
 
 }  // namespace
+
+std::string_view toString(TokenClientAuth auth) {
+  return auth == TokenClientAuth::kTlsClientAuth ? "tls_client_auth" : "private_key_jwt";
+}
 
 std::string Endpoint::str() const {
   return host.find(':') != std::string::npos ? "[" + host + "]:" + std::to_string(port)

@@ -6,10 +6,12 @@
 // See docs/sidecar.md for the schema. Thread-safety: plain values.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -39,12 +41,36 @@ struct IngressConfig {
   std::string policy_path;  // target policy (policy/policy.h)
 };
 
+// How the sidecar authenticates to an OAuth2 token endpoint (identity-standards §7.1, §7.3).
+enum class TokenClientAuth {
+  kPrivateKeyJwt,  // RFC 7523 client assertion: a JWT-SVID, or signed with the SVID's key
+  kTlsClientAuth,  // RFC 8705: the X509-SVID presented on the TLS connection
+};
+std::string_view toString(TokenClientAuth auth);
+
+// An egress route's `token:` block: obtain an access token for the target's audience with
+// this workload's SVID and attach it as `Authorization: Bearer` (proxy/egress_token.h).
+struct EgressTokenConfig {
+  std::string token_endpoint;  // https, or http to a loopback IP literal
+  std::string issuer;          // the AS issuer identifier: the assertion's `aud`
+  std::string assertion_audience;  // optional override of the assertion's `aud` (Entra FIC)
+  std::string resource;            // RFC 8707; at least one of resource and scope
+  std::string scope;               // space-separated
+  TokenClientAuth client_auth = TokenClientAuth::kPrivateKeyJwt;
+  std::string client_id;         // empty: this sidecar's SPIFFE ID
+  std::string ca_file;           // roots for the token endpoint; empty: system roots
+  std::string server_spiffe_id;  // instead of ca_file: the endpoint's X509-SVID ID
+  // Refresh this long before expiry; unset: min(60 s, 20% of the token's lifetime).
+  std::optional<std::chrono::milliseconds> refresh_before;
+};
+
 struct EgressRoute {
   std::string host;         // Host header (without port), lower-case
   std::string path_prefix;  // optional; segment-aware like policy prefixes
   Endpoint address;         // the target's ingress
   std::string spiffe_id;    // the identity the target must present
   std::string sni;          // optional TLS server name
+  std::optional<EgressTokenConfig> token;  // layer 3 credentials for this target
 };
 
 struct EgressConfig {

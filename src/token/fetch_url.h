@@ -1,4 +1,5 @@
-// URLs Warden fetches key material from (OIDC discovery documents, JWKS).
+// URLs Warden fetches key material from (OIDC discovery documents, JWKS) and asks for
+// access tokens (token endpoints); the exchange itself is http_fetch.h.
 //
 // Trust posture: the text comes from configuration or from a discovery document (which is
 // itself fetched from a configured URL), and decides whom we trust for keys, so the rules

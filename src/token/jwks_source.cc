@@ -18,15 +18,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 #include <cctype>
 #include <condition_variable>
 #include <fstream>
@@ -37,12 +33,11 @@
 #include "jose/jws.h"
 #include "net/tls_client.h"
 #include "token/fetch_url.h"
+#include "token/http_fetch.h"
 
 namespace warden::token {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 namespace ssl = asio::ssl;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -50,7 +45,6 @@ using std::chrono::seconds;
 namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t kMaxResponseHeaderBytes = 16 * 1024;
 // Discovery documents are a few KiB (Keycloak's, the largest seen, about 6).
 constexpr std::size_t kMaxDiscoveryBytes = 64 * 1024;
 
@@ -69,13 +63,7 @@ std::string_view trim(std::string_view text) {
 }
 
 // Producer text headed for logs: printable ASCII only, short.
-std::string printable(std::string_view text) {
-  constexpr std::size_t kMax = 200;
-  std::string out;
-  for (const char c : text.substr(0, kMax)) out += (c >= 0x20 && c < 0x7F) ? c : '?';
-  if (text.size() > kMax) out += "...";
-  return out;
-}
+std::string printable(std::string_view text) { return printableText(text); }
 
 }  // namespace
 
@@ -172,107 +160,27 @@ struct HttpResult {
 
 HttpResult failed(std::string why) { return HttpResult{false, {}, {}, std::move(why)}; }
 
-std::string describeError(const boost::system::error_code& ec) {
-  return ec == beast::error::timeout ? std::string("timed out") : ec.message();
-}
-
-template <class Stream>
-asio::awaitable<HttpResult> exchange(Stream& stream, const FetchUrl& url, std::size_t max_body,
-                                     const char* accept) {
-  http::request<http::empty_body> req{http::verb::get, url.target, 11};
-  req.set(http::field::host, url.host_header);
-  req.set(http::field::user_agent, "warden-jwks");
-  req.set(http::field::accept, accept);
-  req.keep_alive(false);
-  auto [wec, wn] = co_await http::async_write(stream, req, kTuple);
-  if (wec) co_return failed("sending the request to " + url.text + ": " + describeError(wec));
-
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.header_limit(kMaxResponseHeaderBytes);
-  // Beast stops at the limit: a declared oversize length fails right after the head, an
-  // undeclared one as soon as the limit is crossed, without buffering the rest.
-  parser.body_limit(max_body);
-  auto [rec, rn] = co_await http::async_read(stream, buffer, parser, kTuple);
-  if (rec == http::error::body_limit) {
-    co_return failed(url.text + ": the response exceeds " + std::to_string(max_body) + " bytes");
-  }
-  if (rec) co_return failed("reading the response from " + url.text + ": " + describeError(rec));
-  auto& res = parser.get();
-  if (res.result() != http::status::ok) {
-    std::string why = url.text + ": HTTP " + std::to_string(res.result_int());
-    if (http::to_status_class(res.result()) == http::status_class::redirection) {
-      // Key material moves only when the configuration (or discovery) says so.
-      why += " redirect to \"" + printable(res[http::field::location]) + "\" not followed";
-    }
-    co_return failed(std::move(why));
-  }
-  HttpResult out;
-  out.ok = true;
-  out.body = std::move(res.body());
-  out.cache_control = std::string(res[http::field::cache_control]);
-  co_return out;
-}
-
+// GET through the shared client (http_fetch.h); anything but 200 is a failure.
 asio::awaitable<HttpResult> httpGet(Impl& impl, const FetchUrl& url, std::size_t max_body,
                                     const char* accept) {
-  auto executor = co_await asio::this_coro::executor;
-  const auto deadline = std::chrono::steady_clock::now() + impl.config.jwks.request_timeout;
-
-  std::vector<asio::ip::tcp::endpoint> endpoints;
-  if (url.host_is_ip) {
-    boost::system::error_code ec;
-    const auto address = asio::ip::make_address(url.host, ec);
-    if (ec) co_return failed("bad address " + url.host);
-    endpoints.emplace_back(address, url.port_number);
-  } else {
-    // The resolver has no deadline of its own; a timer cancels it. The resolver is shared
-    // with the timer's handler so that a late expiry never touches a finished frame.
-    auto resolver = std::make_shared<asio::ip::tcp::resolver>(executor);
-    asio::steady_timer guard(executor, deadline);
-    guard.async_wait([resolver](boost::system::error_code ec) {
-      if (!ec) resolver->cancel();
-    });
-    auto [rec, results] = co_await resolver->async_resolve(url.host, url.port, kTuple);
-    guard.cancel();
-    if (rec) {
-      co_return failed("resolving " + url.host + ": " +
-                       (rec == asio::error::operation_aborted ? "timed out" : rec.message()));
+  HttpFetchRequest request;
+  request.url = &url;
+  request.accept = accept;
+  request.user_agent = "warden-jwks";
+  request.max_body_bytes = max_body;
+  request.timeout = impl.config.jwks.request_timeout;
+  request.tls = impl.tls.get();
+  HttpFetchResult res = co_await httpFetch(request);
+  if (!res.ok) co_return failed(std::move(res.error));
+  if (res.status != 200) {
+    std::string why = url.text + ": HTTP " + std::to_string(res.status);
+    if (res.status / 100 == 3) {
+      // Key material moves only when the configuration (or discovery) says so.
+      why += " redirect to \"" + printable(res.location) + "\" not followed";
     }
-    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
-  }
-
-  if (!url.tls) {
-    beast::tcp_stream stream(executor);
-    stream.expires_at(deadline);
-    auto [cec, connected] = co_await stream.async_connect(endpoints, kTuple);
-    if (cec) co_return failed("connecting to " + url.host_header + ": " + describeError(cec));
-    co_return co_await exchange(stream, url, max_body, accept);
-  }
-
-  beast::ssl_stream<beast::tcp_stream> stream(executor, *impl.tls);
-  auto& tcp = beast::get_lowest_layer(stream);
-  // One deadline for connect, handshake, request and response together.
-  tcp.expires_at(deadline);
-  SSL* ssl_obj = stream.native_handle();
-  if (!net::expectServerName(ssl_obj, url.host, url.host_is_ip)) {
-    net::drainOpensslErrors();
-    co_return failed("cannot set the expected server name " + url.host);
-  }
-  auto [cec, connected] = co_await tcp.async_connect(endpoints, kTuple);
-  if (cec) co_return failed("connecting to " + url.host_header + ": " + describeError(cec));
-  auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, kTuple);
-  if (hec) {
-    std::string why = "TLS handshake with " + url.host_header + " failed: ";
-    if (const long vr = SSL_get_verify_result(ssl_obj); vr != X509_V_OK) {
-      why += X509_verify_cert_error_string(vr);
-    } else {
-      why += describeError(hec);
-    }
-    net::drainOpensslErrors();
     co_return failed(std::move(why));
   }
-  co_return co_await exchange(stream, url, max_body, accept);
+  co_return HttpResult{true, std::move(res.body), std::move(res.cache_control), {}};
 }
 
 Result<FetchUrl> parseDiscovery(const Impl& impl, const std::string& body) {
