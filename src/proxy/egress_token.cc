@@ -120,7 +120,9 @@ using Impl = EgressTokens::Impl;
 
 class WaitingOn {
  public:
-  WaitingOn(TokenRoute& route, asio::steady_timer& timer) : route_(route) { route_.waiting = &timer; }
+  WaitingOn(TokenRoute& route, asio::steady_timer& timer) : route_(route) {
+    route_.waiting = &timer;
+  }
   ~WaitingOn() { route_.waiting = nullptr; }
   WaitingOn(const WaitingOn&) = delete;
   WaitingOn& operator=(const WaitingOn&) = delete;

@@ -376,7 +376,8 @@ struct Sidecar::Impl {
           const auto& t = *r.token;
           json token = {{"token_endpoint", t.token_endpoint},
                         {"client_auth", toString(t.client_auth)},
-                        {"client_id", t.client_id.empty() ? j["identity"]["spiffe_id"] : json(t.client_id)}};
+                        {"client_id", t.client_id.empty() ? j["identity"]["spiffe_id"]
+                                                          : json(t.client_id)}};
           for (const auto& [key, value] :
                {std::pair<const char*, const std::string*>{"issuer", &t.issuer},
                 {"assertion_audience", &t.assertion_audience},

@@ -142,7 +142,10 @@ Result<std::string> signClientAssertion(EVP_PKEY* key, X509* leaf,
                                         const ClientAssertionSpec& spec) {
   if (key == nullptr) return Error{"no private key to sign the client assertion with"};
   const auto alg = algForKey(key);
-  if (!alg) return Error{"the SVID's key type cannot sign a client assertion (EC P-256/384/521 or RSA >= 2048)"};
+  if (!alg) {
+    return Error{"the SVID's key type cannot sign a client assertion (EC P-256/384/521 or "
+                 "RSA >= 2048)"};
+  }
   auto kid = jose::jwkThumbprint(key);
   if (!kid) return Error{"client assertion key: " + kid.error().message};
   json header = {{"typ", "JWT"}, {"kid", *kid}};

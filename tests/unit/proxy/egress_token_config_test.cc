@@ -91,12 +91,12 @@ TEST(EgressTokenConfigTest, ErrorsNameTheFieldPath) {
                     "        resource: r\n")
                 .find(p + ".token_endpoint: plain http is allowed only to a loopback"),
             std::string::npos);
-  EXPECT_NE(errorOf("        token_endpoint: http://127.0.0.1:1/t\n        client_auth: tls_client_auth\n"
-                    "        resource: r\n")
+  EXPECT_NE(errorOf("        token_endpoint: http://127.0.0.1:1/t\n"
+                    "        client_auth: tls_client_auth\n        resource: r\n")
                 .find("tls_client_auth needs an https token endpoint"),
             std::string::npos);
-  EXPECT_NE(errorOf("        token_endpoint: https://a/t\n        client_auth: client_secret_basic\n"
-                    "        resource: r\n")
+  EXPECT_NE(errorOf("        token_endpoint: https://a/t\n"
+                    "        client_auth: client_secret_basic\n        resource: r\n")
                 .find(p + ".client_auth: expected private_key_jwt or tls_client_auth"),
             std::string::npos);
   EXPECT_NE(errorOf("        token_endpoint: https://a/t\n        issuer: x\n        resource: r\n"
@@ -115,7 +115,8 @@ TEST(EgressTokenConfigTest, ErrorsNameTheFieldPath) {
                     "        client_secret: hunter2\n")
                 .find("client_secret"),
             std::string::npos);
-  EXPECT_NE(errorOf("        token_endpoint: https://a/t?x=1\n        issuer: x\n        resource: r\n")
+  EXPECT_NE(errorOf("        token_endpoint: https://a/t?x=1\n        issuer: x\n"
+                    "        resource: r\n")
                 .find("a query is not allowed"),
             std::string::npos);
   // Line numbers point into the file.

@@ -99,7 +99,8 @@ TEST(TokenResponseTest, Success) {
   EXPECT_EQ(t->scope, "api://budget/.default");
   // token_type is case-insensitive (RFC 6749 §5.1); a charset parameter is fine.
   EXPECT_TRUE(parseTokenResponse(200, "Application/JSON; charset=utf-8",
-                                 R"({"access_token":"x","token_type":"bearer","expires_in":5})", kNow)
+                                 R"({"access_token":"x","token_type":"bearer","expires_in":5})",
+                                 kNow)
                   .ok());
   // Entra's v1 endpoint sends expires_in as a string of digits.
   auto entra = parse({{"access_token", "x"}, {"token_type", "Bearer"}, {"expires_in", "3599"}});
@@ -121,7 +122,8 @@ TEST(TokenResponseTest, LifetimeFromTheJwtWhenExpiresInIsMissingOrLonger) {
   EXPECT_EQ(shorter->expires_at, kNow + seconds(60));
   // Neither: refused (no way to know when to refresh).
   EXPECT_FALSE(parse({{"access_token", "opaque"}, {"token_type", "Bearer"}}).ok());
-  EXPECT_FALSE(parse({{"access_token", unsignedJwt({{"sub", "x"}})}, {"token_type", "Bearer"}}).ok());
+  EXPECT_FALSE(
+      parse({{"access_token", unsignedJwt({{"sub", "x"}})}, {"token_type", "Bearer"}}).ok());
   // Already expired according to its exp.
   EXPECT_FALSE(parse({{"access_token", unsignedJwt({{"exp", 1'799'999'000}})},
                       {"token_type", "Bearer"}, {"expires_in", 300}})
@@ -165,18 +167,20 @@ TEST(TokenResponseTest, StrictAboutShapeAndTypes) {
   EXPECT_FALSE(parseTokenResponse(200, "application/json", "{", kNow).ok());
   // Duplicate members are how parsers get played against each other.
   EXPECT_FALSE(parseTokenResponse(200, "application/json",
-                                  R"({"access_token":"a","access_token":"b","token_type":"Bearer","expires_in":5})",
+                                  R"({"access_token":"a","access_token":"b",)"
+                                  R"("token_type":"Bearer","expires_in":5})",
                                   kNow)
                    .ok());
 }
 
 TEST(TokenResponseTest, ErrorAnswersNameTheOauthError) {
-  auto r = parse({{"error", "invalid_client"}, {"error_description", "client authentication failed"}},
-                 401);
+  auto r = parse(
+      {{"error", "invalid_client"}, {"error_description", "client authentication failed"}}, 401);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message, "HTTP 401 invalid_client: client authentication failed");
   // Producer text is made printable and short.
-  auto odd = parse({{"error", "invalid_target\n"}, {"error_description", std::string(500, 'x')}}, 400);
+  auto odd =
+      parse({{"error", "invalid_target\n"}, {"error_description", std::string(500, 'x')}}, 400);
   ASSERT_FALSE(odd.ok());
   EXPECT_EQ(odd.error().message.find('\n'), std::string::npos);
   EXPECT_LT(odd.error().message.size(), 300u);
