@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string_view>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace warden::policy {
@@ -50,13 +51,15 @@ struct Decision {
   std::string_view rule_id;  // id of the rule that decided; empty if none
   // Layer 3 roles the deciding rule requires (all of); points into the snapshot.
   const std::vector<std::string>* required_roles = nullptr;
+  // Layer 3 claims the deciding rule requires (name, value); points into the snapshot.
+  const std::vector<std::pair<std::string, std::string>>* required_claims = nullptr;
 
   static Decision allow(Layer layer, std::string_view rule_id) {
-    return Decision{true, layer, reason::kAllowed, 0, rule_id, nullptr};
+    return Decision{true, layer, reason::kAllowed, 0, rule_id, nullptr, nullptr};
   }
   static Decision deny(Layer layer, std::string_view why, std::uint16_t status,
                        std::string_view rule_id = {}) {
-    return Decision{false, layer, why, status, rule_id, nullptr};
+    return Decision{false, layer, why, status, rule_id, nullptr, nullptr};
   }
 };
 

@@ -27,6 +27,7 @@ struct PolicySnapshot::CompiledRule {
   std::vector<std::string> pattern_segments;  // kPattern: "*" = one non-empty segment
   bool allow = false;
   std::vector<std::string> roles;  // layer 3: required roles (all of)
+  std::vector<std::pair<std::string, std::string>> claims;  // layer 3: required claims
 
   bool matchesPath(std::string_view request_path) const;
 };
@@ -284,6 +285,7 @@ Decision PolicySnapshot::evaluate(const identity::SpiffeId& caller, Method metho
     if (rule.allow) {
       Decision d = Decision::allow(Layer::kRbac, rule.id);
       if (!rule.roles.empty()) d.required_roles = &rule.roles;
+      if (!rule.claims.empty()) d.required_claims = &rule.claims;
       return d;
     }
     return Decision::deny(Layer::kRbac, reason::kRuleDenied, 403, rule.id);
@@ -414,6 +416,20 @@ Result<std::shared_ptr<const PolicySnapshot>> compilePolicy(PolicyConfig config)
         return c.error(rule.mark, rule_field + ".roles", "only allow rules can require roles");
       }
       out.roles = rule.roles;
+      if (!rule.claims.empty() && !config.token) {
+        return c.error(rule.mark, rule_field + ".claims",
+                       "claims are checked on the caller's token: add a `token` section");
+      }
+      if (!rule.claims.empty() && !out.allow) {
+        return c.error(rule.mark, rule_field + ".claims", "only allow rules can require claims");
+      }
+      for (const auto& [name, value] : rule.claims) {
+        if (name.empty() || name.size() > 256 || value.size() > 1024) {
+          return c.error(rule.mark, rule_field + ".claims",
+                         "claim names must be 1-256 bytes and values at most 1024");
+        }
+      }
+      out.claims = rule.claims;
       if (rule.methods.empty()) {
         return c.error(rule.mark, rule_field + ".methods", "must not be empty");
       }

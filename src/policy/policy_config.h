@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -43,6 +44,8 @@ struct RuleConfig {
   PathMatchConfig path;
   RuleAction action = RuleAction::kDeny;
   std::vector<std::string> roles;    // layer 3: the token must carry all of them
+  // Layer 3: claim name -> value the token's claim must equal (or, an array, contain).
+  std::vector<std::pair<std::string, std::string>> claims;
   SourceMark mark;
 };
 

@@ -281,7 +281,7 @@ class Parser {
   RuleConfig rule(const YAML::Node& node, const std::string& field) const {
     requireMap(node, field, "with keys id, methods, path, action");
     const std::vector<Field> fields =
-        readMap(node, field, {"id", "methods", "path", "action", "roles"});
+        readMap(node, field, {"id", "methods", "path", "action", "roles", "claims"});
     RuleConfig out;
     out.mark = markOf(node);
 
@@ -337,6 +337,18 @@ class Parser {
 
     if (const Field* roles = find(fields, "roles")) {
       out.roles = stringList(roles->value, join(field, "roles"));
+    }
+    if (const Field* claims = find(fields, "claims")) {
+      const std::string claims_field = join(field, "claims");
+      requireMap(claims->value, claims_field, "of claim name to required value");
+      for (auto it = claims->value.begin(); it != claims->value.end(); ++it) {
+        if (!it->first.IsScalar()) fail(it->first, claims_field, "keys must be plain strings");
+        const std::string name = it->first.Scalar();
+        for (const auto& seen : out.claims) {
+          if (seen.first == name) fail(it->first, join(claims_field, name), "duplicate key");
+        }
+        out.claims.emplace_back(name, nonEmptyScalar(it->second, join(claims_field, name)));
+      }
     }
 
     const Field* action = find(fields, "action");

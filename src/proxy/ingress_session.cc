@@ -246,6 +246,13 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
             verdict = std::move(roles);
           }
         }
+        if (verdict.ok && decision.required_claims != nullptr) {
+          auto claims = token::checkClaims(*verdict.token, *decision.required_claims);
+          if (!claims.ok) {
+            claims.token = verdict.token;
+            verdict = std::move(claims);
+          }
+        }
       }
       if (verdict.token) {
         const auto& t = *verdict.token;

@@ -463,6 +463,7 @@ TokenVerdict AccessTokenVerifier::verifyUncached(std::string_view token, const T
   }
 
   auto verified = std::make_shared<VerifiedToken>();
+  verified->claims = payload;
   const auto aud = payload.find("aud");
   if (aud == payload.end()) return deny(reason::kWrongAudience, "aud missing");
   if (aud->is_string()) {
@@ -605,6 +606,36 @@ TokenVerdict checkRoles(const VerifiedToken& token, const std::vector<std::strin
           "Bearer error=\"insufficient_scope\", error_description=\"The access token lacks a "
           "required role\"";
       v.detail = "role \"" + printable(role) + "\" missing";
+      return v;
+    }
+  }
+  v.ok = true;
+  v.http_status = 200;
+  return v;
+}
+
+TokenVerdict checkClaims(const VerifiedToken& token,
+                         const std::vector<std::pair<std::string, std::string>>& required) {
+  TokenVerdict v;
+  for (const auto& [name, value] : required) {
+    const auto it = token.claims.find(name);
+    bool ok = false;
+    if (it != token.claims.end()) {
+      if (it->is_string()) {
+        ok = it->get_ref<const std::string&>() == value;
+      } else if (it->is_array()) {
+        ok = std::any_of(it->begin(), it->end(), [&](const json& element) {
+          return element.is_string() && element.get_ref<const std::string&>() == value;
+        });
+      }
+    }
+    if (!ok) {
+      v.http_status = 403;
+      v.reason = std::string(reason::kClaimMismatch);
+      v.www_authenticate =
+          "Bearer error=\"insufficient_scope\", error_description=\"The access token lacks a "
+          "required claim\"";
+      v.detail = "claim \"" + printable(name) + "\" does not carry \"" + printable(value) + "\"";
       return v;
     }
   }

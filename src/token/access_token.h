@@ -34,6 +34,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,6 +63,7 @@ inline constexpr std::string_view kTokenTooLarge = "token_too_large";
 inline constexpr std::string_view kTokenNotBound = "token_not_bound";
 inline constexpr std::string_view kJwksUnavailable = "jwks_unavailable";
 inline constexpr std::string_view kInsufficientRoles = "insufficient_roles";
+inline constexpr std::string_view kClaimMismatch = "claim_mismatch";
 }  // namespace reason
 
 // What the verified token says. Never holds the token itself.
@@ -80,6 +82,8 @@ struct VerifiedToken {
   std::string cnf_x5t_s256;            // decoded `cnf.x5t#S256` (32 bytes), or empty
   std::string alg;
   std::string kid;
+  // The verified payload, for per-rule claim requirements (checkClaims).
+  nlohmann::json claims;
 };
 
 // The caller as the TLS handshake established it, captured once per connection.
@@ -148,5 +152,9 @@ class AccessTokenVerifier {
 
 // All of `required` must be among the token's roles -> else 403 insufficient_roles.
 TokenVerdict checkRoles(const VerifiedToken& token, const std::vector<std::string>& required);
+// Per-rule claim requirements: each named claim must equal the value (a string claim) or
+// contain it (an array claim). 403 claim_mismatch otherwise.
+TokenVerdict checkClaims(const VerifiedToken& token,
+                         const std::vector<std::pair<std::string, std::string>>& required);
 
 }  // namespace warden::token

@@ -59,6 +59,7 @@ callers:
         path: { exact: /budget/submit }
         action: allow
         roles: [Budget.Submit]
+        claims: { department: finance }
 )";
 }
 
@@ -133,16 +134,24 @@ TEST_F(IngressTokenTest, SeedRolesDecideAfterRbac) {
   EXPECT_EQ(error(submit), "rule_denied");
 
   // budget-approval with Budget.Submit passes; with Budget.Read only, layer 3 says no.
+  const json finance = {{"department", "finance"}};
   const auto approve = call(mesh.approval, "POST", "/budget/submit",
-                            mint(kApprovalId, {"Budget.Read", "Budget.Submit"}));
+                            mint(kApprovalId, {"Budget.Read", "Budget.Submit"}, finance));
   EXPECT_EQ(approve.status, 200) << approve.body;
-  const auto short_roles = call(mesh.approval, "POST", "/budget/submit", mint(kApprovalId, {"Budget.Read"}));
+  // The rule also requires department=finance (a per-rule claim requirement).
+  const auto other_dept = call(mesh.approval, "POST", "/budget/submit",
+                               mint(kApprovalId, {"Budget.Read", "Budget.Submit"},
+                                    {{"department", "hr"}}));
+  EXPECT_EQ(other_dept.status, 403);
+  EXPECT_EQ(error(other_dept), "claim_mismatch");
+  const auto short_roles =
+      call(mesh.approval, "POST", "/budget/submit", mint(kApprovalId, {"Budget.Read"}, finance));
   EXPECT_EQ(short_roles.status, 403);
   EXPECT_EQ(error(short_roles), "insufficient_roles");
   EXPECT_EQ(json::parse(short_roles.body)["layer"], "token");
 
   // Audited with the verified token's facts, never the token (ARCHITECTURE.md §4).
-  ASSERT_TRUE(audit_.waitFor(4));
+  ASSERT_TRUE(audit_.waitFor(5));
   bool saw = false;
   for (const auto& e : audit_.events()) {
     if (e.reason != "insufficient_roles") continue;

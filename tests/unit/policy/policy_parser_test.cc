@@ -206,7 +206,7 @@ TEST(PolicyParserTest, RuleErrors) {
        "policy.yaml:11:9: callers[0].rules[1].path: required field is missing"},
       {"misspelt key", typo,
        "policy.yaml:11:9: callers[0].rules[1].metods: unknown key \"metods\" (expected one of "
-       "id, methods, path, action, roles)"},
+       "id, methods, path, action, roles, claims)"},
       {"empty rule id", empty_id, "policy.yaml:11:13: callers[0].rules[1].id: must not be empty"},
   };
   for (const ErrorCase& c : cases) expectError(c);

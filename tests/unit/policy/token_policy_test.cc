@@ -91,6 +91,26 @@ TEST(TokenPolicy, Errors) {
   }
 }
 
+TEST(TokenPolicy, RulesMayRequireClaims) {
+  std::string text = kBase + kToken;
+  text.replace(text.find("roles: [Budget.Read]"), 20,
+               "roles: [Budget.Read]\n        claims: { tid: tenant-1, groups: finance }");
+  auto p = load(text);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  const auto id = identity::SpiffeId::parse("spiffe://example.org/budget-report").value();
+  const Decision d = (*p)->evaluate(id, Method::kGet, "/budget/read");
+  ASSERT_NE(d.required_claims, nullptr);
+  ASSERT_EQ(d.required_claims->size(), 2u);
+  EXPECT_EQ((*d.required_claims)[0], (std::pair<std::string, std::string>{"tid", "tenant-1"}));
+  // Without a token section, claims are a configuration error like roles.
+  std::string no_token = kBase;
+  no_token.replace(no_token.find("        roles: [Budget.Read]\n"), 29, "        claims: { tid: t }\n");
+  auto bad = load(no_token);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("claims are checked on the caller's token"), std::string::npos)
+      << bad.error().message;
+}
+
 TEST(TokenPolicy, DenyRulesCannotRequireRoles) {
   std::string text = kBase + kToken;
   text.replace(text.find("action: deny"), 12, "action: deny\n        roles: [X]");
