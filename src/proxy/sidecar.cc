@@ -222,7 +222,37 @@ struct Sidecar::Impl {
            "# TYPE warden_audit_events_dropped_total counter\n"
            "warden_audit_events_dropped_total " + std::to_string(audit->dropped()) + "\n";
     appendJwksMetrics(out);
+    appendEgressTokenMetrics(out);
     return out;
+  }
+
+  // Per-route egress token state (the same facts /readyz shows), for alerting on a route
+  // whose token is about to lapse.
+  void appendEgressTokenMetrics(std::string& out) {
+    if (!egress_tokens) return;
+    const auto statuses = egress_tokens->status();
+    auto label = [](const std::string& route) {
+      std::string v;
+      for (char ch : route) {
+        if (ch == '\\' || ch == '"') v.push_back('\\');
+        if (ch != '\n') v.push_back(ch);
+      }
+      return "{route=\"" + v + "\"";
+    };
+    out += "# HELP warden_egress_token_ok Whether the route holds an unexpired access token\n"
+           "# TYPE warden_egress_token_ok gauge\n";
+    for (const auto& st : statuses) out += "warden_egress_token_ok" + label(st.route) + "} " + (st.ok ? "1\n" : "0\n");
+    out += "# HELP warden_egress_token_expiry_timestamp_seconds Expiry of the route's access token\n"
+           "# TYPE warden_egress_token_expiry_timestamp_seconds gauge\n";
+    for (const auto& st : statuses) {
+      out += "warden_egress_token_expiry_timestamp_seconds" + label(st.route) + "} " + std::to_string(st.expires_unix) + "\n";
+    }
+    out += "# HELP warden_egress_token_fetches_total Token endpoint requests by result\n"
+           "# TYPE warden_egress_token_fetches_total counter\n";
+    for (const auto& st : statuses) {
+      out += "warden_egress_token_fetches_total" + label(st.route) + ",result=\"ok\"} " + std::to_string(st.fetches_ok) + "\n";
+      out += "warden_egress_token_fetches_total" + label(st.route) + ",result=\"failed\"} " + std::to_string(st.fetches_failed) + "\n";
+    }
   }
 
   // Per-issuer JWKS state (issue 4: "metrics per issuer"). Like the audit counters, kept in
@@ -242,6 +272,17 @@ struct Sidecar::Impl {
       }
       return "{issuer=\"" + v + "\"";
     };
+    const auto cache = token_layer.cacheStats();
+    out += "# HELP warden_token_cache_lookups_total Verified-token cache lookups by result\n"
+           "# TYPE warden_token_cache_lookups_total counter\n"
+           "warden_token_cache_lookups_total{result=\"hit\"} " + std::to_string(cache.hits) + "\n"
+           "warden_token_cache_lookups_total{result=\"miss\"} " + std::to_string(cache.misses) + "\n"
+           "# HELP warden_token_cache_entries Verified tokens held\n"
+           "# TYPE warden_token_cache_entries gauge\n"
+           "warden_token_cache_entries " + std::to_string(cache.size) + "\n"
+           "# HELP warden_token_cache_evictions_total Entries removed for room\n"
+           "# TYPE warden_token_cache_evictions_total counter\n"
+           "warden_token_cache_evictions_total " + std::to_string(cache.evictions) + "\n";
     out += "# HELP warden_jwks_ready Whether a key set is held for the issuer\n"
            "# TYPE warden_jwks_ready gauge\n";
     for (const auto& st : statuses) out += "warden_jwks_ready" + label(st.issuer) + "} " + (st.ready ? "1\n" : "0\n");

@@ -39,6 +39,7 @@ class TokenLayer {
   bool waitReady(std::chrono::milliseconds timeout) const;
   // Per issuer: ready, key count, fetch counters, last error (for /readyz and /metrics).
   std::vector<token::JwksStatus> status() const;
+  token::TokenCacheStats cacheStats() const { return cache_->stats(); }
 
  private:
   mutable std::mutex mutex_;

@@ -289,6 +289,17 @@ TEST_F(EgressTokenTest, TheTokenIsCachedAcrossRequests) {
   ASSERT_NE(c, nullptr);
   for (int i = 0; i < 20; ++i) EXPECT_EQ(get(*c, "/budget/read").status, 200);
   EXPECT_EQ(endpoint_->stats()["token_requests"], 1) << endpoint_->stats().dump();
+
+  // The same facts on /metrics: one successful fetch, a token held.
+  auto m = TestConnection::plain(egress_->adminEndpoint().port);
+  ASSERT_NE(m, nullptr);
+  ASSERT_TRUE(m->send("GET /metrics HTTP/1.1\r\nHost: admin\r\n\r\n"));
+  const auto metrics = m->read();
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("warden_egress_token_ok{route=\"budget-backend/budget\"} 1"), std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("warden_egress_token_fetches_total{route=\"budget-backend/budget\",result=\"ok\"} 1"),
+            std::string::npos);
 }
 
 // expires_in 3 s: refresh_before is min(60 s, 20%) = 0.6 s, so a new token arrives every

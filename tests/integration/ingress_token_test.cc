@@ -219,6 +219,7 @@ TEST_F(IngressTokenTest, MissingAndInvalidTokensGet401WithAChallenge) {
   EXPECT_NE(metrics->body.find("warden_jwks_ready{issuer=\"" + kIssuer + "\"} 1"), std::string::npos);
   EXPECT_NE(metrics->body.find("warden_jwks_keys{issuer=\"" + kIssuer + "\"} 1"), std::string::npos);
   EXPECT_NE(metrics->body.find("warden_decisions_total"), std::string::npos);
+  EXPECT_NE(metrics->body.find("warden_token_cache_lookups_total{result=\"miss\"}"), std::string::npos);
 }
 
 // Binding to the transport (issue 4): a token replayed from another workload is refused.
