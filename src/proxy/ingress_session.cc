@@ -260,8 +260,8 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
         e.token_subject = t.subject;
         e.token_client_id = t.client_id;
         e.token_jti_digest = t.jti_digest;
-        for (const auto& a : t.audiences) e.token_audience += (e.token_audience.empty() ? "" : ",") + a;
-        for (const auto& r : t.roles) e.token_roles += (e.token_roles.empty() ? "" : ",") + r;
+        e.token_audience = t.audiences_csv;
+        e.token_roles = t.roles_csv;
       }
       if (!verdict.ok) {
         e.detail = verdict.detail;

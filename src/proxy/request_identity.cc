@@ -60,11 +60,6 @@ void stripIdentityHeaders(boost::beast::http::fields& fields) {
 }
 
 void setTokenHeaders(boost::beast::http::fields& fields, const token::VerifiedToken& token) {
-  auto joined = [](const std::vector<std::string>& values) {
-    std::string out;
-    for (const auto& v : values) out.append(out.empty() ? "" : ",").append(v);
-    return out;
-  };
   // Claims are attacker-influenced only through a verified issuer; still, a header value
   // must not carry CR/LF (Beast refuses to serialize them) or other controls.
   auto clean = [](std::string v) {
@@ -74,8 +69,8 @@ void setTokenHeaders(boost::beast::http::fields& fields, const token::VerifiedTo
   fields.set("X-Warden-Token-Issuer", clean(token.issuer));
   if (!token.subject.empty()) fields.set("X-Warden-Token-Subject", clean(token.subject));
   if (!token.client_id.empty()) fields.set("X-Warden-Token-Client-Id", clean(token.client_id));
-  fields.set("X-Warden-Token-Audience", clean(joined(token.audiences)));
-  fields.set("X-Warden-Token-Roles", clean(joined(token.roles)));
+  fields.set("X-Warden-Token-Audience", clean(token.audiences_csv));
+  fields.set("X-Warden-Token-Roles", clean(token.roles_csv));
 }
 
 std::string clientCertHeader(std::string_view own_id,

@@ -528,6 +528,12 @@ TokenVerdict AccessTokenVerifier::verifyUncached(std::string_view token, const T
   }
   verified->alg = alg_text;
   verified->kid = kid;
+  for (const auto& a : verified->audiences) {
+    verified->audiences_csv.append(verified->audiences_csv.empty() ? "" : ",").append(a);
+  }
+  for (const auto& r : verified->roles) {
+    verified->roles_csv.append(verified->roles_csv.empty() ? "" : ",").append(r);
+  }
 
   std::shared_ptr<const VerifiedToken> result = std::move(verified);
   if (digest != nullptr) {

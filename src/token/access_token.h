@@ -84,6 +84,10 @@ struct VerifiedToken {
   std::string kid;
   // The verified payload, for per-rule claim requirements (checkClaims).
   nlohmann::json claims;
+  // `audiences` and `roles` joined with ",", computed once at verification so the request
+  // path (headers to the app, audit) copies them instead of rebuilding them per request.
+  std::string audiences_csv;
+  std::string roles_csv;
 };
 
 // The caller as the TLS handshake established it, captured once per connection.
