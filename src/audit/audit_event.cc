@@ -72,6 +72,16 @@ std::string toJsonLine(const AuditEvent& e) {
     if (!e.token_jti_digest.empty()) field(out, "jti_sha256", e.token_jti_digest);
     out.push_back('}');
   }
+  if (!e.caller_risk.empty()) {
+    out.append(",\"governance\":{");
+    out.append("\"risk\":");
+    appendJsonString(out, e.caller_risk);
+    if (!e.caller_state.empty()) field(out, "state", e.caller_state);
+    if (!e.caller_name.empty()) field(out, "agent", e.caller_name);
+    if (!e.caller_tags.empty()) field(out, "tags", e.caller_tags);
+    if (!e.governance_version.empty()) field(out, "version", e.governance_version);
+    out.push_back('}');
+  }
   if (!e.detail.empty()) field(out, "detail", e.detail);
   out.push_back('}');
   return out;

@@ -45,6 +45,12 @@ struct AuditEvent {
   std::string token_audience;         // comma-separated
   std::string token_roles;            // comma-separated
   std::string token_jti_digest;       // hex SHA-256 of jti
+  // Layers 4a/4b facts about the caller as governance saw them (empty: not governed).
+  std::string caller_name;            // registry name of the caller agent
+  std::string caller_risk;            // none, low, medium, high; "unknown" if unregistered
+  std::string caller_state;           // enabled, disabled, quarantined
+  std::string caller_tags;            // "key=value,key=value" (sorted by key)
+  std::string governance_version;
 };
 
 // Renders one JSON object on a single line (no trailing newline).

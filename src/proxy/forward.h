@@ -44,13 +44,22 @@ struct ForwardOutcome {
   std::string detail;
 };
 
+// `live_upstream`, when given, points at the upstream stream while it is in use, so the
+// session can close it when the connection is revoked (Worker::revokeDenied).
 template <class Down, class Up, class Connect>
 asio::awaitable<ForwardOutcome> forwardExchange(Down& down, beast::flat_buffer& down_buffer,
                                                 http::request_parser<http::buffer_body>& parser,
                                                 ConnectionPool<Up>& pool, Connect connect,
-                                                std::span<char> scratch, const Timeouts& timeouts) {
+                                                std::span<char> scratch, const Timeouts& timeouts,
+                                                Up** live_upstream = nullptr) {
   using std::chrono::milliseconds;
   ForwardOutcome out;
+  struct ClearLive {
+    Up** slot;
+    ~ClearLive() {
+      if (slot) *slot = nullptr;
+    }
+  } clear_live{live_upstream};
   auto& req = parser.get();
   const bool client_keep_alive = req.keep_alive();
   const unsigned client_version = req.version();
@@ -80,6 +89,7 @@ asio::awaitable<ForwardOutcome> forwardExchange(Down& down, beast::flat_buffer& 
       if (!c.stream) co_return fail(c.layer, c.reason, c.status, std::move(c.detail));
       up.emplace(std::move(*c.stream));
     }
+    if (live_upstream) *live_upstream = &*up;
     if (expect_continue && !bodyless && !sent_continue) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       beast::get_lowest_layer(down).expires_after(milliseconds(timeouts.body_idle_ms));

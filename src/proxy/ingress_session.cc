@@ -31,6 +31,24 @@ Connected<beast::tcp_stream> failedConnect(std::string detail, bool timeout) {
   return c;
 }
 
+// The caller's governance facts for the audit trail (ARCHITECTURE.md §4).
+void describeCaller(const governance::GovernanceSnapshot& gov, std::string_view caller,
+                    audit::AuditEvent& e) {
+  e.governance_version = gov.version();
+  const governance::AgentFacts* facts = gov.find(caller);
+  if (facts == nullptr) {
+    e.caller_risk = "unknown";
+    return;
+  }
+  e.caller_name = facts->name;
+  e.caller_risk = std::string(governance::riskLevelName(facts->risk));
+  e.caller_state = std::string(governance::agentStateName(facts->state));
+  for (const auto& [key, value] : facts->tags) {
+    if (!e.caller_tags.empty()) e.caller_tags.push_back(',');
+    e.caller_tags.append(key).append("=").append(value);
+  }
+}
+
 }  // namespace
 
 asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket socket,
@@ -98,6 +116,19 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
   const identity::VerifiedPeer peer = *hs.peer;
   const std::string own_id = runtime->tls->own_id.str();
   const std::string xfcc = clientCertHeader(own_id, peer.cert_sha256, peer.id.str());
+  beast::tcp_stream* live_upstream = nullptr;
+  LiveIngress live{&peer.id, [&live_upstream, &shared] {
+                     if (live_upstream == nullptr) return;
+                     boost::system::error_code ignored;
+                     live_upstream->socket().close(ignored);
+                     shared.metrics->connectionRevoked();
+                   }};
+  worker.addLive(&live);
+  struct Unregister {
+    Worker& w;
+    LiveIngress* l;
+    ~Unregister() { w.removeLive(l); }
+  } unregister{worker, &live};
 
   beast::flat_buffer buffer;
   buffer.reserve(kRelayBufferBytes);
@@ -193,12 +224,20 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
     }
     e.path = target->path;
 
-    // Layer 1 again: the allow-list may have changed since this connection was opened.
-    policy::Decision decision =
-        snapshot.allowsPeer(peer.id)
-            ? snapshot.evaluate(peer.id, policy::parseMethod(req.method_string()), target->path)
-            : policy::Decision::deny(policy::Layer::kTransport, policy::reason::kPeerNotAllowed,
-                                     403);
+    // Canonical order (ARCHITECTURE.md §2): layer 1 again (the allow-list may have
+    // changed since this connection was opened), then 4a/4b, then 2; layer 3 below.
+    policy::Decision decision;
+    if (!snapshot.allowsPeer(peer.id)) {
+      decision = policy::Decision::deny(policy::Layer::kTransport, policy::reason::kPeerNotAllowed,
+                                        403);
+    } else if (runtime->governance &&
+               !(decision = runtime->governance->evaluate(peer.id.str(), governanceAge(shared)))
+                    .allowed) {
+      // denied by layer 4a or 4b
+    } else {
+      decision = snapshot.evaluate(peer.id, policy::parseMethod(req.method_string()), target->path);
+    }
+    if (runtime->governance) describeCaller(*runtime->governance, peer.id.str(), e);
     e.decision_latency_us = static_cast<std::uint32_t>(microsSince(t0));
     shared.metrics->observeDecisionLatency(e.decision_latency_us);
 
@@ -308,7 +347,8 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
       co_return c;
     };
     ForwardOutcome fwd = co_await forwardExchange(stream, buffer, parser, worker.appPool(),
-                                                  connect, std::span<char>(scratch), cfg.timeouts);
+                                                  connect, std::span<char>(scratch), cfg.timeouts,
+                                                  &live_upstream);
     e.bytes_in = fwd.bytes_in;
     e.bytes_out = fwd.bytes_out;
     if (fwd.client_gone) {

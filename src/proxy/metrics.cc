@@ -71,6 +71,18 @@ SidecarMetrics::SidecarMetrics()
                          .Help("When the policy in force was loaded")
                          .Register(*registry_)
                          .Add({})),
+      connections_revoked_(prometheus::BuildCounter()
+                               .Name("warden_connections_revoked_total")
+                               .Help("Open ingress connections closed because a rule change "
+                                     "denies their caller")
+                               .Register(*registry_)
+                               .Add({})),
+      governance_confirmed_(prometheus::BuildGauge()
+                                .Name("warden_governance_confirmed_timestamp_seconds")
+                                .Help("When the governance data in force was last confirmed "
+                                      "current")
+                                .Register(*registry_)
+                                .Add({})),
       svid_expiry_(prometheus::BuildGauge()
                        .Name("warden_svid_expiry_timestamp_seconds")
                        .Help("Expiry of the X509-SVID in use")
@@ -111,6 +123,9 @@ void SidecarMetrics::connectionOpened(bool ingress) {
   (ingress ? ingress_connections_ : egress_connections_).Increment();
   (ingress ? ingress_connections_total_ : egress_connections_total_).Increment();
 }
+
+void SidecarMetrics::connectionRevoked() { connections_revoked_.Increment(); }
+void SidecarMetrics::setGovernanceInfo(double confirmed) { governance_confirmed_.Set(confirmed); }
 
 void SidecarMetrics::connectionClosed(bool ingress) {
   (ingress ? ingress_connections_ : egress_connections_).Decrement();

@@ -29,6 +29,10 @@ class SidecarMetrics {
   void observeRequestDuration(double seconds);
   void connectionOpened(bool ingress);
   void connectionClosed(bool ingress);
+  // An open ingress connection closed because the rules changed under it (kill switch).
+  void connectionRevoked();
+  // Governance data in force: its version label and when it was last confirmed current.
+  void setGovernanceInfo(double confirmed_unix_seconds);
   void setPolicyInfo(std::string_view version, double loaded_unix_seconds);
   void recordReload(std::string_view what, bool ok);
   void setSvidExpiry(double unix_seconds);
@@ -47,6 +51,8 @@ class SidecarMetrics {
   prometheus::Counter& ingress_connections_total_;
   prometheus::Counter& egress_connections_total_;
   prometheus::Gauge& policy_loaded_;
+  prometheus::Counter& connections_revoked_;
+  prometheus::Gauge& governance_confirmed_;
   prometheus::Gauge& svid_expiry_;
   prometheus::Family<prometheus::Gauge>& policy_info_;
   std::mutex policy_info_mutex_;

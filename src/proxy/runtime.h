@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <memory>
@@ -13,6 +14,7 @@
 
 #include "audit/audit_sink.h"
 #include "identity/spiffe_id.h"
+#include "governance/governance.h"
 #include "policy/policy.h"
 #include "proxy/metrics.h"
 #include "proxy/sidecar_config.h"
@@ -28,6 +30,8 @@ struct Runtime {
   std::shared_ptr<const policy::PolicySnapshot> policy;  // null when there is no ingress
   // Layer 3, built from policy's `token` section; null when the policy requires no token.
   std::shared_ptr<const token::AccessTokenVerifier> token_verifier;
+  // Layers 4a/4b; null when this target is not governed (standalone without a file).
+  std::shared_ptr<const governance::GovernanceSnapshot> governance;
 };
 
 // Process-wide state shared by the workers. Fields are set before the workers start and
@@ -43,6 +47,12 @@ struct SharedState {
   const EgressTokens* egress_tokens = nullptr;
   std::atomic<std::uint64_t> next_connection_id{1};
   std::atomic<bool> draining{false};
+  // When the governance data was last confirmed current (unix seconds); 0: its age does
+  // not count (files are current by definition: the operator edits them).
+  std::atomic<std::int64_t> governance_confirmed_unix{0};
 };
+
+// How old the governance data is, for GovernanceSnapshot::evaluate().
+std::chrono::seconds governanceAge(const SharedState& shared);
 
 }  // namespace warden::proxy

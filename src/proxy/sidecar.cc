@@ -72,6 +72,22 @@ struct Sidecar::Impl {
   std::string policyPath() const {
     return shared.config.ingress ? shared.config.ingress->policy_path : std::string();
   }
+  // The files that make up the target's rules in standalone mode: the policy and,
+  // optionally, the governance document; reloaded together.
+  std::vector<std::string> ruleFiles() const {
+    std::vector<std::string> files{policyPath()};
+    if (shared.config.ingress && !shared.config.ingress->governance_path.empty()) {
+      files.push_back(shared.config.ingress->governance_path);
+    }
+    return files;
+  }
+  Result<std::shared_ptr<const governance::GovernanceSnapshot>> loadGovernance() const {
+    if (!shared.config.ingress || shared.config.ingress->governance_path.empty()) {
+      return std::shared_ptr<const governance::GovernanceSnapshot>();
+    }
+    return governance::loadGovernanceFile(shared.config.ingress->governance_path);
+  }
+
   std::string policyDir() const {
     const auto dir = std::filesystem::path(policyPath()).parent_path().string();
     return dir.empty() ? "." : dir;
@@ -80,9 +96,11 @@ struct Sidecar::Impl {
   Status reloadPolicy(bool force) {
     if (!shared.config.ingress) return {};
     std::lock_guard lock(reload_mutex);
-    const std::string digest = digestFiles({policyPath()});
+    const std::string digest = digestFiles(ruleFiles());
     if (!force && digest == policy_digest) return {};
     auto compiled = policy::loadPolicyFile(policyPath());
+    auto gov = loadGovernance();
+    if (compiled && !gov) compiled = gov.error();
     if (!compiled) {
       // Keep enforcing the old policy: an operator's typo must not open or close the mesh.
       if (last_policy_error != compiled.error().message) {
@@ -106,6 +124,7 @@ struct Sidecar::Impl {
     auto next = std::make_shared<Runtime>(*current);
     next->policy = *compiled;
     next->token_verifier = *verifier;
+    next->governance = *gov;
     policy_digest = digest;
     last_policy_error.clear();
     policy_loaded_at = nowSeconds();
@@ -322,6 +341,13 @@ struct Sidecar::Impl {
                        {"loaded_unix", policy_loaded_at}};
         if (!last_policy_error.empty()) j["policy"]["last_reload_error"] = last_policy_error;
       }
+      if (rt && rt->governance) {
+        j["governance"] = {{"version", rt->governance->version()},
+                           {"agents", rt->governance->document().agents.size()},
+                           {"age_seconds", governanceAge(shared).count()},
+                           {"max_staleness_seconds",
+                            rt->governance->target().max_staleness.count()}};
+      }
     }
     const bool tokens_ok = token_layer.ready();
     if (rt && rt->token_verifier) {
@@ -502,7 +528,10 @@ Result<std::unique_ptr<Sidecar>> Sidecar::create(SidecarConfig config) {
       spdlog::warn("token issuers' keys not fetched yet; layer 3 answers 503 jwks_unavailable "
                    "until they are");
     }
-    impl->policy_digest = digestFiles({c.ingress->policy_path});
+    auto gov = impl->loadGovernance();
+    if (!gov) return Error{gov.error().message};
+    runtime->governance = *gov;
+    impl->policy_digest = digestFiles(impl->ruleFiles());
     impl->policy_loaded_at = Impl::nowSeconds();
     impl->metrics.setPolicyInfo(runtime->policy->version(), impl->policy_loaded_at);
   }

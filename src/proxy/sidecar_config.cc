@@ -157,7 +157,7 @@ SidecarConfig parse(const YAML::Node& root, const Reader& r, const std::string& 
   }
 
   if (const auto in = root["ingress"]) {
-    r.onlyKeys(in, "ingress", {"listen", "upstream", "policy"});
+    r.onlyKeys(in, "ingress", {"listen", "upstream", "policy", "governance"});
     IngressConfig ic;
     for (const char* k : {"listen", "upstream", "policy"}) {
       if (!in[k]) r.fail(in, std::string("ingress.") + k, "is required");
@@ -165,6 +165,10 @@ SidecarConfig parse(const YAML::Node& root, const Reader& r, const std::string& 
     ic.listen = readEndpoint(r, in["listen"], "ingress.listen");
     ic.upstream = readEndpoint(r, in["upstream"], "ingress.upstream");
     ic.policy_path = resolveConfigPath(base_dir, r.nonEmptyString(in["policy"], "ingress.policy"));
+    if (in["governance"]) {
+      ic.governance_path =
+          resolveConfigPath(base_dir, r.nonEmptyString(in["governance"], "ingress.governance"));
+    }
     c.ingress = ic;
   }
 

@@ -39,6 +39,8 @@ struct IngressConfig {
   Endpoint listen;
   Endpoint upstream;        // the local app (plain HTTP)
   std::string policy_path;  // target policy (policy/policy.h)
+  // Layers 4a/4b in standalone mode (governance/governance.h); empty: not governed.
+  std::string governance_path;
 };
 
 // How the sidecar authenticates to an OAuth2 token endpoint (identity-standards §7.1, §7.3).

@@ -151,7 +151,35 @@ void Worker::start(std::shared_ptr<const Runtime> runtime) {
 }
 
 void Worker::postRuntime(std::shared_ptr<const Runtime> runtime) {
-  asio::post(*ioc_, [this, runtime = std::move(runtime)]() mutable { runtime_ = std::move(runtime); });
+  asio::post(*ioc_, [this, runtime = std::move(runtime)]() mutable {
+    runtime_ = std::move(runtime);
+    revokeDenied();
+  });
+}
+
+void Worker::removeLive(LiveIngress* live) {
+  auto it = std::find(live_.begin(), live_.end(), live);
+  if (it == live_.end()) return;
+  *it = live_.back();
+  live_.pop_back();
+}
+
+void Worker::revokeDenied() {
+  if (!runtime_ || live_.empty()) return;
+  const auto age = governanceAge(shared_);
+  // Copy first: close() may end a session, which unregisters itself.
+  std::vector<LiveIngress*> doomed;
+  for (LiveIngress* live : live_) {
+    bool deny = runtime_->policy && !runtime_->policy->allowsPeer(*live->peer);
+    if (!deny && runtime_->governance) {
+      deny = !runtime_->governance->evaluate(live->peer->str(), age).allowed;
+    }
+    if (deny) doomed.push_back(live);
+  }
+  for (LiveIngress* live : doomed) {
+    if (std::find(live_.begin(), live_.end(), live) == live_.end()) continue;
+    live->abort_exchange();
+  }
 }
 
 void Worker::stopAccepting() {

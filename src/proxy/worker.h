@@ -12,6 +12,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <atomic>
+#include <functional>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -45,6 +46,17 @@ class ConnectionPool {
   std::vector<Idle> idle_;
 };
 
+// An open ingress connection, registered so that a rule change can revoke it (the kill
+// switch must bite on open connections and long-lived streams, not only new ones).
+struct LiveIngress {
+  const identity::SpiffeId* peer = nullptr;
+  // Aborts the exchange in progress, if any, by closing its upstream connection: the
+  // relay fails, and a response already started ends with the client connection closed
+  // (the only honest signal once a status line is out). Without an exchange it does
+  // nothing, so a response that just completed is never cut.
+  std::function<void()> abort_exchange;
+};
+
 class Worker {
  public:
   explicit Worker(SharedState& shared);
@@ -73,6 +85,9 @@ class Worker {
   std::size_t activeConnections() const { return active_.load(std::memory_order_relaxed); }
   void connectionStarted() { active_.fetch_add(1, std::memory_order_relaxed); }
   void connectionEnded() { active_.fetch_sub(1, std::memory_order_relaxed); }
+  // On the worker's thread: sessions register for the lifetime of their connection.
+  void addLive(LiveIngress* live) { live_.push_back(live); }
+  void removeLive(LiveIngress* live);
 
  private:
   SharedState& shared_;
@@ -86,6 +101,12 @@ class Worker {
   ConnectionPool<boost::beast::tcp_stream> app_pool_;
   std::vector<ConnectionPool<TlsStream>> route_pools_;
   std::atomic<std::size_t> active_{0};
+  std::vector<LiveIngress*> live_;
+  // Aborts exchanges in progress (long-lived streams, slow uploads) whose caller the new
+  // runtime no longer admits (off the allow-list, or denied by governance). Idle
+  // keep-alive connections stay open: their next request is evaluated and gets the 403
+  // with its reason, which the caller and the audit trail can act on.
+  void revokeDenied();
   std::thread thread_;
 };
 
