@@ -54,7 +54,7 @@ struct AuditSpoolOptions {
 
 struct SpooledEvent {
   std::uint64_t seq = 0;
-  std::string json;
+  std::string json{};
   std::int64_t appended_unix_ms = 0;  // when append() stored it (for the backlog's age)
 };
 
