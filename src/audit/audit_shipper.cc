@@ -44,8 +44,7 @@ void AuditShipper::stop() {
   }
   wake_.notify_all();
   std::lock_guard join(join_mutex_);
-  if (thread_.joinable())
-    thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 AuditShipperStats AuditShipper::stats() const {
@@ -95,20 +94,17 @@ void AuditShipper::run() {
   for (;;) {
     {
       std::lock_guard lock(mutex_);
-      if (stopping_)
-        return;
+      if (stopping_) return;
       // Cleared before reading: an append after this point sets it again, so no wake-up
       // is lost between an empty read and the wait below.
       notified_ = false;
     }
     const std::uint64_t acked = spool_.ackedSeq();
-    if (acked >= isolating_until)
-      limit = std::max<std::size_t>(options_.max_batch_events, 1);
+    if (acked >= isolating_until) limit = std::max<std::size_t>(options_.max_batch_events, 1);
     auto batch = spool_.readFrom(acked, limit, options_.max_batch_bytes);
     if (!batch) {
       recordFailure(batch.error().message);
-      if (!backoff(random()))
-        return;
+      if (!backoff(random())) return;
       continue;
     }
     if (batch->empty()) {
@@ -129,8 +125,7 @@ void AuditShipper::run() {
         // Acked even if stop() was called meanwhile: the server has these events.
         if (Status done = spool_.ack(last); !done) {
           recordFailure(done.message());  // sent again later; the server deduplicates
-          if (!backoff(random()))
-            return;
+          if (!backoff(random())) return;
           continue;
         }
         std::lock_guard lock(mutex_);
@@ -142,8 +137,7 @@ void AuditShipper::run() {
       }
       case ShipOutcome::kRetry:
         recordFailure(result.message);
-        if (!backoff(random()))
-          return;
+        if (!backoff(random())) return;
         break;
       case ShipOutcome::kReject: {
         if (batch->size() > 1) {
@@ -157,8 +151,7 @@ void AuditShipper::run() {
         // It stays in the local audit log.
         if (Status done = spool_.ack(last); !done) {
           recordFailure(done.message());
-          if (!backoff(random()))
-            return;
+          if (!backoff(random())) return;
           continue;
         }
         std::lock_guard lock(mutex_);

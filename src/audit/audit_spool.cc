@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <string_view>
 
 #include "audit/spool_record.h"
@@ -41,8 +42,7 @@ std::optional<std::uint64_t> parseSegmentName(std::string_view name) {
   const std::string_view digits = name.substr(kSegmentPrefix.size(), kSeqDigits);
   std::uint64_t seq = 0;
   const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seq);
-  if (ec != std::errc{} || ptr != digits.data() + digits.size() || seq == 0)
-    return std::nullopt;
+  if (ec != std::errc{} || ptr != digits.data() + digits.size() || seq == 0) return std::nullopt;
   return seq;
 }
 
@@ -58,8 +58,7 @@ class Fd {
  public:
   explicit Fd(int fd) : fd_(fd) {}
   ~Fd() {
-    if (fd_ >= 0)
-      ::close(fd_);
+    if (fd_ >= 0) ::close(fd_);
   }
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
@@ -73,8 +72,7 @@ Status writeAll(int fd, std::string_view data, const std::string& path) {
   while (!data.empty()) {
     const ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0) {
-      if (errno == EINTR)
-        continue;
+      if (errno == EINTR) continue;
       return Error{errnoText("cannot write", path)};
     }
     data.remove_prefix(static_cast<std::size_t>(n));
@@ -85,10 +83,8 @@ Status writeAll(int fd, std::string_view data, const std::string& path) {
 // A rename or a new file is durable only once its directory is synced.
 Status syncDir(const std::string& dir) {
   Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0)
-    return Error{errnoText("cannot open directory", dir)};
-  if (::fsync(fd.get()) != 0)
-    return Error{errnoText("cannot sync directory", dir)};
+  if (fd.get() < 0) return Error{errnoText("cannot open directory", dir)};
+  if (::fsync(fd.get()) != 0) return Error{errnoText("cannot sync directory", dir)};
   return {};
 }
 
@@ -116,15 +112,13 @@ class LineReader {
         return true;
       }
       if (file_pos_ >= end_) {
-        if (pos_ == buf_.size())
-          return false;
+        if (pos_ == buf_.size()) return false;
         line = {std::string_view(buf_).substr(pos_), buf_start_ + pos_, buf_start_ + buf_.size(),
                 false};
         pos_ = buf_.size();
         return true;
       }
-      if (!fill())
-        return false;
+      if (!fill()) return false;
     }
   }
   const Status& error() const { return error_; }
@@ -168,19 +162,29 @@ class LineReader {
 // segment and follows the previous record: anything else is damage, never shipped.
 std::optional<SpoolRecordView> readableRecord(const Line& line, std::uint64_t first_seq,
                                               std::uint64_t previous_seq) {
-  if (!line.complete)
-    return std::nullopt;
+  if (!line.complete) return std::nullopt;
   auto record = parseSpoolRecord(line.text);
-  if (!record || record->seq < first_seq || record->seq <= previous_seq)
-    return std::nullopt;
+  if (!record || record->seq < first_seq || record->seq <= previous_seq) return std::nullopt;
   return record;
+}
+
+Status writeFileDurably(const std::string& dir, const std::string& name, std::string_view text) {
+  const std::string tmp = dir + "/" + name + ".tmp";
+  const std::string path = dir + "/" + name;
+  {
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (fd.get() < 0) return Error{errnoText("cannot create", tmp)};
+    if (Status w = writeAll(fd.get(), text, tmp); !w) return w;
+    if (::fsync(fd.get()) != 0) return Error{errnoText("cannot sync", tmp)};
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return Error{errnoText("cannot rename", tmp)};
+  return syncDir(dir);
 }
 
 Result<std::uint64_t> readAcked(const std::string& path) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
-    if (errno == ENOENT)
-      return std::uint64_t{0};
+    if (errno == ENOENT) return std::uint64_t{0};
     return Error{errnoText("cannot open", path)};
   }
   char buf[64];
@@ -188,8 +192,7 @@ Result<std::uint64_t> readAcked(const std::string& path) {
   do {
     n = ::read(fd.get(), buf, sizeof buf);
   } while (n < 0 && errno == EINTR);
-  if (n < 0)
-    return Error{errnoText("cannot read", path)};
+  if (n < 0) return Error{errnoText("cannot read", path)};
   const std::string_view text(buf, static_cast<std::size_t>(n));
   std::uint64_t seq = 0;
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), seq);
@@ -198,8 +201,10 @@ Result<std::uint64_t> readAcked(const std::string& path) {
   const std::string_view after = text.substr(static_cast<std::size_t>(ptr - text.data()));
   if (ec != std::errc{} || after != "\n") {
     return Error{
-        fmt::format("audit spool: {} is damaged (expected \"<seq>\\n\"); "
-                    "refusing to guess the acknowledged sequence number",
+        fmt::format("audit spool: {} is damaged (expected \"<seq>\\n\"); refusing to guess "
+                    "the acknowledged sequence number. Removing the whole directory starts "
+                    "a new spool (new id); events it still holds are then not shipped (they "
+                    "are in the local audit log)",
                     path)};
   }
   return seq;
@@ -209,27 +214,23 @@ Result<std::uint64_t> readAcked(const std::string& path) {
 
 Result<std::unique_ptr<AuditSpool>> AuditSpool::open(const std::string& dir,
                                                      const AuditSpoolOptions& options) {
-  if (dir.empty())
-    return Error{"audit spool: directory is empty"};
+  if (dir.empty()) return Error{"audit spool: directory is empty"};
   if (options.max_segment_bytes == 0 || options.max_total_bytes == 0) {
     return Error{"audit spool: max_segment_bytes and max_total_bytes must be positive"};
   }
   std::error_code ec;
   const bool created = std::filesystem::create_directories(dir, ec);
-  if (ec)
-    return Error{"audit spool: cannot create " + dir + ": " + ec.message()};
+  if (ec) return Error{"audit spool: cannot create " + dir + ": " + ec.message()};
   if (created) {
     // Audit events name callers and paths: only the sidecar's user needs them.
     std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
-    if (ec)
-      return Error{"audit spool: cannot restrict " + dir + ": " + ec.message()};
+    if (ec) return Error{"audit spool: cannot restrict " + dir + ": " + ec.message()};
   }
 
   // Two processes appending to one directory would interleave numbering: refuse.
   const std::string lock_path = dir + "/lock";
   const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock_fd < 0)
-    return Error{errnoText("cannot open", lock_path)};
+  if (lock_fd < 0) return Error{errnoText("cannot open", lock_path)};
   if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     ::close(lock_fd);
@@ -241,8 +242,7 @@ Result<std::unique_ptr<AuditSpool>> AuditSpool::open(const std::string& dir,
     return Error{errnoText("cannot lock", lock_path)};
   }
   std::unique_ptr<AuditSpool> spool(new AuditSpool(dir, options, lock_fd));
-  if (Status recovered = spool->recover(); !recovered)
-    return recovered.error();
+  if (Status recovered = spool->recover(); !recovered) return recovered.error();
   return spool;
 }
 
@@ -255,8 +255,7 @@ AuditSpool::~AuditSpool() {
 }
 
 void AuditSpool::closeActive() {
-  if (active_fd_ >= 0)
-    ::close(active_fd_);
+  if (active_fd_ >= 0) ::close(active_fd_);
   active_fd_ = -1;
 }
 
@@ -265,10 +264,11 @@ Status AuditSpool::recover() {
   // A leftover from a crash during persistAcked(); `acked` itself is intact.
   std::error_code ec;
   std::filesystem::remove(dir_ + "/acked.tmp", ec);
+  std::filesystem::remove(dir_ + "/id.tmp", ec);
+  if (Status id = loadOrCreateId(); !id) return id;
 
   auto acked = readAcked(dir_ + "/acked");
-  if (!acked)
-    return acked.error();
+  if (!acked) return acked.error();
   acked_seq_ = *acked;
   last_seq_ = acked_seq_;
 
@@ -278,18 +278,15 @@ Status AuditSpool::recover() {
       firsts.push_back(*first);
     }
   }
-  if (ec)
-    return Error{"audit spool: cannot list " + dir_ + ": " + ec.message()};
+  if (ec) return Error{"audit spool: cannot list " + dir_ + ": " + ec.message()};
   std::sort(firsts.begin(), firsts.end());
 
   for (const std::uint64_t first : firsts) {
     const std::string path = dir_ + "/" + segmentName(first);
     Fd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-    if (fd.get() < 0)
-      return Error{errnoText("cannot open", path)};
+    if (fd.get() < 0) return Error{errnoText("cannot open", path)};
     struct stat st {};
-    if (::fstat(fd.get(), &st) != 0)
-      return Error{errnoText("cannot stat", path)};
+    if (::fstat(fd.get(), &st) != 0) return Error{errnoText("cannot stat", path)};
 
     Segment segment{first, first - 1, 0, 0};
     LineReader reader(fd.get(), 0, static_cast<std::uint64_t>(st.st_size), path);
@@ -312,8 +309,7 @@ Status AuditSpool::recover() {
         ++stats_.corrupted;
       }
     }
-    if (!reader.error().ok())
-      return reader.error().error();
+    if (!reader.error().ok()) return reader.error().error();
     // The name counts as used even if the file is empty, so a new segment can never get
     // the same name (see append()).
     last_seq_ = std::max({last_seq_, segment.last_seq, first});
@@ -331,8 +327,7 @@ Status AuditSpool::recover() {
 
   if (!segments_.empty()) {
     auto front = locate(segments_.front(), acked_seq_);
-    if (!front)
-      return front.error();
+    if (!front) return front.error();
     front_acked_bytes_ = front->offset;
     front_acked_records_ = front->records_before;
   }
@@ -343,8 +338,7 @@ Status AuditSpool::recover() {
 }
 
 Result<AuditSpool::Position> AuditSpool::locate(const Segment& segment, std::uint64_t after_seq) {
-  if (after_seq < segment.first_seq)
-    return Position{after_seq, segment.first_seq, 0, 0};
+  if (after_seq < segment.first_seq) return Position{after_seq, segment.first_seq, 0, 0};
   if (after_seq >= segment.last_seq) {
     return Position{after_seq, segment.first_seq, segment.bytes, segment.records};
   }
@@ -356,29 +350,25 @@ Result<AuditSpool::Position> AuditSpool::locate(const Segment& segment, std::uin
   }
   const std::string path = dir_ + "/" + segmentName(segment.first_seq);
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0)
-    return Error{errnoText("cannot open", path)};
+  if (fd.get() < 0) return Error{errnoText("cannot open", path)};
   Position position{after_seq, segment.first_seq, 0, 0};
   std::uint64_t previous = segment.first_seq - 1;
   LineReader reader(fd.get(), 0, segment.bytes, path);
   Line line;
   while (reader.next(line)) {
     if (auto record = readableRecord(line, segment.first_seq, previous)) {
-      if (record->seq > after_seq)
-        return position;
+      if (record->seq > after_seq) return position;
       previous = record->seq;
       ++position.records_before;
     }
     position.offset = line.end;
   }
-  if (!reader.error().ok())
-    return reader.error().error();
+  if (!reader.error().ok()) return reader.error().error();
   return position;
 }
 
 Status AuditSpool::append(std::span<const std::string> json_lines) {
-  if (json_lines.empty())
-    return {};
+  if (json_lines.empty()) return {};
   {
     std::lock_guard lock(mutex_);
     const auto refuse = [&](std::string message) {
@@ -393,8 +383,7 @@ Status AuditSpool::append(std::span<const std::string> json_lines) {
     const std::int64_t now = nowUnixMs();
     std::string buffer;
     std::uint64_t seq = last_seq_;
-    for (const auto& line : json_lines)
-      appendSpoolRecord(buffer, ++seq, now, line);
+    for (const auto& line : json_lines) appendSpoolRecord(buffer, ++seq, now, line);
 
     if (stats_.total_bytes + buffer.size() > options_.max_total_bytes) {
       return refuse(fmt::format(
@@ -413,8 +402,7 @@ Status AuditSpool::append(std::span<const std::string> json_lines) {
       const std::uint64_t first = last_seq_ + 1;
       const std::string path = dir_ + "/" + segmentName(first);
       active_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
-      if (active_fd_ < 0)
-        return refuse(errnoText("cannot create", path));
+      if (active_fd_ < 0) return refuse(errnoText("cannot create", path));
       segments_.push_back(Segment{first, first - 1, 0, 0});
       stats_.segments = segments_.size();
       if (options_.sync == SpoolSync::kEveryAppend) {
@@ -452,8 +440,7 @@ Status AuditSpool::append(std::span<const std::string> json_lines) {
     stats_.appended += json_lines.size();
   }
   std::lock_guard lock(listener_mutex_);
-  if (listener_)
-    listener_();
+  if (listener_) listener_();
   return {};
 }
 
@@ -465,26 +452,21 @@ Result<std::vector<SpooledEvent>> AuditSpool::readFrom(std::uint64_t after_seq,
   std::size_t bytes = 0;
   std::uint64_t previous = after_seq;
   for (const Segment& segment : segments_) {
-    if (out.size() >= max_events)
-      break;
-    if (segment.records == 0 || segment.last_seq <= previous)
-      continue;
+    if (out.size() >= max_events) break;
+    if (segment.records == 0 || segment.last_seq <= previous) continue;
     auto start = locate(segment, previous);
-    if (!start)
-      return start.error();
+    if (!start) return start.error();
     Position cursor = *start;
 
     const std::string path = dir_ + "/" + segmentName(segment.first_seq);
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0)
-      return Error{errnoText("cannot open", path)};
+    if (fd.get() < 0) return Error{errnoText("cannot open", path)};
     LineReader reader(fd.get(), cursor.offset, segment.bytes, path);
     Line line;
     bool full = false;
     while (!full && reader.next(line)) {
       auto record = readableRecord(line, segment.first_seq, previous);
-      if (!record)
-        continue;  // damage, counted by open()
+      if (!record) continue;  // damage, counted by open()
       if (!out.empty() && bytes + record->json.size() > max_bytes) {
         full = true;
         break;
@@ -495,12 +477,9 @@ Result<std::vector<SpooledEvent>> AuditSpool::readFrom(std::uint64_t after_seq,
       cursor = {record->seq, segment.first_seq, line.end, cursor.records_before + 1};
       full = out.size() >= max_events;
     }
-    if (!reader.error().ok())
-      return reader.error().error();
-    if (!out.empty())
-      read_cursor_ = cursor;
-    if (full)
-      break;
+    if (!reader.error().ok()) return reader.error().error();
+    if (!out.empty()) read_cursor_ = cursor;
+    if (full) break;
   }
   return out;
 }
@@ -508,42 +487,55 @@ Result<std::vector<SpooledEvent>> AuditSpool::readFrom(std::uint64_t after_seq,
 Status AuditSpool::persistAcked(std::uint64_t seq) {
   // Always synced, whatever options_.sync says: it is one small file per acknowledged
   // batch, and a lower value after a power loss could hand out numbers the server stored.
-  const std::string tmp = dir_ + "/acked.tmp";
-  const std::string path = dir_ + "/acked";
+  return writeFileDurably(dir_, "acked", fmt::format("{}\n", seq));
+}
+
+Status AuditSpool::loadOrCreateId() {
+  const std::string path = dir_ + "/id";
+  std::string text;
   {
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (fd.get() < 0)
-      return Error{errnoText("cannot create", tmp)};
-    if (Status w = writeAll(fd.get(), fmt::format("{}\n", seq), tmp); !w)
-      return w;
-    if (::fsync(fd.get()) != 0)
-      return Error{errnoText("cannot sync", tmp)};
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0 && errno != ENOENT) return Error{errnoText("cannot open", path)};
+    if (fd.get() >= 0) {
+      char buf[64];
+      ssize_t n = 0;
+      do {
+        n = ::read(fd.get(), buf, sizeof buf);
+      } while (n < 0 && errno == EINTR);
+      if (n < 0) return Error{errnoText("cannot read", path)};
+      text.assign(buf, static_cast<std::size_t>(n));
+    }
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    return Error{errnoText("cannot rename", tmp)};
-  return syncDir(dir_);
+  if (text.size() == 33 && text.back() == '\n' &&
+      text.find_first_not_of("0123456789abcdef") == 32) {
+    spool_id_ = text.substr(0, 32);
+    return {};
+  }
+  // Missing (a new directory) or damaged: a new id makes the server see a new stream. The
+  // worst this can do is store unacknowledged events twice; it can never lose one.
+  std::random_device entropy;
+  spool_id_.clear();
+  for (int i = 0; i < 4; ++i) spool_id_ += fmt::format("{:08x}", entropy());
+  return writeFileDurably(dir_, "id", spool_id_ + "\n");
 }
 
 Status AuditSpool::ack(std::uint64_t up_to_seq) {
   std::lock_guard lock(mutex_);
-  if (up_to_seq <= acked_seq_)
-    return {};
+  if (up_to_seq <= acked_seq_) return {};
   if (up_to_seq > last_seq_) {
     return Error{fmt::format("audit spool: cannot acknowledge seq {}: the last seq is {}",
                              up_to_seq, last_seq_)};
   }
   // Persist first, delete second: a crash in between leaves segments that open() deletes,
   // never a spool whose highest number went backwards.
-  if (Status persisted = persistAcked(up_to_seq); !persisted)
-    return persisted;
+  if (Status persisted = persistAcked(up_to_seq); !persisted) return persisted;
   acked_seq_ = up_to_seq;
 
   Status result;
   std::size_t removed = 0;
   while (removed < segments_.size() && segments_[removed].last_seq <= up_to_seq) {
     const Segment& segment = segments_[removed];
-    if (removed + 1 == segments_.size())
-      closeActive();  // the next append starts a new one
+    if (removed + 1 == segments_.size()) closeActive();  // the next append starts a new one
     const std::string path = dir_ + "/" + segmentName(segment.first_seq);
     if (::unlink(path.c_str()) != 0 && errno != ENOENT && result.ok()) {
       // Already acknowledged: the next open() retries the removal.
@@ -559,8 +551,7 @@ Status AuditSpool::ack(std::uint64_t up_to_seq) {
   front_acked_records_ = 0;
   if (!segments_.empty()) {
     auto front = locate(segments_.front(), up_to_seq);
-    if (!front)
-      return front.error();  // only the pending counters stay conservative
+    if (!front) return front.error();  // only the pending counters stay conservative
     front_acked_bytes_ = front->offset;
     front_acked_records_ = front->records_before;
   }
@@ -585,8 +576,7 @@ std::uint64_t AuditSpool::lastSeq() const {
 std::uint64_t AuditSpool::pendingEvents() const {
   std::lock_guard lock(mutex_);
   std::uint64_t records = 0;
-  for (const Segment& segment : segments_)
-    records += segment.records;
+  for (const Segment& segment : segments_) records += segment.records;
   return records - front_acked_records_;
 }
 

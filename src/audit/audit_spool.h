@@ -11,6 +11,12 @@
 //   acked                              "<seq>\n": the highest seq the server acknowledged
 //                                      (written to acked.tmp, fsync, rename, fsync dir)
 //   lock                               flock()ed while open: one process per directory
+//   id                                 random 128-bit id (32 hex) made with the directory
+//
+// A directory that is lost and recreated (a wiped disk, a Kubernetes emptyDir after a
+// reschedule) starts numbering at 1 again, so the server must deduplicate on
+// (sidecar, spoolId(), seq): with (sidecar, seq) alone it would discard the new
+// directory's events as duplicates of the old one's.
 //
 // Why it survives a crash: a record becomes readable only after append() wrote it and (by
 // default) fdatasync()ed it; `acked` is persisted before any segment is deleted, so the
@@ -104,6 +110,7 @@ class AuditSpool {
   std::uint64_t pendingBytes() const;   // segment bytes above the acknowledged position
   AuditSpoolStats stats() const;
   const std::string& dir() const { return dir_; }
+  const std::string& spoolId() const { return spool_id_; }  // fixed for the directory's life
 
  private:
   struct Segment {
@@ -122,6 +129,7 @@ class AuditSpool {
   };
   AuditSpool(std::string dir, AuditSpoolOptions options, int lock_fd);
   Status recover();
+  Status loadOrCreateId();
   Status persistAcked(std::uint64_t seq);
   Result<Position> locate(const Segment& segment, std::uint64_t after_seq);
   void closeActive();
@@ -129,6 +137,7 @@ class AuditSpool {
   const std::string dir_;
   const AuditSpoolOptions options_;
   const int lock_fd_;
+  std::string spool_id_;  // set by open(), then constant
 
   mutable std::mutex mutex_;
   std::vector<Segment> segments_;  // ascending first_seq; the last one is appended to

@@ -14,8 +14,7 @@ constexpr std::array<std::uint32_t, 256> makeTable() {
   std::array<std::uint32_t, 256> table{};
   for (std::uint32_t i = 0; i < 256; ++i) {
     std::uint32_t c = i;
-    for (int k = 0; k < 8; ++k)
-      c = (c & 1U) != 0 ? (c >> 1) ^ 0x82F63B78U : c >> 1;
+    for (int k = 0; k < 8; ++k) c = (c & 1U) != 0 ? (c >> 1) ^ 0x82F63B78U : c >> 1;
     table[i] = c;
   }
   return table;
@@ -31,12 +30,10 @@ std::uint32_t recordCrc(std::uint64_t seq, std::int64_t appended_unix_ms, std::s
 template <class Int>
 bool takeNumber(std::string_view& rest, Int& value) {
   const auto space = rest.find(' ');
-  if (space == 0 || space == std::string_view::npos)
-    return false;
+  if (space == 0 || space == std::string_view::npos) return false;
   const char* end = rest.data() + space;
   const auto [ptr, ec] = std::from_chars(rest.data(), end, value);
-  if (ec != std::errc{} || ptr != end || rest.front() == '-' || rest.front() == '+')
-    return false;
+  if (ec != std::errc{} || ptr != end || rest.front() == '-' || rest.front() == '+') return false;
   rest.remove_prefix(space + 1);
   return true;
 }
@@ -67,8 +64,7 @@ std::optional<SpoolRecordView> parseSpoolRecord(std::string_view line) {
   if (!takeNumber(rest, record.seq) || !takeNumber(rest, record.appended_unix_ms)) {
     return std::nullopt;
   }
-  if (rest.size() < 10 || rest[8] != ' ')
-    return std::nullopt;
+  if (rest.size() < 10 || rest[8] != ' ') return std::nullopt;
   std::uint32_t crc = 0;
   for (int i = 0; i < 8; ++i) {
     const char c = rest[static_cast<std::size_t>(i)];
@@ -83,8 +79,7 @@ std::optional<SpoolRecordView> parseSpoolRecord(std::string_view line) {
     crc = (crc << 4) | nibble;
   }
   record.json = rest.substr(9);
-  if (crc != recordCrc(record.seq, record.appended_unix_ms, record.json))
-    return std::nullopt;
+  if (crc != recordCrc(record.seq, record.appended_unix_ms, record.json)) return std::nullopt;
   return record;
 }
 

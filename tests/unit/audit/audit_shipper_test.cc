@@ -24,8 +24,7 @@ constexpr auto kDeadline = seconds(20);
 
 std::vector<std::string> lines(int first, int count) {
   std::vector<std::string> out;
-  for (int i = first; i < first + count; ++i)
-    out.push_back("{\"n\":" + std::to_string(i) + "}");
+  for (int i = first; i < first + count; ++i) out.push_back("{\"n\":" + std::to_string(i) + "}");
   return out;
 }
 
@@ -101,8 +100,7 @@ TEST(AuditShipperTest, DeliversEveryEventOnceInOrderDespiteFailures) {
   AuditShipper shipper(
       *spool,
       [&](std::span<const SpooledEvent> batch) {
-        if (server.call() <= kFailures)
-          return ShipResult::retry("server unavailable");
+        if (server.call() <= kFailures) return ShipResult::retry("server unavailable");
         server.store(batch);
         return ShipResult::ok();
       },
@@ -110,8 +108,7 @@ TEST(AuditShipperTest, DeliversEveryEventOnceInOrderDespiteFailures) {
 
   // Appends race with the shipper's reads and acks, as the audit writer's would.
   std::thread writer([&] {
-    for (int b = 0; b < 20; ++b)
-      ASSERT_TRUE(spool->append(lines(1 + 10 * b, 10)).ok());
+    for (int b = 0; b < 20; ++b) ASSERT_TRUE(spool->append(lines(1 + 10 * b, 10)).ok());
   });
   writer.join();
   ASSERT_TRUE(server.waitForStored(200));
@@ -140,8 +137,7 @@ TEST(AuditShipperTest, AfterACrashBetweenSendAndAckOnlyUnackedEventsAreSentAgain
   FakeServer server;
   {
     auto spool = openSpool(path);
-    for (int b = 0; b < 10; ++b)
-      ASSERT_TRUE(spool->append(lines(1 + 10 * b, 10)).ok());
+    for (int b = 0; b < 10; ++b) ASSERT_TRUE(spool->append(lines(1 + 10 * b, 10)).ok());
     // Batches 1-3 are stored and acknowledged; the server stores batch 4, but the answer
     // never arrives: the sidecar "crashes" before ack().
     auto options = fastOptions(10);
@@ -150,8 +146,7 @@ TEST(AuditShipperTest, AfterACrashBetweenSendAndAckOnlyUnackedEventsAreSentAgain
         *spool,
         [&](std::span<const SpooledEvent> batch) {
           const int call = server.call();
-          if (call > 4)
-            return ShipResult::retry("unreachable");
+          if (call > 4) return ShipResult::retry("unreachable");
           server.store(batch);
           return call < 4 ? ShipResult::ok() : ShipResult::retry("connection reset");
         },
@@ -177,13 +172,11 @@ TEST(AuditShipperTest, AfterACrashBetweenSendAndAckOnlyUnackedEventsAreSentAgain
   const auto deliveries = server.deliveries();
   // 1-40 before the crash, then 31-100: only batch 4 (31-40) went twice.
   std::vector<std::uint64_t> expected = range(1, 40);
-  for (std::uint64_t seq = 31; seq <= 100; ++seq)
-    expected.push_back(seq);
+  for (std::uint64_t seq = 31; seq <= 100; ++seq) expected.push_back(seq);
   EXPECT_EQ(deliveries, expected);
   // The server's deduplicated store holds every event exactly once.
   std::map<std::uint64_t, int> times;
-  for (const auto seq : deliveries)
-    ++times[seq];
+  for (const auto seq : deliveries) ++times[seq];
   const auto stored = server.stored();
   ASSERT_EQ(stored.size(), 100u);
   for (std::uint64_t seq = 1; seq <= 100; ++seq) {
@@ -233,8 +226,7 @@ TEST(AuditShipperTest, ARejectedEventIsIsolatedAndSkippedTheRestIsDelivered) {
       *spool,
       [&](std::span<const SpooledEvent> batch) {
         for (const auto& event : batch) {
-          if (event.seq == 23)
-            return ShipResult::reject("invalid event");
+          if (event.seq == 23) return ShipResult::reject("invalid event");
         }
         server.store(batch);
         return ShipResult::ok();
@@ -244,8 +236,7 @@ TEST(AuditShipperTest, ARejectedEventIsIsolatedAndSkippedTheRestIsDelivered) {
   shipper.stop();
 
   std::vector<std::uint64_t> expected = range(1, 22);
-  for (std::uint64_t seq = 24; seq <= 50; ++seq)
-    expected.push_back(seq);
+  for (std::uint64_t seq = 24; seq <= 50; ++seq) expected.push_back(seq);
   EXPECT_EQ(server.deliveries(), expected);
   const auto stats = shipper.stats();
   EXPECT_EQ(stats.rejected, 1u);

@@ -16,8 +16,7 @@ namespace {
 
 std::vector<std::string> lines(int first, int count) {
   std::vector<std::string> out;
-  for (int i = first; i < first + count; ++i)
-    out.push_back("{\"n\":" + std::to_string(i) + "}");
+  for (int i = first; i < first + count; ++i) out.push_back("{\"n\":" + std::to_string(i) + "}");
   return out;
 }
 
@@ -35,8 +34,7 @@ std::vector<SpooledEvent> readAll(AuditSpool& spool, std::uint64_t after = 0) {
 
 std::vector<std::uint64_t> seqs(const std::vector<SpooledEvent>& events) {
   std::vector<std::uint64_t> out;
-  for (const auto& e : events)
-    out.push_back(e.seq);
+  for (const auto& e : events) out.push_back(e.seq);
   return out;
 }
 
@@ -44,8 +42,7 @@ std::vector<std::string> segmentFiles(const std::string& dir) {
   std::vector<std::string> out;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
-    if (name.starts_with("seg-"))
-      out.push_back(entry.path().string());
+    if (name.starts_with("seg-")) out.push_back(entry.path().string());
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -106,8 +103,7 @@ TEST(AuditSpoolTest, AckDeletesFullyAckedSegmentsAndSurvivesReopen) {
   const AuditSpoolOptions options{.max_segment_bytes = 60};
   {
     auto spool = openSpool(path, options);
-    for (int b = 0; b < 5; ++b)
-      ASSERT_TRUE(spool->append(lines(1 + 2 * b, 2)).ok());
+    for (int b = 0; b < 5; ++b) ASSERT_TRUE(spool->append(lines(1 + 2 * b, 2)).ok());
     EXPECT_EQ(segmentFiles(path).size(), 5u);
     ASSERT_EQ(readAll(*spool).size(), 10u);
 
@@ -272,6 +268,22 @@ TEST(AuditSpoolTest, DamagedAckedFileRefusesToGuess) {
   auto spool = AuditSpool::open(path);
   ASSERT_FALSE(spool.ok());
   EXPECT_NE(spool.error().message.find("damaged"), std::string::npos);
+}
+
+TEST(AuditSpoolTest, SpoolIdIsStableForADirectoryAndNewForANewOne) {
+  testing::TempDir dir;
+  std::string id;
+  {
+    auto spool = openSpool(dir.file("spool"));
+    id = spool->spoolId();
+    EXPECT_EQ(id.size(), 32u);
+    EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos);
+  }
+  EXPECT_EQ(openSpool(dir.file("spool"))->spoolId(), id);
+  // A recreated directory numbers from 1 again: it must not look like the same stream.
+  auto fresh = openSpool(dir.file("recreated"));
+  EXPECT_EQ(fresh->lastSeq(), 0u);
+  EXPECT_NE(fresh->spoolId(), id);
 }
 
 TEST(AuditSpoolTest, ListenerRunsAfterEachSuccessfulAppend) {
