@@ -15,10 +15,11 @@
 //                         and counted as rejected
 //
 // Delivery is at-least-once: a crash (or a failed ack()) after the server stored a batch
-// sends it again, under the same seqs. The server deduplicates on (sidecar, seq), so every
-// event is stored exactly once. kReject is for a definitive refusal of the content (the
-// server parsed the batch and will never accept it); anything transient or ambiguous
-// (connection errors, timeouts, 5xx, 401/403, 429) must be kRetry, or events are skipped.
+// sends it again, under the same seqs. The server deduplicates on (sidecar, spool id, seq)
+// (AuditSpool::spoolId()), so every event is stored exactly once. kReject is for a
+// definitive refusal of the content (the server parsed the batch and will never accept
+// it); anything transient or ambiguous (connection errors, timeouts, 5xx, 401/403, 429)
+// must be kRetry, or events are skipped.
 //
 // The send function runs on the shipper's thread, with no lock held; it must bound its own
 // time (a request timeout), since stop() waits for a send in progress.
