@@ -371,8 +371,14 @@ Status AuditSpool::append(std::span<const std::string> json_lines) {
   if (json_lines.empty()) return {};
   {
     std::lock_guard lock(mutex_);
+    // The batch's numbers are used up whatever happens: a refused batch leaves a gap in
+    // the sequence, which tells the server that events were not shipped (they are in the
+    // local audit log), and a failed write may have left records on disk that the next
+    // open() finds, and must ship under numbers nothing else has.
+    const std::uint64_t batch_last = last_seq_ + json_lines.size();
     const auto refuse = [&](std::string message) {
       stats_.dropped += json_lines.size();
+      last_seq_ = batch_last;
       return Error{std::move(message)};
     };
     for (const auto& line : json_lines) {
@@ -407,8 +413,7 @@ Status AuditSpool::append(std::span<const std::string> json_lines) {
       stats_.segments = segments_.size();
       if (options_.sync == SpoolSync::kEveryAppend) {
         if (Status synced = syncDir(dir_); !synced) {
-          closeActive();
-          last_seq_ = seq;  // burn the numbers: the next segment gets a new name
+          closeActive();  // the next append creates a new segment, named above batch_last
           return refuse(synced.message());
         }
       }
@@ -422,20 +427,18 @@ Status AuditSpool::append(std::span<const std::string> json_lines) {
     }
     if (!written) {
       // Try to cut the partial batch; whether or not that works, stop appending to this
-      // file (its state is unknown after a failed write or fdatasync) and never reuse
-      // these numbers: records of the batch that did reach the disk are found by the next
-      // open() and shipped under numbers nobody else has.
+      // file: its state is unknown after a failed write or fdatasync. Whatever is left in
+      // it, recovery reads it as it reads any file.
       if (::ftruncate(active_fd_, static_cast<off_t>(active.bytes)) != 0) {
-        // Nothing more to do here; recovery handles what is left.
+        // Nothing more to do here: a torn tail is cut by open(), whole records are kept.
       }
       closeActive();
-      last_seq_ = seq;
       return refuse(written.message());
     }
     active.bytes += buffer.size();
     active.records += json_lines.size();
-    active.last_seq = seq;
-    last_seq_ = seq;
+    active.last_seq = batch_last;
+    last_seq_ = batch_last;
     stats_.total_bytes += buffer.size();
     stats_.appended += json_lines.size();
   }

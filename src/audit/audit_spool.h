@@ -2,9 +2,10 @@
 //
 // Every appended line gets a sequence number (`seq`), unique and increasing for the life of
 // the directory: after a restart numbering continues above everything the spool ever
-// stored or acknowledged, so (sidecar, seq) identifies an event for the server's
-// deduplication. Numbers are not necessarily contiguous (a failed append burns its
-// numbers; a damaged line leaves a gap). Layout of the directory:
+// stored or acknowledged, so (spool id, seq) identifies an event for the server's
+// deduplication. A gap in the numbers marks events that will not be shipped: every
+// append() uses up its batch's numbers even when it refuses the batch, and a damaged line
+// is skipped. Layout of the directory:
 //
 //   seg-<first seq, 20 digits>.jsonl   records, one per line (spool_record.h), rolled at
 //                                      max_segment_bytes
@@ -83,9 +84,9 @@ class AuditSpool {
   AuditSpool& operator=(const AuditSpool&) = delete;
 
   // Stores the lines as consecutive records with one write and (kEveryAppend) one
-  // fdatasync. On error no line of the batch is readable and all count as dropped (if a
-  // failed write left whole records on disk, the next open() finds them, under numbers
-  // never given to anything else). Lines must not be empty or contain '\n'.
+  // fdatasync. On error no line of the batch is readable, all count as dropped and their
+  // numbers are used up (if a failed write left whole records on disk, the next open()
+  // finds them under those numbers). Lines must not be empty or contain '\n'.
   Status append(std::span<const std::string> json_lines);
 
   // Up to max_events records with seq > after_seq, oldest first, whose JSON totals at
@@ -105,7 +106,7 @@ class AuditSpool {
   void setAppendListener(std::function<void()> listener);
 
   std::uint64_t ackedSeq() const;
-  std::uint64_t lastSeq() const;        // highest seq assigned (0: none yet)
+  std::uint64_t lastSeq() const;        // highest seq used, refused batches included
   std::uint64_t pendingEvents() const;  // readable records above ackedSeq()
   std::uint64_t pendingBytes() const;   // segment bytes above the acknowledged position
   AuditSpoolStats stats() const;
