@@ -1,6 +1,7 @@
 #include "audit/audit_shipper.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <random>
 
 namespace warden::audit {
@@ -86,7 +87,10 @@ bool AuditShipper::backoff(std::uint64_t random) {
 }
 
 void AuditShipper::run() {
-  std::mt19937_64 random{std::random_device{}()};
+  // Jitter needs spread across sidecars, not secrecy; std::random_device could throw.
+  std::mt19937_64 random{
+      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+      reinterpret_cast<std::uintptr_t>(this)};
   // While isolating a rejected event, batches are smaller; the full size returns once
   // everything up to the rejected batch's last seq is acknowledged.
   std::size_t limit = std::max<std::size_t>(options_.max_batch_events, 1);

@@ -12,6 +12,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <random>
 #include <string_view>
@@ -272,11 +273,11 @@ Status AuditSpool::recover() {
   acked_seq_ = *acked;
   last_seq_ = acked_seq_;
 
+  // increment(ec), not a range-for: operator++ throws, and nothing may escape the library.
   std::vector<std::uint64_t> firsts;
-  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
-    if (auto first = parseSegmentName(entry.path().filename().string())) {
-      firsts.push_back(*first);
-    }
+  std::filesystem::directory_iterator it(dir_, ec);
+  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    if (auto first = parseSegmentName(it->path().filename().string())) firsts.push_back(*first);
   }
   if (ec) return Error{"audit spool: cannot list " + dir_ + ": " + ec.message()};
   std::sort(firsts.begin(), firsts.end());
@@ -516,9 +517,13 @@ Status AuditSpool::loadOrCreateId() {
   }
   // Missing (a new directory) or damaged: a new id makes the server see a new stream. The
   // worst this can do is store unacknowledged events twice; it can never lose one.
-  std::random_device entropy;
   spool_id_.clear();
-  for (int i = 0; i < 4; ++i) spool_id_ += fmt::format("{:08x}", entropy());
+  try {
+    std::random_device entropy;
+    for (int i = 0; i < 4; ++i) spool_id_ += fmt::format("{:08x}", entropy());
+  } catch (const std::exception& e) {  // no entropy source: an error, not an exception
+    return Error{std::string("audit spool: cannot generate an id: ") + e.what()};
+  }
   return writeFileDurably(dir_, "id", spool_id_ + "\n");
 }
 
