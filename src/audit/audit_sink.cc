@@ -13,11 +13,20 @@ Result<std::unique_ptr<AuditSink>> AuditSink::create(const AuditSinkOptions& opt
       return Error{"audit.file: cannot open " + options.file_path + ": " + std::strerror(errno)};
     }
   }
-  return std::unique_ptr<AuditSink>(new AuditSink(options, file));
+  std::unique_ptr<AuditSpool> spool;
+  if (!options.spool_dir.empty()) {
+    auto opened = AuditSpool::open(options.spool_dir, options.spool);
+    if (!opened) {
+      if (file != nullptr) std::fclose(file);
+      return Error{"audit.spool_dir: " + opened.error().message};
+    }
+    spool = std::move(opened).value();
+  }
+  return std::unique_ptr<AuditSink>(new AuditSink(options, file, std::move(spool)));
 }
 
-AuditSink::AuditSink(AuditSinkOptions options, std::FILE* file)
-    : options_(std::move(options)), file_(file) {
+AuditSink::AuditSink(AuditSinkOptions options, std::FILE* file, std::unique_ptr<AuditSpool> spool)
+    : options_(std::move(options)), file_(file), spool_(std::move(spool)) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -65,6 +74,7 @@ void AuditSink::addObserver(std::function<void(const AuditEvent&)> observer) {
 void AuditSink::run() {
   std::vector<AuditEvent> batch;
   std::string buffer;
+  std::vector<std::string> lines;  // the same lines, for the spool
   for (;;) {
     std::vector<std::function<void(const AuditEvent&)>> observers;
     {
@@ -79,9 +89,12 @@ void AuditSink::run() {
       observers = observers_;
     }
     buffer.clear();
+    lines.clear();
     for (const auto& event : batch) {
-      buffer.append(toJsonLine(event));
+      std::string line = toJsonLine(event);
+      buffer.append(line);
       buffer.push_back('\n');
+      if (spool_ != nullptr) lines.push_back(std::move(line));
     }
     if (file_ != nullptr) {
       std::fwrite(buffer.data(), 1, buffer.size(), file_);
@@ -90,6 +103,11 @@ void AuditSink::run() {
     if (options_.to_stdout) {
       std::fwrite(buffer.data(), 1, buffer.size(), stdout);
       std::fflush(stdout);
+    }
+    if (spool_ != nullptr) {
+      // One append per batch. A refusal (spool full, disk error) is counted by the spool
+      // as dropped; the events are still in the file written above.
+      static_cast<void>(spool_->append(lines));
     }
     for (const auto& event : batch) {
       for (const auto& observer : observers) observer(event);
