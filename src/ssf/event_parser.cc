@@ -83,8 +83,8 @@ Result<SubjectId> parseSimple(const json& sub_id) {
 
 // SSF `complex`: members describe one principal; Warden keys agents by one identifier, so
 // it takes the first member it can map, in a fixed order (JSON objects have none).
-constexpr std::array<const char*, 7> kComplexMembers = {"user",   "device",   "session", "application",
-                                                        "tenant", "org_unit", "group"};
+constexpr std::array<const char*, 7> kComplexMembers = {
+    "user", "device", "session", "application", "tenant", "org_unit", "group"};
 
 Result<SubjectId> parseComplex(const json& sub_id) {
   std::optional<SubjectId> chosen;
@@ -94,7 +94,9 @@ Result<SubjectId> parseComplex(const json& sub_id) {
     if (it == sub_id.end()) continue;
     any = true;
     auto simple = parseSimple(*it);
-    if (!simple) return Error{std::string("sub_id (complex) ") + member + ": " + simple.error().message};
+    if (!simple) {
+      return Error{std::string("sub_id (complex) ") + member + ": " + simple.error().message};
+    }
     if (!chosen && simple->format != SubjectFormat::kOther) {
       simple->member = member;
       chosen = std::move(*simple);

@@ -23,9 +23,12 @@ namespace warden::ssf {
 
 // Event type URIs (identity-standards §9.2).
 namespace event_type {
-inline constexpr std::string_view kCaepPrefix = "https://schemas.openid.net/secevent/caep/event-type/";
-inline constexpr std::string_view kRiscPrefix = "https://schemas.openid.net/secevent/risc/event-type/";
-inline constexpr std::string_view kSsfPrefix = "https://schemas.openid.net/secevent/ssf/event-type/";
+inline constexpr std::string_view kCaepPrefix =
+    "https://schemas.openid.net/secevent/caep/event-type/";
+inline constexpr std::string_view kRiscPrefix =
+    "https://schemas.openid.net/secevent/risc/event-type/";
+inline constexpr std::string_view kSsfPrefix =
+    "https://schemas.openid.net/secevent/ssf/event-type/";
 
 inline constexpr std::string_view kSessionRevoked =
     "https://schemas.openid.net/secevent/caep/event-type/session-revoked";

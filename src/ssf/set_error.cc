@@ -28,10 +28,11 @@ std::string renderErrorBody(const SetError& error) {
   // Written by hand so that `err` comes first, as in RFC 8935's examples (nlohmann sorts
   // members). The code is a fixed token; the description goes through nlohmann for its
   // escaping, and `replace` keeps a stray invalid UTF-8 byte from throwing.
-  const std::string description = nlohmann::json(error.description)
-                                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return "{\"err\":\"" + std::string(setErrorName(error.err)) + "\",\"description\":" + description +
-         "}";
+  const std::string description =
+      nlohmann::json(error.description)
+          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return "{\"err\":\"" + std::string(setErrorName(error.err)) +
+         "\",\"description\":" + description + "}";
 }
 
 }  // namespace warden::ssf

@@ -103,10 +103,13 @@ VerifyResult SetVerifier::verify(std::string_view compact_jws,
   // Keys come from the transmitter's configured key source only (RFC 8725 §3.10).
   for (const char* name : {"jku", "x5u", "jwk"}) {
     if (header.contains(name)) {
-      return badRequest(std::string("header carries \"") + name + "\"; a SET never chooses its key");
+      return badRequest(std::string("header carries \"") + name +
+                        "\"; a SET never chooses its key");
     }
   }
-  if (header.contains("cty")) return badRequest("header carries \"cty\"; nested SETs are not accepted");
+  if (header.contains("cty")) {
+    return badRequest("header carries \"cty\"; nested SETs are not accepted");
+  }
   if (!isSetTyp(header)) {
     const auto typ = header.find("typ");
     return badRequest("typ must be secevent+jwt (RFC 8417 §2.3), got " +
@@ -159,7 +162,8 @@ VerifyResult SetVerifier::verify(std::string_view compact_jws,
   }
   if ((key->alg && *key->alg != *alg) || !jose::keyFitsAlg(key->key.get(), *alg)) {
     return fail(SetErrorCode::kInvalidKey,
-                "alg " + alg_text + " does not fit key \"" + printable(kid) + "\" (" + key->kty + ")");
+                "alg " + alg_text + " does not fit key \"" + printable(kid) + "\" (" + key->kty +
+                    ")");
   }
   if (auto st = jose::verify(jws, *alg, key->key.get()); !st) {
     return fail(SetErrorCode::kInvalidKey,
@@ -171,7 +175,8 @@ VerifyResult SetVerifier::verify(std::string_view compact_jws,
   // never be taken for an ID or access token (and none of those for a SET).
   for (const char* name : {"sub", "exp"}) {
     if (payload.contains(name)) {
-      return badRequest(std::string("a SET must not carry \"") + name + "\" (SSF 1.0, RFC 8417 §2.3)");
+      return badRequest(std::string("a SET must not carry \"") + name +
+                        "\" (SSF 1.0, RFC 8417 §2.3)");
     }
   }
   SecurityEvent event;

@@ -30,7 +30,8 @@ const rs = await generateKeyPair('RS256', { extractable: true, modulusLength: 20
 // Never published: signs the forged SETs under a published kid.
 const attacker = await generateKeyPair('ES256', { extractable: true });
 
-const publicJwk = async (pair, kid, alg) => ({ ...(await exportJWK(pair.publicKey)), kid, alg, use: 'sig' });
+const publicJwk = async (pair, kid, alg) =>
+  ({ ...(await exportJWK(pair.publicKey)), kid, alg, use: 'sig' });
 const jwks = { keys: [await publicJwk(es, 'es-1', 'ES256'), await publicJwk(rs, 'rs-1', 'RS256')] };
 fs.writeFileSync(path.join(outDir, 'jwks.json'), JSON.stringify(jwks));
 
@@ -71,13 +72,16 @@ sets.credential_change_revoke = await mint(
   { [`${CAEP}credential-change`]: { credential_type: 'x509', change_type: 'revoke',
                                    x509_serial: '0a1b2c' } },
   { key: rs, kid: 'rs-1', alg: 'RS256' });
-sets.token_claims_change = await mint({ [`${CAEP}token-claims-change`]: { claims: { role: 'ro-admin' } } });
+sets.token_claims_change =
+  await mint({ [`${CAEP}token-claims-change`]: { claims: { role: 'ro-admin' } } });
 sets.account_disabled = await mint({ [`${RISC}account-disabled`]: { reason: 'hijacking' } });
 sets.account_enabled = await mint({ [`${RISC}account-enabled`]: {} });
 sets.account_purged = await mint({ [`${RISC}account-purged`]: {} });
-sets.credential_compromise = await mint({ [`${RISC}credential-compromise`]: { credential_type: 'password' } });
-sets.stream_updated = await mint({ [`${SSF}stream-updated`]: { status: 'paused', reason: 'maintenance' } },
-                                 { subId: { format: 'opaque', id: 'stream-1' } });
+sets.credential_compromise =
+  await mint({ [`${RISC}credential-compromise`]: { credential_type: 'password' } });
+sets.stream_updated =
+  await mint({ [`${SSF}stream-updated`]: { status: 'paused', reason: 'maintenance' } },
+             { subId: { format: 'opaque', id: 'stream-1' } });
 sets.verification = await mint({ [`${SSF}verification`]: { state: 'state-42' } },
                                { subId: { format: 'opaque', id: 'stream-1' } });
 sets.verification_wrong_state = await mint({ [`${SSF}verification`]: { state: 'state-41' } },
@@ -99,11 +103,12 @@ changed.events[`${CAEP}risk-level-change`].current_level = 'LOW';
 sets.tampered = `${h}.${base64url.encode(JSON.stringify(changed))}.${s}`;  // invalid_key
 sets.foreign_key = await mint(risk('HIGH'), { key: attacker });               // invalid_key
 sets.unknown_kid = await mint(risk('HIGH'), { kid: 'es-404' });               // invalid_key
-sets.alg_none = new UnsecuredJWT({ sub_id: uriSubject, events: risk('HIGH') })
-  .setIssuer(issuer).setAudience(audience).setIssuedAt(now).setJti('none-1').encode();  // invalid_key
+sets.alg_none = new UnsecuredJWT({ sub_id: uriSubject, events: risk('HIGH') })  // invalid_key
+  .setIssuer(issuer).setAudience(audience).setIssuedAt(now).setJti('none-1').encode();
 // HS256 keyed with the PEM of the published RSA key (RFC 8725 §2.1 confusion): invalid_key.
 const rsaPem = new TextEncoder().encode(await exportSPKI(rs.publicKey));
-sets.hs256_pubkey = await mint(risk('HIGH'), { key: { privateKey: rsaPem }, kid: 'rs-1', alg: 'HS256' });
+sets.hs256_pubkey =
+  await mint(risk('HIGH'), { key: { privateKey: rsaPem }, kid: 'rs-1', alg: 'HS256' });
 sets.wrong_issuer = await mint(risk('HIGH'), { iss: 'https://not-a-transmitter.example' });
 sets.wrong_audience = await mint(risk('HIGH'), { aud: 'https://someone-else.example' });
 sets.typ_jwt = await mint(risk('HIGH'), { typ: 'JWT' });                      // invalid_request

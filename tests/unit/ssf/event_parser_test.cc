@@ -36,7 +36,8 @@ void expectBadEvent(std::string_view type, const json& payload) {
 // --- subjects ---
 
 TEST(SubjectIdTest, IssSub) {
-  const auto s = subject({{"format", "iss_sub"}, {"iss", "https://login.example"}, {"sub", "oid-1"}});
+  const auto s =
+      subject({{"format", "iss_sub"}, {"iss", "https://login.example"}, {"sub", "oid-1"}});
   EXPECT_EQ(s.format, SubjectFormat::kIssSub);
   EXPECT_EQ(s.format_name, "iss_sub");
   EXPECT_EQ(s.iss, "https://login.example");
@@ -117,8 +118,8 @@ TEST(SubjectIdTest, MalformedComplexIsAnError) {
   expectBadSubject({{"format", "complex"}});  // no member
   expectBadSubject({{"format", "complex"}, {"user", "alice"}});
   expectBadSubject({{"format", "complex"}, {"user", {{"format", "email"}}}});
-  expectBadSubject({{"format", "complex"},
-                    {"user", {{"format", "complex"}, {"user", {{"format", "opaque"}, {"id", "x"}}}}}});
+  const json opaque = {{"format", "opaque"}, {"id", "x"}};
+  expectBadSubject({{"format", "complex"}, {"user", {{"format", "complex"}, {"user", opaque}}}});
 }
 
 TEST(SubjectIdTest, AliasesTakeTheFirstMappableIdentifier) {
@@ -138,11 +139,12 @@ TEST(SubjectIdTest, AliasesTakeTheFirstMappableIdentifier) {
 // --- events ---
 
 TEST(EventParserTest, RiskLevelChange) {
-  const auto e = event(event_type::kRiskLevelChange, {{"principal", "USER"},
-                                                      {"current_level", "HIGH"},
-                                                      {"previous_level", "LOW"},
-                                                      {"risk_reason", "PASSWORD_FOUND_IN_DATA_BREACH"},
-                                                      {"event_timestamp", 1'700'000'000}});
+  const auto e = event(event_type::kRiskLevelChange,
+                       {{"principal", "USER"},
+                        {"current_level", "HIGH"},
+                        {"previous_level", "LOW"},
+                        {"risk_reason", "PASSWORD_FOUND_IN_DATA_BREACH"},
+                        {"event_timestamp", 1'700'000'000}});
   EXPECT_EQ(e.kind, EventKind::kRiskLevelChange);
   ASSERT_TRUE(e.risk_level_change.has_value());
   EXPECT_EQ(e.risk_level_change->principal, "USER");
@@ -280,7 +282,8 @@ TEST(EventParserTest, SsfVerificationAndStreamUpdated) {
   EXPECT_FALSE(no_state.verification->state.has_value());
   expectBadEvent(event_type::kVerification, {{"state", 5}});
 
-  const auto u = event(event_type::kStreamUpdated, {{"status", "paused"}, {"reason", "maintenance"}});
+  const auto u =
+      event(event_type::kStreamUpdated, {{"status", "paused"}, {"reason", "maintenance"}});
   EXPECT_EQ(u.kind, EventKind::kStreamUpdated);
   ASSERT_TRUE(u.stream_updated.has_value());
   EXPECT_EQ(u.stream_updated->status, "paused");
