@@ -7,6 +7,11 @@
 #include <optional>
 
 #include "cli/signals.h"
+#include "controlplane/api_config.h"
+#include "controlplane/api_server.h"
+#include "controlplane/seed.h"
+#include "controlplane/store.h"
+#include "controlplane/token_policy_sync.h"
 #include "issuer/identity_server.h"
 #include "issuer/server_config.h"
 #include "tokenservice/config.h"
@@ -60,9 +65,66 @@ int runServer(const std::string& config_path) {
     }
     token_service = std::move(*started);
   }
+  auto cp_config = controlplane::loadControlPlaneConfig(config_path, config->state_dir);
+  if (!cp_config) {
+    std::cerr << "warden server: " << cp_config.error().message << "\n";
+    return kExitConfigError;
+  }
+  std::unique_ptr<controlplane::Store> store;
+  std::unique_ptr<controlplane::ApiServer> api;
+  if (*cp_config) {
+    const auto& cp = **cp_config;
+    auto opened = controlplane::Store::open(cp.database);
+    if (!opened) {
+      std::cerr << "warden server: control_plane.database: " << opened.error().message << "\n";
+      return kExitConfigError;
+    }
+    store = std::move(*opened);
+    if (!cp.seed_path.empty()) {
+      auto seeded = controlplane::seedStore(*store, cp.seed_path);
+      if (!seeded) {
+        std::cerr << "warden server: control_plane.seed: " << seeded.error().message << "\n";
+        return kExitConfigError;
+      }
+      if (*seeded > 0) spdlog::info("control plane: store seeded with {} objects", *seeded);
+    }
+    controlplane::ApiServerHooks hooks;
+    hooks.components = [&token_service] {
+      std::vector<std::pair<std::string, bool>> out{{"issuer", true}};
+      if (token_service) out.emplace_back("token_service", true);
+      return out;
+    };
+    auto started = controlplane::ApiServer::start(cp, *store, (*server)->issuer(), config->entries,
+                                                  config->state_dir, std::move(hooks));
+    if (!started) {
+      std::cerr << "warden server: " << started.error().message << "\n";
+      return kExitConfigError;
+    }
+    api = std::move(*started);
+    if (!api->generatedAdminPassword().empty()) {
+      // Shown once: only its scrypt hash is stored (rotate with POST /api/v1/credentials/rotate).
+      std::cout << "warden server: bootstrap admin: user admin password "
+                << api->generatedAdminPassword() << " (shown once)" << std::endl;
+    }
+    if (token_service) {
+      // Token-time governance: the registry's agents replace the config's.
+      const tokenservice::TokenPolicyConfig base = (*token_config)->policy;
+      auto sync = [&token_service, &store, base](std::uint64_t) {
+        auto agents = store->listAgents();
+        if (!agents) return;
+        if (auto st = token_service->replacePolicy(controlplane::tokenPolicyFromRegistry(base, *agents));
+            !st) {
+          spdlog::error("control plane: token policy not updated from the registry: {}", st.message());
+        }
+      };
+      sync(0);
+      store->subscribe(sync);
+    }
+  }
   spdlog::info("warden server ready: trust domain {}, {} registration entries{}",
                config->trust_domain, config->entries.size(),
                token_service ? ", token service " + token_service->issuerIdentifier() : "");
+  if (api) spdlog::info("control plane API {}", api->baseUrl());
   for (;;) {
     const int sig = waitForSignal(signals);
     if (sig == SIGHUP) {
@@ -80,6 +142,8 @@ int runServer(const std::string& config_path) {
         auto tokens = loadTokenService(config_path, *reloaded);
         if (!tokens) {
           spdlog::error("SIGHUP: token policy not reloaded: {}", tokens.error().message);
+        } else if (token_service && *tokens && store) {
+          spdlog::info("SIGHUP: agents come from the control plane's registry; token policy kept");
         } else if (token_service && *tokens) {
           if (auto st = token_service->replacePolicy((*tokens)->policy); !st) {
             spdlog::error("SIGHUP: token policy not reloaded: {}", st.message());
@@ -93,6 +157,8 @@ int runServer(const std::string& config_path) {
       continue;
     }
     spdlog::info("signal {}: stopping", sig);
+    api.reset();
+    store.reset();
     token_service.reset();
     server->reset();
     return 0;
@@ -108,6 +174,19 @@ int validateServerConfig(const std::string& config_path) {
   if (auto tokens = loadTokenService(config_path, *config); !tokens) {
     std::cerr << tokens.error().message << "\n";
     return 1;
+  }
+  auto cp = controlplane::loadControlPlaneConfig(config_path, config->state_dir);
+  if (!cp) {
+    std::cerr << cp.error().message << "\n";
+    return 1;
+  }
+  if (*cp) {
+    const auto& entries = config->entries;
+    const auto& name = (*cp)->tls_svid_entry;
+    if (std::none_of(entries.begin(), entries.end(), [&](const auto& e) { return e.name == name; })) {
+      std::cerr << config_path << ": control_plane.tls.svid: no registration entry named " << name << "\n";
+      return 1;
+    }
   }
   std::cout << config_path << ": ok\n";
   return 0;

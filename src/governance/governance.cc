@@ -138,6 +138,38 @@ Result<GovernanceDocument> parseGovernanceYaml(std::string_view text, std::strin
   }
 }
 
+Result<TargetGovernance> parseTargetGovernanceYaml(std::string_view text,
+                                                   std::string_view source_name) {
+  const std::string source(source_name.empty() ? "governance" : source_name);
+  if (text.size() > 64 * 1024) return Error{source + ": governance block is larger than 64 KiB"};
+  const YamlReader r(source);
+  try {
+    const YAML::Node root = YAML::Load(std::string(text));
+    if (!root || root.IsNull()) return TargetGovernance{};
+    return readTarget(r, root, "");
+  } catch (const YamlConfigError& e) {
+    return Error{e.message};
+  } catch (const YAML::Exception& e) {
+    std::string where = source;
+    if (!e.mark.is_null()) {
+      where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
+    }
+    return Error{where + ": invalid YAML: " + e.msg};
+  }
+}
+
+std::string targetGovernanceToYaml(const TargetGovernance& t) {
+  std::string out = std::string("enabled: ") + (t.enabled ? "true" : "false") + "\n";
+  out += "max_risk: " + std::string(riskLevelName(t.max_risk)) + "\n";
+  out += "unknown_caller_risk: " + std::string(riskLevelName(t.unknown_caller_risk)) + "\n";
+  if (t.max_staleness.count() > 0) out += "max_staleness: " + std::to_string(t.max_staleness.count()) + "s\n";
+  if (!t.required_tags.empty()) {
+    out += "required_tags:\n";
+    for (const auto& [k, v] : t.required_tags) out += "  " + k + ": " + nlohmann::json(v).dump() + "\n";
+  }
+  return out;
+}
+
 Status validateGovernance(const GovernanceDocument& document) {
   std::set<std::string_view> seen;
   for (const auto& [key, value] : document.target.required_tags) {

@@ -60,6 +60,10 @@ struct GovernanceDocument {
 };
 
 Result<GovernanceDocument> parseGovernanceYaml(std::string_view text, std::string_view source_name);
+// One target's admin governance block alone (the `target:` mapping's content): what the
+// control plane stores per target and admins edit.
+Result<TargetGovernance> parseTargetGovernanceYaml(std::string_view text, std::string_view source_name);
+std::string targetGovernanceToYaml(const TargetGovernance& target);
 // Semantic checks (duplicate or malformed SPIFFE IDs, tag syntax); messages name the
 // field path ("agents[2].spiffe_id: ...").
 Status validateGovernance(const GovernanceDocument& document);

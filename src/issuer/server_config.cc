@@ -116,7 +116,8 @@ IdentityServerConfig parse(const YAML::Node& root, const YamlReader& r, const st
   // `token_service` belongs to src/tokenservice (which links this module, not the other
   // way round); it parses and validates that section itself (tokenservice/config.h).
   r.onlyKeys(root, "", {"trust_domain", "state_dir", "ca_ttl", "jwt_key_ttl", "workload_api",
-                        "bundle_endpoint", "federation", "entries", "token_service"});
+                        "bundle_endpoint", "federation", "entries", "token_service",
+                        "control_plane"});
   if (!root["trust_domain"]) r.fail(root, "trust_domain", "is required");
   c.trust_domain = r.nonEmptyString(root["trust_domain"], "trust_domain");
   if (auto st = identity::validateTrustDomain(c.trust_domain); !st) {

@@ -17,6 +17,8 @@
 #include "proxy/http_exchange.h"
 #include "proxy/runtime.h"
 #include "proxy/token_layer.h"
+#include "audit/audit_shipper.h"
+#include "proxy/control_plane_client.h"
 #include "proxy/worker.h"
 #include "workload/workload_client.h"
 
@@ -49,6 +51,10 @@ struct Sidecar::Impl {
   // Egress access tokens (null without a route `token:` block). Declared after `current`:
   // its thread reads the runtime until it is destroyed.
   std::unique_ptr<EgressTokens> egress_tokens;
+  // Control-plane mode: the view fetcher and the audit shipper (declared after `audit` and
+  // `current`, so they stop before what they use is destroyed).
+  std::unique_ptr<ControlPlaneClient> control_plane;
+  std::unique_ptr<audit::AuditShipper> audit_shipper;
 
   std::mutex stop_mutex;
   std::condition_variable stop_cv;
@@ -94,7 +100,7 @@ struct Sidecar::Impl {
   }
 
   Status reloadPolicy(bool force) {
-    if (!shared.config.ingress) return {};
+    if (!shared.config.ingress || shared.config.control_plane) return {};
     std::lock_guard lock(reload_mutex);
     const std::string digest = digestFiles(ruleFiles());
     if (!force && digest == policy_digest) return {};
@@ -131,6 +137,33 @@ struct Sidecar::Impl {
     metrics.setPolicyInfo(next->policy->version(), policy_loaded_at);
     metrics.recordReload("policy", true);
     spdlog::info("policy version \"{}\" in force", next->policy->version());
+    publish(std::move(next));
+    return {};
+  }
+
+  // A new view from the control plane (its thread): the policy and governance it carries
+  // replace the ones in force, atomically, like a reload of the files in standalone mode.
+  Status applyView(const ControlPlaneView& view) {
+    if (!shared.config.ingress) return {};
+    std::lock_guard lock(reload_mutex);
+    auto verifier = token_layer.verifierFor(view.policy->config(), shared.config.control_plane->state_dir);
+    if (!verifier) {
+      last_policy_error = verifier.error().message;
+      metrics.recordReload("policy", false);
+      return Error{verifier.error().message};
+    }
+    auto next = std::make_shared<Runtime>(*current);
+    next->policy = view.policy;
+    next->token_verifier = *verifier;
+    next->governance = view.governance;
+    last_policy_error.clear();
+    policy_loaded_at = nowSeconds();
+    shared.governance_confirmed_unix.store(view.received_unix, std::memory_order_relaxed);
+    metrics.setPolicyInfo(next->policy->version(), policy_loaded_at);
+    metrics.setGovernanceInfo(static_cast<double>(view.received_unix));
+    metrics.recordReload("policy", true);
+    spdlog::info("control plane view {} in force: policy \"{}\", governance \"{}\"",
+                 view.generation, next->policy->version(), next->governance->version());
     publish(std::move(next));
     return {};
   }
@@ -226,6 +259,10 @@ struct Sidecar::Impl {
       if (ec) return;
       (void)reloadIdentity(false);
       (void)reloadPolicy(false);
+      if (control_plane) {
+        shared.governance_confirmed_unix.store(control_plane->confirmedAt(), std::memory_order_relaxed);
+        metrics.setGovernanceInfo(static_cast<double>(control_plane->confirmedAt()));
+      }
       scheduleWatch();
     });
   }
@@ -378,8 +415,30 @@ struct Sidecar::Impl {
       }
       j["egress_tokens"] = {{"ok", egress_tokens_ok}, {"routes", std::move(routes)}};
     }
+    bool control_plane_ok = true;
+    if (control_plane) {
+      const auto st = control_plane->status();
+      // Ready once a view is in force (fetched now or cached from before); a server that
+      // is unreachable later does not make a sidecar unready: it enforces the last good
+      // view (fail static) and says how old it is.
+      control_plane_ok = st.generation > 0;
+      const auto confirmed = control_plane->confirmedAt();
+      j["control_plane"] = {{"ok", control_plane_ok},
+                            {"connected", st.connected},
+                            {"generation", st.generation},
+                            {"confirmed_unix", confirmed},
+                            {"age_seconds", confirmed > 0 ? static_cast<std::int64_t>(nowSeconds()) - confirmed : -1},
+                            {"views_applied", st.views_applied},
+                            {"views_rejected", st.views_rejected},
+                            {"last_error", st.last_error}};
+      if (audit_shipper) {
+        const auto s = audit_shipper->stats();
+        j["audit_shipping"] = {{"shipped", s.shipped}, {"backlog", s.backlog},
+                               {"failures", s.failures}, {"last_error", s.last_error}};
+      }
+    }
     const bool ready = svid_valid && policy_ok && tokens_ok && egress_tokens_ok &&
-                       !shared.draining.load();
+                       control_plane_ok && !shared.draining.load();
     j["ready"] = ready;
     return {ready, j.dump() + "\n"};
   }
@@ -515,7 +574,33 @@ Result<std::unique_ptr<Sidecar>> Sidecar::create(SidecarConfig config) {
   } else if (auto addr = workload::parseEndpointAddress(c.identity.workload_api); !addr) {
     return Error{"identity.workload_api: " + addr.error().message};
   }
-  if (c.ingress) {
+  if (c.control_plane) {
+    Impl* raw = impl.get();
+    impl->control_plane = std::make_unique<ControlPlaneClient>(
+        *c.control_plane,
+        [raw] {
+          auto rt = raw->runtime();
+          return rt ? rt->tls : nullptr;
+        },
+        [raw](const ControlPlaneView& view) { return raw->applyView(view); });
+  }
+  if (c.ingress && c.control_plane) {
+    // Fail static across restarts: the last good view, else nobody gets in until the
+    // server has been reached.
+    auto cached = impl->control_plane->loadCached();
+    runtime->policy = cached ? cached->policy : denyAllPolicy();
+    if (cached) {
+      runtime->governance = cached->governance;
+      impl->shared.governance_confirmed_unix.store(cached->received_unix);
+      spdlog::info("control plane: enforcing the cached view {} until the server answers",
+                   cached->generation);
+    }
+    auto verifier = impl->token_layer.verifierFor(runtime->policy->config(), c.control_plane->state_dir);
+    if (!verifier) return Error{verifier.error().message};
+    runtime->token_verifier = *verifier;
+    impl->policy_loaded_at = Impl::nowSeconds();
+    impl->metrics.setPolicyInfo(runtime->policy->version(), impl->policy_loaded_at);
+  } else if (c.ingress) {
     auto compiled = policy::loadPolicyFile(c.ingress->policy_path);
     if (!compiled) return Error{compiled.error().message};
     runtime->policy = *compiled;
@@ -549,9 +634,23 @@ Result<std::unique_ptr<Sidecar>> Sidecar::create(SidecarConfig config) {
     impl->shared.egress_tokens = impl->egress_tokens.get();
   }
 
-  auto sink = audit::AuditSink::create({c.audit.file_path, c.audit.to_stdout});
+  audit::AuditSinkOptions sink_options;
+  sink_options.file_path = c.audit.file_path;
+  sink_options.to_stdout = c.audit.to_stdout;
+  if (c.control_plane && c.control_plane->ship_audit) {
+    sink_options.spool_dir = (std::filesystem::path(c.control_plane->state_dir) / "audit-spool").string();
+  }
+  auto sink = audit::AuditSink::create(sink_options);
   if (!sink) return Error{sink.error().message};
   impl->audit = std::move(*sink);
+  if (impl->audit->spool() != nullptr) {
+    ControlPlaneClient* client = impl->control_plane.get();
+    audit::AuditSpool* spool = impl->audit->spool();
+    impl->audit_shipper = std::make_unique<audit::AuditShipper>(
+        *spool, [client, spool](std::span<const audit::SpooledEvent> events) {
+          return client->shipAudit(events, spool->spoolId());
+        });
+  }
   impl->shared.audit = impl->audit.get();
   impl->shared.metrics = &impl->metrics;
   return std::unique_ptr<Sidecar>(new Sidecar(std::move(impl)));
@@ -598,6 +697,7 @@ Status Sidecar::start() {
   // Tokens are fetched from now on; until a route holds one, its requests get 503
   // token_unavailable and /readyz says why.
   if (impl.egress_tokens) impl.egress_tokens->start();
+  if (impl.control_plane) impl.control_plane->start();
   if (impl.usesWorkloadApi()) {
     // Until the first SVID arrives, ingress refuses connections and egress answers 503
     // identity_unavailable; /readyz says why.
@@ -622,6 +722,7 @@ void Sidecar::stop(unsigned grace_ms) {
   }
   impl.shared.draining.store(true);
   impl.svid_watcher.reset();
+  if (impl.control_plane) impl.control_plane->stop();
   for (auto& w : impl.workers) w->stopAccepting();
   // Bounded wait for in-flight exchanges: a connection finishes the exchange it is in and
   // then closes because draining is set; idle keep-alive connections and long streams
@@ -639,6 +740,8 @@ void Sidecar::stop(unsigned grace_ms) {
   if (impl.control_thread.joinable()) impl.control_thread.join();
   impl.workers.clear();
   if (impl.audit) impl.audit->flush();
+  // A last chance for events still in the spool; what is left ships after a restart.
+  if (impl.audit_shipper) impl.audit_shipper->stop();
   {
     std::lock_guard lock(impl.stop_mutex);
     impl.stop_done = true;

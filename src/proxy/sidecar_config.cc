@@ -108,7 +108,30 @@ bool isLoopback(const Endpoint& e) {
 SidecarConfig parse(const YAML::Node& root, const Reader& r, const std::string& base_dir) {
   SidecarConfig c;
   r.onlyKeys(root, "", {"identity", "ingress", "egress", "admin", "audit", "limits", "timeouts",
-                        "workers"});
+                        "workers", "control_plane"});
+  // Where the target's rules come from: files (standalone) or the control plane.
+  const auto cp = root["control_plane"];
+  if (cp) {
+    r.onlyKeys(cp, "control_plane", {"url", "server_id", "state_dir", "poll_wait", "ship_audit"});
+    ControlPlaneConfig cc;
+    for (const char* k : {"url", "server_id", "state_dir"}) {
+      if (!cp[k]) r.fail(cp, std::string("control_plane.") + k, "is required");
+    }
+    cc.url = r.nonEmptyString(cp["url"], "control_plane.url");
+    if (cc.url.rfind("https://", 0) != 0) r.fail(cp["url"], "control_plane.url", "must be an https URL");
+    cc.server_id = r.nonEmptyString(cp["server_id"], "control_plane.server_id");
+    if (auto id = identity::SpiffeId::parse(cc.server_id); !id) {
+      r.fail(cp["server_id"], "control_plane.server_id", id.error().message);
+    }
+    cc.state_dir = resolveConfigPath(base_dir, r.nonEmptyString(cp["state_dir"], "control_plane.state_dir"));
+    if (cp["poll_wait"]) {
+      cc.poll_wait = std::chrono::duration_cast<std::chrono::seconds>(
+          r.duration(cp["poll_wait"], "control_plane.poll_wait", std::chrono::seconds(1),
+                     std::chrono::seconds(300)));
+    }
+    if (cp["ship_audit"]) cc.ship_audit = r.boolean(cp["ship_audit"], "control_plane.ship_audit");
+    c.control_plane = cc;
+  }
 
   const auto id = root["identity"];
   if (!id) {
@@ -159,12 +182,21 @@ SidecarConfig parse(const YAML::Node& root, const Reader& r, const std::string& 
   if (const auto in = root["ingress"]) {
     r.onlyKeys(in, "ingress", {"listen", "upstream", "policy", "governance"});
     IngressConfig ic;
-    for (const char* k : {"listen", "upstream", "policy"}) {
+    for (const char* k : {"listen", "upstream"}) {
       if (!in[k]) r.fail(in, std::string("ingress.") + k, "is required");
+    }
+    if (cp && (in["policy"] || in["governance"])) {
+      r.fail(in["policy"] ? in["policy"] : in["governance"], "ingress",
+             "policy and governance come from control_plane; remove ingress.policy/governance");
+    }
+    if (!cp && !in["policy"]) {
+      r.fail(in, "ingress.policy", "is required (or configure control_plane)");
     }
     ic.listen = readEndpoint(r, in["listen"], "ingress.listen");
     ic.upstream = readEndpoint(r, in["upstream"], "ingress.upstream");
-    ic.policy_path = resolveConfigPath(base_dir, r.nonEmptyString(in["policy"], "ingress.policy"));
+    if (in["policy"]) {
+      ic.policy_path = resolveConfigPath(base_dir, r.nonEmptyString(in["policy"], "ingress.policy"));
+    }
     if (in["governance"]) {
       ic.governance_path =
           resolveConfigPath(base_dir, r.nonEmptyString(in["governance"], "ingress.governance"));

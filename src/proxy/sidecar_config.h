@@ -85,6 +85,16 @@ struct AuditConfig {
   bool to_stdout = false;
 };
 
+// `control_plane:`: policy, governance and revocations come from `warden server`, and
+// audit events are shipped to it (docs/sidecar.md#control-plane).
+struct ControlPlaneConfig {
+  std::string url;        // https://host:port of the server's API
+  std::string server_id;  // the SPIFFE ID the server must present
+  std::string state_dir;  // last good view and the audit spool
+  std::chrono::seconds poll_wait{30};
+  bool ship_audit = true;
+};
+
 struct Limits {
   std::uint32_t max_header_bytes = 16 * 1024;
   std::uint64_t max_body_bytes = 0;  // ingress only; 0: unlimited (bodies stream)
@@ -108,6 +118,7 @@ struct SidecarConfig {
   Endpoint admin_listen{"127.0.0.1", 0};
   bool admin_enabled = false;
   AuditConfig audit;
+  std::optional<ControlPlaneConfig> control_plane;
   Limits limits;
   Timeouts timeouts;
   std::uint32_t workers = 1;

@@ -227,33 +227,6 @@ Status validateAudienceId(std::string_view id) {
 
 }  // namespace
 
-std::string_view agentStateName(AgentState state) {
-  switch (state) {
-    case AgentState::kEnabled: return "enabled";
-    case AgentState::kDisabled: return "disabled";
-    case AgentState::kQuarantined: return "quarantined";
-  }
-  return "unknown";
-}
-
-std::string_view riskLevelName(RiskLevel risk) {
-  switch (risk) {
-    case RiskLevel::kNone: return "none";
-    case RiskLevel::kLow: return "low";
-    case RiskLevel::kMedium: return "medium";
-    case RiskLevel::kHigh: return "high";
-  }
-  return "unknown";
-}
-
-std::optional<RiskLevel> riskLevelFromName(std::string_view name) {
-  if (name == "none") return RiskLevel::kNone;
-  if (name == "low") return RiskLevel::kLow;
-  if (name == "medium") return RiskLevel::kMedium;
-  if (name == "high") return RiskLevel::kHigh;
-  return std::nullopt;
-}
-
 Status validateIssuerIdentifier(std::string_view issuer) {
   if (auto st = validateHttpsUrl(issuer); !st) return st;
   // Without a trailing slash the OIDC (`<iss>/.well-known/...`) and RFC 8414

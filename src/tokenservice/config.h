@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "governance/agent_facts.h"
 #include "jose/jws.h"
 
 namespace YAML {
@@ -30,11 +31,12 @@ class YamlReader;
 namespace warden::tokenservice {
 
 // Token-time governance (ARCHITECTURE.md §2, "4a at the STS").
-enum class AgentState { kEnabled, kDisabled, kQuarantined };
-enum class RiskLevel { kNone, kLow, kMedium, kHigh };  // ordered: a higher value is riskier
-std::string_view agentStateName(AgentState state);
-std::string_view riskLevelName(RiskLevel risk);
-std::optional<RiskLevel> riskLevelFromName(std::string_view name);
+// The governance vocabulary is one for the whole system (governance/agent_facts.h).
+using governance::AgentState;
+using governance::RiskLevel;
+using governance::agentStateName;
+using governance::riskLevelName;
+using governance::riskLevelFromName;
 
 enum class GrantType { kClientCredentials, kTokenExchange };
 inline constexpr std::string_view kGrantClientCredentials = "client_credentials";

@@ -1,0 +1,51 @@
+// The `control_plane:` section of `warden server`'s configuration, as plain structs.
+//
+// Parsed strictly (unknown keys are errors; messages name file, line and field path);
+// relative paths resolve against the config file's directory. docs/control-plane.md has
+// the schema. Thread-safety: plain values.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "identity/id_matcher.h"
+
+namespace warden::controlplane {
+
+// Who may call the API, by the SPIFFE ID of their X509-SVID (mTLS). Sidecars need no
+// entry: a verified SVID of a registered agent may fetch its own view and ship audit.
+struct ApiAccessConfig {
+  std::vector<identity::IdMatcher> admins;
+  std::vector<identity::IdMatcher> developers;  // may change developer policies only
+  std::vector<identity::IdMatcher> viewers;
+};
+
+struct ControlPlaneConfig {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 0;
+  std::string tls_svid_entry;  // registration entry whose X509-SVID the API presents
+  std::string database;        // SQLite file; default <state_dir>/warden.db
+  ApiAccessConfig access;
+  // A bootstrap administrator (user "admin") whose password is generated at first start,
+  // printed once and stored hashed; `warden server rotate-admin` replaces it.
+  bool bootstrap_admin = true;
+  std::chrono::seconds login_token_ttl{std::chrono::hours(1)};
+  std::chrono::seconds audit_retention{std::chrono::hours(24 * 30)};
+  std::chrono::seconds long_poll_max{std::chrono::seconds(30)};
+  // A YAML file of agents, policies and governance blocks loaded once into an empty store.
+  std::string seed_path;
+  std::string source_path;
+};
+
+// nullopt when the file has no control_plane section.
+Result<std::optional<ControlPlaneConfig>> parseControlPlaneConfig(const std::string& yaml_text,
+                                                                  const std::string& source_path,
+                                                                  const std::string& state_dir);
+Result<std::optional<ControlPlaneConfig>> loadControlPlaneConfig(const std::string& path,
+                                                                 const std::string& state_dir);
+
+}  // namespace warden::controlplane

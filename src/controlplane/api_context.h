@@ -1,0 +1,75 @@
+// Internal to the API server: what route handlers share (api_server.cc, api_routes_*.cc).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "controlplane/api_config.h"
+#include "controlplane/etag.h"
+#include "controlplane/login_tokens.h"
+#include "controlplane/principal.h"
+#include "controlplane/store.h"
+#include "net/https_server.h"
+
+namespace warden::controlplane::api {
+
+using net::HttpResponse;
+using nlohmann::json;
+
+// A request's route, split at '/' after /api/v1, with its decoded query.
+struct Route {
+  std::string method;
+  std::vector<std::string> segments;  // e.g. {"agents", "budget-report", "risk"}
+  std::map<std::string, std::string> query;
+  const net::HttpRequest* request = nullptr;
+  net::HttpsExchange* exchange = nullptr;
+  Principal principal;
+
+  std::string header(std::string_view name) const;
+  std::string queryValue(const std::string& key, std::string fallback = {}) const;
+  Actor actor() const { return Actor{principal.subject, principal.method}; }
+};
+
+HttpResponse error(unsigned status, std::string_view code, std::string_view reason);
+HttpResponse ok(const json& body, unsigned status = 200);
+HttpResponse storeError(const StoreError& e);
+// The request body as a JSON object, or a 400 response.
+std::variant<json, HttpResponse> jsonBody(const Route& r);
+// If-Match as the store's expected version of object (kind, id) whose current version is
+// `current` (0: absent). Missing header on an existing object -> 428 (no blind overwrite).
+std::variant<std::optional<std::uint64_t>, HttpResponse> expectedVersion(
+    const Route& r, std::string_view kind, std::string_view id, std::uint64_t current);
+
+// Long-poll waiters, woken when the store's generation moves (I/O thread only).
+class ChangeWaiters {
+ public:
+  // Waits until notify() or the timeout; returns promptly on stop.
+  boost::asio::awaitable<void> wait(boost::asio::io_context& ioc, std::chrono::milliseconds timeout);
+  void notifyAll();
+
+ private:
+  std::list<std::shared_ptr<boost::asio::steady_timer>> timers_;
+};
+
+struct Context {
+  const ControlPlaneConfig& config;
+  Store& store;
+  LoginTokens& logins;
+  boost::asio::io_context* ioc = nullptr;
+  ChangeWaiters config_waiters;  // distribution long-polls
+  ChangeWaiters audit_waiters;   // audit live streams
+};
+
+boost::asio::awaitable<HttpResponse> agents(Context& c, Route& r);
+boost::asio::awaitable<HttpResponse> documents(Context& c, Route& r, std::string_view kind);
+boost::asio::awaitable<HttpResponse> audit(Context& c, Route& r);
+boost::asio::awaitable<HttpResponse> distribution(Context& c, Route& r);
+
+}  // namespace warden::controlplane::api

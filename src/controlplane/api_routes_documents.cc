@@ -1,0 +1,187 @@
+// /api/v1/policies and /api/v1/governance: a target's developer policy and its admin
+// governance block, each a versioned document (docs/control-plane.md#policies).
+// Both are validated with the compilers the sidecars use before anything is stored.
+#include "controlplane/api_context.h"
+#include "controlplane/text_diff.h"
+#include "governance/governance.h"
+#include "policy/policy.h"
+
+namespace warden::controlplane::api {
+namespace {
+
+// Validates a document of `kind` for `target`; the error names the field path.
+Status validateDocument(std::string_view kind, const std::string& target,
+                        const std::string& content, const AgentRecord* agent) {
+  const std::string source = std::string(kind) + "/" + target;
+  if (kind == kPolicyDocument) {
+    auto parsed = policy::parsePolicyYaml(content, source);
+    if (!parsed) return parsed.error();
+    if (agent != nullptr && !parsed->target.empty() && !agent->spiffe_id.empty() &&
+        parsed->target != agent->spiffe_id) {
+      return Error{source + ": target: " + parsed->target + " is not agent " + target + "'s SPIFFE ID " +
+                   agent->spiffe_id};
+    }
+    auto compiled = policy::compilePolicy(std::move(*parsed));
+    if (!compiled) return compiled.error();
+    return {};
+  }
+  auto parsed = governance::parseTargetGovernanceYaml(content, source);
+  if (!parsed) return parsed.error();
+  return {};
+}
+
+json versionJson(const DocumentVersion& v, bool with_content) {
+  json j{{"kind", v.kind},
+         {"target", v.target},
+         {"version", v.version},
+         {"etag", etagFor(v.kind, v.target, v.version)},
+         {"sha256", v.sha256},
+         {"author", {{"subject", v.author.subject}, {"method", v.author.method}}},
+         {"time", v.time_unix},
+         {"comment", v.comment},
+         {"action", v.action}};
+  if (v.restored_from != 0) j["restored_from"] = v.restored_from;
+  if (with_content) j["content"] = v.content;
+  return j;
+}
+
+HttpResponse withEtag(HttpResponse res, const DocumentVersion& v) {
+  res.set(boost::beast::http::field::etag, etagFor(v.kind, v.target, v.version));
+  return res;
+}
+
+std::optional<std::uint64_t> parseVersion(const std::string& text) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  std::uint64_t n = 0;
+  for (char ch : text) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    n = n * 10 + static_cast<std::uint64_t>(ch - '0');
+  }
+  return n == 0 ? std::nullopt : std::optional<std::uint64_t>(n);
+}
+
+}  // namespace
+
+boost::asio::awaitable<HttpResponse> documents(Context& c, Route& r, std::string_view kind) {
+  const auto& seg = r.segments;
+  const bool read = r.method == "GET" || r.method == "HEAD";
+  if (!r.principal.canRead()) co_return error(403, "forbidden", "this action needs a signed-in role");
+  const bool may_write = kind == kPolicyDocument ? r.principal.canWritePolicy() : r.principal.isAdmin();
+  const std::string who = kind == kPolicyDocument ? "the developer or admin role" : "the admin role";
+
+  if (seg.size() == 1 && read) {
+    auto list = c.store.listDocuments(kind);
+    if (!list) co_return storeError(list.error());
+    json out = json::array();
+    for (const auto& v : *list) out.push_back(versionJson(v, false));
+    co_return ok(json{{"documents", out}});
+  }
+  if (seg.size() == 2 && seg[1] == "validate" && r.method == "POST") {
+    // Dry validation, open to every reader (the portal validates as you type).
+    auto body = jsonBody(r);
+    if (auto* res = std::get_if<HttpResponse>(&body)) co_return std::move(*res);
+    const json& b = std::get<json>(body);
+    if (!b.contains("content") || !b["content"].is_string()) {
+      co_return error(400, "invalid_request", "content: expected the document text");
+    }
+    const std::string target = b.value("target", std::string("draft"));
+    auto agent = c.store.getAgent(target);
+    auto st = validateDocument(kind, target, b["content"].get<std::string>(), agent ? &*agent : nullptr);
+    co_return ok(json{{"valid", st.ok()},
+                      {"errors", st.ok() ? json::array() : json::array({st.message()})}});
+  }
+  if (seg.size() < 2) co_return error(405, "method_not_allowed", "use GET");
+  const std::string& target = seg[1];
+  auto current = c.store.getDocument(kind, target);
+  if (!current && current.error().kind != StoreErrorKind::kNotFound) co_return storeError(current.error());
+
+  if (seg.size() == 2) {
+    if (read) {
+      if (!current) co_return storeError(current.error());
+      if (r.queryValue("format") == "raw") {
+        HttpResponse res{boost::beast::http::status::ok, 11};
+        res.set(boost::beast::http::field::content_type, "application/yaml");
+        res.body() = current->content;
+        co_return withEtag(std::move(res), *current);
+      }
+      co_return withEtag(ok(versionJson(*current, true)), *current);
+    }
+    if (r.method != "PUT") co_return error(405, "method_not_allowed", "use GET or PUT");
+    if (!may_write) co_return error(403, "forbidden", "changing this document needs " + who);
+    auto agent = c.store.getAgent(target);
+    if (!agent) {
+      co_return agent.error().kind == StoreErrorKind::kNotFound
+                    ? error(404, "unknown_target", "no agent named " + target)
+                    : storeError(agent.error());
+    }
+    auto body = jsonBody(r);
+    if (auto* res = std::get_if<HttpResponse>(&body)) co_return std::move(*res);
+    const json& b = std::get<json>(body);
+    if (!b.contains("content") || !b["content"].is_string()) {
+      co_return error(400, "invalid_request", "content: expected the document text");
+    }
+    const std::string content = b["content"].get<std::string>();
+    if (auto st = validateDocument(kind, target, content, &*agent); !st) {
+      auto res = error(400, std::string("invalid_") + std::string(kind), st.message());
+      co_return res;
+    }
+    auto expected = expectedVersion(r, kind, target, current ? current->version : 0);
+    if (auto* res = std::get_if<HttpResponse>(&expected)) co_return std::move(*res);
+    auto put = c.store.putDocument(kind, target, content, std::get<0>(expected), r.actor(),
+                                   b.value("comment", std::string()));
+    if (!put) co_return storeError(put.error());
+    co_return withEtag(ok(versionJson(*put, false), current ? 200 : 201), *put);
+  }
+
+  const std::string& action = seg[2];
+  if (action == "history" && read && seg.size() == 3) {
+    auto history = c.store.documentHistory(kind, target);
+    if (!history) co_return storeError(history.error());
+    json out = json::array();
+    for (const auto& v : *history) out.push_back(versionJson(v, false));
+    co_return ok(json{{"target", target}, {"kind", kind}, {"history", out}});
+  }
+  if (action == "versions" && read && seg.size() == 4) {
+    auto n = parseVersion(seg[3]);
+    if (!n) co_return error(400, "invalid_request", "version: expected a positive integer");
+    auto v = c.store.getDocumentVersion(kind, target, *n);
+    if (!v) co_return storeError(v.error());
+    co_return ok(versionJson(*v, true));
+  }
+  if (action == "diff" && read && seg.size() == 3) {
+    if (!current) co_return storeError(current.error());
+    auto from = parseVersion(r.queryValue("from"));
+    auto to = r.queryValue("to").empty() ? std::optional<std::uint64_t>(current->version)
+                                         : parseVersion(r.queryValue("to"));
+    if (!from || !to) co_return error(400, "invalid_request", "from and to: expected versions");
+    auto a = c.store.getDocumentVersion(kind, target, *from);
+    if (!a) co_return storeError(a.error());
+    auto b = c.store.getDocumentVersion(kind, target, *to);
+    if (!b) co_return storeError(b.error());
+    HttpResponse res{boost::beast::http::status::ok, 11};
+    res.set(boost::beast::http::field::content_type, "text/x-diff; charset=utf-8");
+    res.body() = unifiedDiff(a->content, b->content, target + "@v" + std::to_string(*from),
+                             target + "@v" + std::to_string(*to));
+    co_return res;
+  }
+  if (action == "rollback" && r.method == "POST" && seg.size() == 3) {
+    if (!may_write) co_return error(403, "forbidden", "changing this document needs " + who);
+    if (!current) co_return storeError(current.error());
+    auto body = jsonBody(r);
+    if (auto* res = std::get_if<HttpResponse>(&body)) co_return std::move(*res);
+    const json& b = std::get<json>(body);
+    if (!b.contains("version") || !b["version"].is_number_unsigned()) {
+      co_return error(400, "invalid_request", "version: expected a positive integer");
+    }
+    auto expected = expectedVersion(r, kind, target, current->version);
+    if (auto* res = std::get_if<HttpResponse>(&expected)) co_return std::move(*res);
+    auto restored = c.store.restoreDocument(kind, target, b["version"].get<std::uint64_t>(),
+                                            std::get<0>(expected), r.actor(),
+                                            b.value("comment", std::string()));
+    if (!restored) co_return storeError(restored.error());
+    co_return withEtag(ok(versionJson(*restored, false)), *restored);
+  }
+  co_return error(404, "not_found", "no such route");
+}
+
+}  // namespace warden::controlplane::api

@@ -1,0 +1,457 @@
+#include "controlplane/api_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include "jose/jws.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include "controlplane/api_context.h"
+#include "controlplane/distribution.h"
+#include "controlplane/explain.h"
+#include "controlplane/openapi.h"
+#include "controlplane/password_hash.h"
+#include "identity/spiffe_id.h"
+#include "issuer/svid_tls.h"
+
+namespace warden::controlplane {
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+namespace api {
+
+std::string Route::header(std::string_view name) const {
+  auto it = request->find(name);
+  return it == request->end() ? std::string() : std::string(it->value());
+}
+
+std::string Route::queryValue(const std::string& key, std::string fallback) const {
+  auto it = query.find(key);
+  return it == query.end() ? fallback : it->second;
+}
+
+HttpResponse error(unsigned status, std::string_view code, std::string_view reason) {
+  return net::jsonResponse(status, json{{"error", code}, {"layer", "control_plane"},
+                                        {"reason", reason}}.dump());
+}
+
+HttpResponse ok(const json& body, unsigned status) { return net::jsonResponse(status, body.dump()); }
+
+HttpResponse storeError(const StoreError& e) {
+  switch (e.kind) {
+    case StoreErrorKind::kNotFound: return error(404, "not_found", e.message);
+    case StoreErrorKind::kConflict: return error(412, "precondition_failed", e.message);
+    case StoreErrorKind::kInvalid: return error(400, "invalid_request", e.message);
+    case StoreErrorKind::kExists: return error(409, "already_exists", e.message);
+    case StoreErrorKind::kInternal: break;
+  }
+  spdlog::error("control plane store: {}", e.message);
+  return error(500, "store_error", "the store failed; nothing was changed");
+}
+
+std::variant<json, HttpResponse> jsonBody(const Route& r) {
+  const auto type = r.header("content-type");
+  if (type.rfind("application/json", 0) != 0) {
+    return error(415, "unsupported_media_type", "send application/json");
+  }
+  auto parsed = jose::parseJsonNoDuplicates(r.request->body());
+  if (!parsed) return error(400, "invalid_json", parsed.error().message);
+  return std::move(*parsed);
+}
+
+std::variant<std::optional<std::uint64_t>, HttpResponse> expectedVersion(
+    const Route& r, std::string_view kind, std::string_view id, std::uint64_t current) {
+  const std::string header = r.header("if-match");
+  if (header.empty()) {
+    if (current == 0) return std::optional<std::uint64_t>{};
+    return error(428, "precondition_required",
+                 "send If-Match with the ETag you read, so no concurrent change is lost");
+  }
+  auto condition = parseIfMatch(header);
+  if (!condition) return error(400, "invalid_request", "If-Match: " + condition.error().message);
+  if (current == 0) return error(412, "precondition_failed", "it does not exist");
+  if (condition->any) return std::optional<std::uint64_t>{current};
+  // One of the listed tags must name a version of this object; the store compares it
+  // with the current one inside its transaction.
+  for (const auto& tag : condition->tags) {
+    if (auto v = etagVersion(tag, kind, id)) {
+      if (*v == current || condition->tags.size() == 1) return std::optional<std::uint64_t>{*v};
+    }
+  }
+  return error(412, "precondition_failed", "If-Match names no current version");
+}
+
+asio::awaitable<void> ChangeWaiters::wait(asio::io_context& ioc, std::chrono::milliseconds timeout) {
+  auto timer = std::make_shared<asio::steady_timer>(ioc, timeout);
+  auto it = timers_.insert(timers_.end(), timer);
+  auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+  timers_.erase(it);
+}
+
+void ChangeWaiters::notifyAll() {
+  for (auto& t : timers_) t->cancel();
+}
+
+}  // namespace api
+
+using api::Route;
+using nlohmann::json;
+
+struct ApiServer::Impl {
+  ControlPlaneConfig config;
+  Store* store = nullptr;
+  issuer::Issuer* issuer = nullptr;
+  ApiServerHooks hooks;
+  std::unique_ptr<issuer::SvidTls> tls;
+  std::unique_ptr<LoginTokens> logins;
+  std::unique_ptr<api::Context> context;
+  std::string generated_password;
+  std::string base_url;
+  std::uint64_t subscription = 0;
+  std::atomic<bool> ready{false};  // set once `context` and `logins` exist
+  std::unique_ptr<net::HttpsServer> server;  // last: stopped first
+
+  // Who is calling: a login bearer token, else the client certificate.
+  Principal authenticate(const net::HttpsExchange& ex) const {
+    const auto& req = ex.request();
+    if (auto it = req.find(http::field::authorization); it != req.end()) {
+      const std::string_view value = it->value();
+      if (value.size() > 7 && (value.substr(0, 7) == "Bearer " || value.substr(0, 7) == "bearer ")) {
+        auto p = logins->verify(value.substr(7), std::time(nullptr));
+        if (p) return *p;
+      }
+      return Principal{};  // a bad credential is never silently replaced by another
+    }
+    const auto& client = ex.client();
+    if (!client.verified()) return Principal{};
+    auto id = identity::SpiffeId::parse(client.spiffe_id);
+    if (!id) return Principal{};
+    auto match = [&](const std::vector<identity::IdMatcher>& list) {
+      return std::any_of(list.begin(), list.end(), [&](const auto& m) { return m.matches(*id); });
+    };
+    Principal p;
+    p.subject = client.spiffe_id;
+    p.method = "mtls";
+    if (match(config.access.admins)) {
+      p.role = Role::kAdmin;
+    } else if (match(config.access.developers)) {
+      p.role = Role::kDeveloper;
+    } else if (match(config.access.viewers)) {
+      p.role = Role::kViewer;
+    } else if (auto agent = store->getAgentBySpiffeId(client.spiffe_id)) {
+      p.role = Role::kSidecar;
+      p.agent = agent->name;
+    }
+    return p;
+  }
+
+  api::HttpResponse readiness() {
+    json components = json::object();
+    bool all = true;
+    const bool store_ok = store->listAgents().ok();
+    components["store"] = {{"ok", store_ok}, {"generation", store->generation()}};
+    all = all && store_ok;
+    components["distribution"] = {{"ok", true}};
+    if (hooks.components) {
+      for (const auto& [name, ok] : hooks.components()) {
+        components[name] = {{"ok", ok}};
+        all = all && ok;
+      }
+    }
+    return api::ok(json{{"ready", all}, {"components", components}}, all ? 200 : 503);
+  }
+
+  api::HttpResponse metrics() {
+    std::string out;
+    out += "# TYPE warden_control_plane_generation gauge\nwarden_control_plane_generation " +
+           std::to_string(store->generation()) + "\n";
+    if (auto agents = store->listAgents()) {
+      std::map<std::string, int> by_state;
+      for (const auto& a : *agents) ++by_state[std::string(governance::agentStateName(a.state))];
+      out += "# TYPE warden_control_plane_agents gauge\n";
+      for (const auto& [state, n] : by_state) {
+        out += "warden_control_plane_agents{state=\"" + state + "\"} " + std::to_string(n) + "\n";
+      }
+    }
+    if (auto events = store->countAuditEvents(AuditQuery{})) {
+      out += "# TYPE warden_control_plane_audit_events gauge\nwarden_control_plane_audit_events " +
+             std::to_string(*events) + "\n";
+    }
+    api::HttpResponse res{http::status::ok, 11};
+    res.set(http::field::content_type, "text/plain; version=0.0.4");
+    res.body() = std::move(out);
+    return res;
+  }
+
+  api::HttpResponse login(Route& r) {
+    if (r.method != "POST") return api::error(405, "method_not_allowed", "use POST");
+    auto body = api::jsonBody(r);
+    if (auto* res = std::get_if<api::HttpResponse>(&body)) return std::move(*res);
+    const json& b = std::get<json>(body);
+    const std::string user = b.value("username", std::string());
+    const std::string password = b.value("password", std::string());
+    auto credential = store->getCredential(user);
+    // Same work whether or not the user exists, so timing does not reveal names.
+    static const std::string kDummy = hashPassword("warden-dummy").value();
+    const bool good = credential ? verifyPassword(password, credential->hash)
+                                 : (verifyPassword(password, kDummy), false);
+    if (!good) return api::error(401, "invalid_credentials", "unknown user or wrong password");
+    auto minted = logins->mint(user, Role::kAdmin, config.login_token_ttl);
+    if (!minted) return api::error(500, "internal", minted.error().message);
+    return api::ok(json{{"access_token", minted->token},
+                        {"token_type", "Bearer"},
+                        {"expires_in", config.login_token_ttl.count()},
+                        {"role", "admin"}});
+  }
+
+  api::HttpResponse rotateCredential(Route& r) {
+    if (!r.principal.isAdmin()) return api::error(403, "forbidden", "this action needs the admin role");
+    const std::string password = randomPassword();
+    auto hash = hashPassword(password);
+    if (!hash) return api::error(500, "internal", hash.error().message);
+    auto done = store->rotateCredential("admin", *hash, r.actor());
+    if (!done) return api::storeError(done.error());
+    return api::ok(json{{"username", "admin"}, {"password", password},
+                        {"note", "shown once; stored only as a scrypt hash"}});
+  }
+
+  api::HttpResponse changes(Route& r) {
+    ChangeQuery q;
+    auto num = [&](const char* key) -> std::uint64_t {
+      const auto text = r.queryValue(key);
+      std::uint64_t n = 0;
+      for (char ch : text) {
+        if (ch < '0' || ch > '9') return 0;
+        n = n * 10 + static_cast<std::uint64_t>(ch - '0');
+      }
+      return n;
+    };
+    q.since_id = num("since");
+    q.before_id = num("before");
+    q.limit = static_cast<std::size_t>(num("limit"));
+    q.object_kind = r.queryValue("kind");
+    q.object_id = r.queryValue("id");
+    auto list = store->listChanges(q);
+    if (!list) return api::storeError(list.error());
+    json out = json::array();
+    for (const auto& c : *list) {
+      out.push_back({{"id", c.id}, {"time", c.time_unix},
+                     {"actor", {{"subject", c.actor.subject}, {"method", c.actor.method}}},
+                     {"action", c.action}, {"kind", c.object_kind}, {"object", c.object_id},
+                     {"version", c.object_version}, {"comment", c.comment}, {"detail", c.detail}});
+    }
+    return api::ok(json{{"changes", out}});
+  }
+
+  api::HttpResponse explain(Route& r) {
+    if (r.method != "POST") return api::error(405, "method_not_allowed", "use POST");
+    if (!r.principal.canRead()) return api::error(403, "forbidden", "explain needs a signed-in role");
+    auto body = api::jsonBody(r);
+    if (auto* res = std::get_if<api::HttpResponse>(&body)) return std::move(*res);
+    const json& b = std::get<json>(body);
+    for (const char* key : {"caller", "target", "method", "path"}) {
+      if (!b.contains(key) || !b[key].is_string()) {
+        return api::error(400, "invalid_request", std::string(key) + ": expected a string");
+      }
+    }
+    ExplainRequest req;
+    req.caller = b["caller"].get<std::string>();
+    req.method = b["method"].get<std::string>();
+    req.path = b["path"].get<std::string>();
+    if (b.contains("roles")) {
+      if (!b["roles"].is_array()) return api::error(400, "invalid_request", "roles: expected a list");
+      req.roles.emplace();
+      for (const auto& role : b["roles"]) {
+        if (!role.is_string()) return api::error(400, "invalid_request", "roles: expected strings");
+        req.roles->push_back(role.get<std::string>());
+      }
+    }
+    // A registered agent's name stands for its SPIFFE ID.
+    if (req.caller.rfind("spiffe://", 0) != 0) {
+      auto agent = store->getAgent(req.caller);
+      if (!agent) return api::storeError(agent.error());
+      req.caller = agent->spiffe_id;
+    }
+    const std::string target = b["target"].get<std::string>();
+    if (auto agent = store->getAgent(target); !agent) return api::storeError(agent.error());
+    std::shared_ptr<const policy::PolicySnapshot> compiled;
+    if (auto doc = store->getDocument(kPolicyDocument, target)) {
+      auto parsed = policy::parsePolicyYaml(doc->content, "policies/" + target);
+      if (!parsed) return api::error(500, "internal", parsed.error().message);
+      parsed->version = distributedPolicyVersion(parsed->version, doc->version);
+      auto c = policy::compilePolicy(std::move(*parsed));
+      if (!c) return api::error(500, "internal", c.error().message);
+      compiled = *c;
+    } else if (doc.error().kind != StoreErrorKind::kNotFound) {
+      return api::storeError(doc.error());
+    }
+    auto gov = governanceFor(*store, target, store->generation());
+    if (!gov) return api::storeError(gov.error());
+    auto gov_snapshot = governance::compileGovernance(std::move(*gov));
+    if (!gov_snapshot) return api::error(500, "internal", gov_snapshot.error().message);
+    json out = explainRequest(compiled.get(), gov_snapshot->get(), req);
+    out["target"] = target;
+    return api::ok(out);
+  }
+
+  asio::awaitable<api::HttpResponse> handle(net::HttpsExchange& ex) {
+    if (!ready.load(std::memory_order_acquire)) {
+      co_return api::error(503, "starting", "the control plane is starting");
+    }
+    const auto& req = ex.request();
+    auto url = boost::urls::parse_origin_form(req.target());
+    if (!url) co_return api::error(400, "bad_request", "malformed request target");
+    Route r;
+    r.method = std::string(req.method_string());
+    r.request = &req;
+    r.exchange = &ex;
+    for (auto param : url->params()) r.query[std::string(param.key)] = std::string(param.value);
+    std::vector<std::string> segments;
+    for (auto s : url->segments()) segments.emplace_back(s);
+
+    // Open routes: liveness, readiness (status only), the API description, the token
+    // endpoint of the login, and the Shared Signals push endpoint (a SET authenticates
+    // itself by its signature).
+    const std::string path = url->path();
+    if (path == "/healthz") co_return api::ok(json{{"status", "ok"}});
+    if (path == "/readyz") co_return readiness();
+    if (path == "/api/v1/openapi.json") co_return api::ok(json::parse(openApiDocument()));
+    if (segments.size() < 3 || segments[0] != "api" || segments[1] != "v1") {
+      if (path == "/metrics") {
+        r.principal = authenticate(ex);
+        if (!r.principal.canRead()) co_return api::error(401, "unauthenticated", "metrics need an identity");
+        co_return metrics();
+      }
+      co_return api::error(404, "not_found", "no such route");
+    }
+    r.segments.assign(segments.begin() + 2, segments.end());
+    const std::string& area = r.segments[0];
+    if (area == "login") co_return login(r);
+    if (area == "ssf" && r.segments.size() == 2 && r.segments[1] == "events") {
+      if (r.method != "POST") co_return api::error(405, "method_not_allowed", "use POST");
+      if (!hooks.ssf_push) co_return api::error(404, "not_found", "no Shared Signals receiver configured");
+      auto [status, body] = hooks.ssf_push(r.header("content-type"), req.body());
+      auto res = net::jsonResponse(static_cast<unsigned>(status), body);
+      if (body.empty()) res.erase(http::field::content_type);
+      co_return res;
+    }
+
+    r.principal = authenticate(ex);
+    if (!r.principal.authenticated()) {
+      auto res = api::error(401, "unauthenticated",
+                            "present an X509-SVID on the admin lists or a bearer token from /api/v1/login");
+      res.set(http::field::www_authenticate, "Bearer realm=\"warden\"");
+      co_return res;
+    }
+    if (area == "whoami") {
+      co_return api::ok(json{{"subject", r.principal.subject}, {"method", r.principal.method},
+                             {"role", roleName(r.principal.role)}, {"agent", r.principal.agent}});
+    }
+    if (area == "distribution") co_return co_await api::distribution(*context, r);
+    if (area == "audit") co_return co_await api::audit(*context, r);
+    if (r.principal.role == Role::kSidecar) {
+      co_return api::error(403, "forbidden", "a sidecar may only fetch its view and ship audit");
+    }
+    if (area == "agents") co_return co_await api::agents(*context, r);
+    if (area == "policies") co_return co_await api::documents(*context, r, kPolicyDocument);
+    if (area == "governance") co_return co_await api::documents(*context, r, kGovernanceDocument);
+    if (area == "changes" && r.method == "GET") co_return changes(r);
+    if (area == "explain") co_return explain(r);
+    if (area == "credentials" && r.segments.size() == 2 && r.segments[1] == "rotate" &&
+        r.method == "POST") {
+      co_return rotateCredential(r);
+    }
+    co_return api::error(404, "not_found", "no such route");
+  }
+};
+
+ApiServer::ApiServer() : impl_(std::make_unique<Impl>()) {}
+
+ApiServer::~ApiServer() { stop(); }
+
+Result<std::unique_ptr<ApiServer>> ApiServer::start(
+    const ControlPlaneConfig& config, Store& store, issuer::Issuer& issuer,
+    const std::vector<issuer::RegistrationEntry>& entries, const std::string& state_dir,
+    ApiServerHooks hooks) {
+  std::unique_ptr<ApiServer> server(new ApiServer());
+  Impl& impl = *server->impl_;
+  impl.config = config;
+  impl.store = &store;
+  impl.issuer = &issuer;
+  impl.hooks = std::move(hooks);
+  const auto entry = std::find_if(entries.begin(), entries.end(),
+                                  [&](const auto& e) { return e.name == config.tls_svid_entry; });
+  if (entry == entries.end()) {
+    return Error{"control_plane.tls.svid: no registration entry named " + config.tls_svid_entry};
+  }
+  auto tls = issuer::SvidTls::create(issuer, *entry, "warden-control-plane");
+  if (!tls) return Error{"control_plane.tls.svid: " + tls.error().message};
+  impl.tls = std::move(*tls);
+
+  if (config.bootstrap_admin) {
+    auto existing = store.getCredential("admin");
+    if (!existing && existing.error().kind == StoreErrorKind::kNotFound) {
+      impl.generated_password = randomPassword();
+      auto hash = hashPassword(impl.generated_password);
+      if (!hash) return Error{"bootstrap admin: " + hash.error().message};
+      auto stored = store.storeCredential("admin", *hash, Actor{"warden-server", "bootstrap"});
+      if (!stored) return Error{"bootstrap admin: " + stored.error().message};
+    } else if (!existing) {
+      return Error{"bootstrap admin: " + existing.error().message};
+    }
+  }
+
+  net::HttpsServerOptions options;
+  options.name = "control plane API";
+  options.host = config.listen_host;
+  options.port = config.listen_port;
+  Impl* raw = &impl;
+  auto https = net::HttpsServer::start(
+      options, [raw] { return raw->tls->serverContext(); },
+      [raw](SSL* ssl) { return raw->tls->identify(ssl); },
+      [raw](net::HttpsExchange& ex) { return raw->handle(ex); });
+  if (!https) return Error{"control_plane.listen: " + https.error().message};
+  impl.server = std::move(*https);
+  const bool v6 = config.listen_host.find(':') != std::string::npos;
+  impl.base_url = "https://" + (v6 ? "[" + config.listen_host + "]" : config.listen_host) + ":" +
+                  std::to_string(impl.server->port());
+  auto logins = LoginTokens::open(state_dir, issuer.trustDomain(), impl.base_url);
+  if (!logins) return Error{logins.error().message};
+  impl.logins = std::move(*logins);
+  impl.logins->rotate(std::time(nullptr));
+  impl.context.reset(new api::Context{impl.config, store, *impl.logins, &impl.server->context(), {}, {}});
+  impl.ready.store(true, std::memory_order_release);
+  auto& ioc = impl.server->context();
+  impl.subscription = store.subscribe([raw, &ioc](std::uint64_t) {
+    asio::post(ioc, [raw] {
+      if (raw->context) raw->context->config_waiters.notifyAll();
+    });
+  });
+  return server;
+}
+
+std::uint16_t ApiServer::port() const { return impl_->server ? impl_->server->port() : 0; }
+std::string ApiServer::baseUrl() const { return impl_->base_url; }
+const std::string& ApiServer::generatedAdminPassword() const { return impl_->generated_password; }
+
+void ApiServer::stop() {
+  if (!impl_ || !impl_->server) return;
+  if (impl_->subscription) impl_->store->unsubscribe(impl_->subscription);
+  impl_->subscription = 0;
+  auto& ioc = impl_->server->context();
+  Impl* raw = impl_.get();
+  asio::post(ioc, [raw] {
+    raw->context->config_waiters.notifyAll();
+    raw->context->audit_waiters.notifyAll();
+  });
+  impl_->server->stop();
+}
+
+}  // namespace warden::controlplane

@@ -1,0 +1,318 @@
+#include "proxy/control_plane_client.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <sstream>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "token/fetch_url.h"
+#include "token/http_fetch.h"
+
+namespace warden::proxy {
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::size_t kMaxViewBytes = 16 * 1024 * 1024;
+constexpr auto kRetryInitial = std::chrono::milliseconds(500);
+constexpr auto kRetryMax = std::chrono::seconds(15);
+
+std::int64_t nowUnix() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+// tmp + fsync + rename: a crash leaves the old view or the new one, never half of one.
+Status writeAtomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Error{"cannot write " + tmp};
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n <= 0) {
+      ::close(fd);
+      return Error{"cannot write " + tmp};
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!synced || std::rename(tmp.c_str(), path.c_str()) != 0) return Error{"cannot replace " + path};
+  return {};
+}
+
+}  // namespace
+
+std::shared_ptr<const policy::PolicySnapshot> denyAllPolicy() {
+  static const auto kDenyAll = [] {
+    policy::PolicyConfig config;
+    config.version = "no-view-yet";
+    config.source_name = "control-plane";
+    return policy::compilePolicy(std::move(config)).value();
+  }();
+  return kDenyAll;
+}
+
+Result<ControlPlaneView> compileView(const std::string& body, std::int64_t received_unix) {
+  json view = json::parse(body, nullptr, false);
+  if (!view.is_object() || !view.contains("generation") || !view["generation"].is_number_unsigned() ||
+      !view.contains("governance") || !view["governance"].is_object()) {
+    return Error{"view: expected {generation, policy, governance, revocations}"};
+  }
+  ControlPlaneView out;
+  out.generation = view["generation"].get<std::uint64_t>();
+  out.body = body;
+  out.received_unix = received_unix;
+  const std::string agent = view.value("agent", std::string("target"));
+  if (view.contains("policy") && view["policy"].is_object()) {
+    const auto& p = view["policy"];
+    if (!p.contains("content") || !p["content"].is_string() || !p.contains("version") ||
+        !p["version"].is_number_unsigned()) {
+      return Error{"view.policy: expected {version, content}"};
+    }
+    auto parsed = policy::parsePolicyYaml(p["content"].get<std::string>(), "control-plane:policies/" + agent);
+    if (!parsed) return Error{"view.policy: " + parsed.error().message};
+    const std::string v = "v" + std::to_string(p["version"].get<std::uint64_t>());
+    parsed->version = parsed->version.empty() ? v : parsed->version + "@" + v;
+    auto compiled = policy::compilePolicy(std::move(*parsed));
+    if (!compiled) return Error{"view.policy: " + compiled.error().message};
+    out.policy = *compiled;
+  } else {
+    out.policy = denyAllPolicy();
+  }
+  auto gov = governance::parseGovernanceYaml(view["governance"].dump(), "control-plane:governance/" + agent);
+  if (!gov) return Error{"view.governance: " + gov.error().message};
+  auto compiled = governance::compileGovernance(std::move(*gov));
+  if (!compiled) return Error{"view.governance: " + compiled.error().message};
+  out.governance = *compiled;
+  return out;
+}
+
+struct ControlPlaneClient::Impl {
+  ControlPlaneConfig config;
+  TlsSource tls;
+  ApplyView apply;
+  ControlPlaneClient* owner = nullptr;
+  token::FetchUrl view_url;
+  token::FetchUrl audit_url;
+  asio::io_context ioc{1};
+  std::optional<asio::steady_timer> retry_timer;
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+
+  mutable std::mutex mutex;
+  ControlPlaneStatus status;  // guarded by mutex
+
+  std::string viewPath() const { return (std::filesystem::path(config.state_dir) / "view.json").string(); }
+
+  // One HTTPS exchange with the server: our SVID presented, the server's SVID verified
+  // against the bundles in force and required to be `server_id`.
+  asio::awaitable<token::HttpFetchResult> exchange(const token::FetchUrl& url, bool post,
+                                                   std::string body, std::chrono::milliseconds timeout) {
+    auto contexts = tls();
+    if (!contexts || !contexts->client) {
+      token::HttpFetchResult none;
+      none.error = "no X509-SVID yet";
+      co_return none;
+    }
+    token::HttpFetchRequest request;
+    request.url = &url;
+    request.post = post;
+    request.body = std::move(body);
+    request.content_type = "application/json";
+    request.user_agent = "warden-sidecar";
+    request.max_body_bytes = kMaxViewBytes;
+    request.timeout = timeout;
+    request.tls = contexts->client.get();
+    request.check_server_name = false;
+    HandshakeState hs;
+    hs.bundles = contexts->bundles.get();
+    hs.expected_peer = &config.server_id;
+    request.prepare = [&hs](SSL* ssl_obj) {
+      attachHandshakeState(ssl_obj, &hs);
+      return Status();
+    };
+    request.verify = [&hs](SSL* ssl_obj) -> Status {
+      attachHandshakeState(ssl_obj, nullptr);
+      if (hs.verified) return {};
+      return Error{"the control plane's certificate was refused (" +
+                   (hs.failure_reason.empty() ? std::string("not verified")
+                                              : hs.failure_reason + ": " + hs.failure_detail) +
+                   ")"};
+    };
+    co_return co_await token::httpFetch(request);
+  }
+
+  void noteError(std::string error) {
+    std::lock_guard lock(mutex);
+    if (status.last_error != error) spdlog::warn("control plane: {}", error);
+    status.connected = false;
+    status.last_error = std::move(error);
+  }
+
+  asio::awaitable<void> run() {
+    auto delay = kRetryInitial;
+    std::mt19937 jitter(std::random_device{}());
+    while (!stopping.load()) {
+      std::uint64_t known = 0;
+      {
+        std::lock_guard lock(mutex);
+        known = status.generation;
+      }
+      token::FetchUrl url = view_url;
+      std::string target = url.target;
+      target += (target.find('?') == std::string::npos ? "?" : "&");
+      if (known > 0) {
+        target += "generation=" + std::to_string(known) + "&wait=" + std::to_string(config.poll_wait.count());
+      }
+      url.target = target;
+      auto res = co_await exchange(url, false, {}, config.poll_wait + std::chrono::seconds(10));
+      bool ok = false;
+      if (!res.ok) {
+        noteError(res.error);
+      } else if (res.status == 304) {
+        ok = true;
+        owner->confirmed_unix_.store(nowUnix(), std::memory_order_relaxed);
+      } else if (res.status == 200) {
+        auto view = compileView(res.body, nowUnix());
+        if (!view) {
+          // Fail static: the view in force stays; the server validated this one, so this
+          // is a version skew or corruption worth shouting about.
+          std::lock_guard lock(mutex);
+          ++status.views_rejected;
+          status.last_error = view.error().message;
+          spdlog::error("control plane: view refused, keeping generation {}: {}",
+                        status.generation, view.error().message);
+        } else if (auto applied = apply(*view); !applied) {
+          std::lock_guard lock(mutex);
+          ++status.views_rejected;
+          status.last_error = applied.message();
+          spdlog::error("control plane: view not applied: {}", applied.message());
+        } else {
+          if (auto st = writeAtomically(viewPath(), view->body); !st) {
+            spdlog::warn("control plane: {} (the view applies, but a restart will not find it)",
+                         st.message());
+          }
+          owner->confirmed_unix_.store(view->received_unix, std::memory_order_relaxed);
+          std::lock_guard lock(mutex);
+          ++status.views_applied;
+          status.generation = view->generation;
+          status.last_error.clear();
+          ok = true;
+        }
+      } else {
+        noteError("view request answered " + std::to_string(res.status) + ": " +
+                  token::printableText(res.body));
+      }
+      if (ok) {
+        std::lock_guard lock(mutex);
+        status.connected = true;
+        status.confirmed_unix = owner->confirmed_unix_.load();
+        delay = kRetryInitial;
+        continue;
+      }
+      // Back off with jitter so a fleet does not reconnect in lockstep.
+      const auto wait = delay / 2 + std::chrono::milliseconds(std::uniform_int_distribution<long>(
+                                        0, std::max<long>(1, delay.count() / 2))(jitter));
+      delay = std::min<std::chrono::milliseconds>(delay * 2, kRetryMax);
+      retry_timer->expires_after(wait);
+      co_await retry_timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  }
+};
+
+ControlPlaneClient::ControlPlaneClient(ControlPlaneConfig config, TlsSource tls, ApplyView apply)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->config = std::move(config);
+  impl_->tls = std::move(tls);
+  impl_->apply = std::move(apply);
+  impl_->owner = this;
+  std::string base = impl_->config.url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  auto view = token::parseFetchUrl(base + "/api/v1/distribution/view");
+  auto audit = token::parseFetchUrl(base + "/api/v1/audit/events");
+  if (view) impl_->view_url = *view;
+  if (audit) impl_->audit_url = *audit;
+  impl_->retry_timer.emplace(impl_->ioc);
+  std::error_code ec;
+  std::filesystem::create_directories(impl_->config.state_dir, ec);
+}
+
+ControlPlaneClient::~ControlPlaneClient() { stop(); }
+
+std::optional<ControlPlaneView> ControlPlaneClient::loadCached() {
+  std::ifstream in(impl_->viewPath(), std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::error_code ec;
+  const auto mtime = std::filesystem::last_write_time(impl_->viewPath(), ec);
+  const auto received = ec ? 0
+                           : std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::file_clock::to_sys(mtime).time_since_epoch())
+                                 .count();
+  auto view = compileView(text.str(), received);
+  if (!view) {
+    spdlog::error("control plane: the cached view {} does not compile: {}", impl_->viewPath(),
+                  view.error().message);
+    return std::nullopt;
+  }
+  confirmed_unix_.store(view->received_unix);
+  std::lock_guard lock(impl_->mutex);
+  impl_->status.generation = view->generation;
+  impl_->status.confirmed_unix = view->received_unix;
+  return std::move(*view);
+}
+
+void ControlPlaneClient::start() {
+  if (impl_->thread.joinable()) return;
+  asio::co_spawn(impl_->ioc, impl_->run(), asio::detached);
+  impl_->thread = std::thread([this] { impl_->ioc.run(); });
+}
+
+void ControlPlaneClient::stop() {
+  if (!impl_ || impl_->stopping.exchange(true)) return;
+  impl_->ioc.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+audit::ShipResult ControlPlaneClient::shipAudit(std::span<const audit::SpooledEvent> events,
+                                                const std::string& spool_id) {
+  std::string body = "{\"spool\":" + json(spool_id).dump() + ",\"events\":[";
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (i) body.push_back(',');
+    body += "{\"seq\":" + std::to_string(events[i].seq) + ",\"event\":" + events[i].json + "}";
+  }
+  body += "]}";
+  asio::io_context ioc;
+  auto future = asio::co_spawn(
+      ioc, impl_->exchange(impl_->audit_url, true, std::move(body), std::chrono::seconds(15)),
+      asio::use_future);
+  ioc.run();
+  token::HttpFetchResult res = future.get();
+  if (!res.ok) return audit::ShipResult::retry(res.error);
+  if (res.status == 200) return audit::ShipResult::ok();
+  // 400 means the server cannot store this content: isolate and skip it (the shipper
+  // halves the batch down to the one bad event). Anything else is worth retrying.
+  if (res.status == 400) return audit::ShipResult::reject(token::printableText(res.body));
+  return audit::ShipResult::retry("audit batch answered " + std::to_string(res.status));
+}
+
+ControlPlaneStatus ControlPlaneClient::status() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->status;
+}
+
+}  // namespace warden::proxy
