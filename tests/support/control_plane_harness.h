@@ -1,0 +1,83 @@
+// A control plane for integration tests: the embedded issuer (trust domain example.org),
+// a SQLite store in a temporary directory and the API server on 127.0.0.1, plus helpers
+// to call the API as an identity and to run sidecars in control-plane mode with SVIDs
+// the issuer minted. Nothing listens anywhere but loopback.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controlplane/api_server.h"
+#include "controlplane/store.h"
+#include "echo_app.h"
+#include "issuer/identity_server.h"
+#include "proxy/sidecar.h"
+#include "support/http_client_harness.h"
+#include "support/test_pki.h"
+
+namespace warden::testing {
+
+inline const std::string kServerSpiffeId = "spiffe://example.org/warden/server";
+inline const std::string kAdminId = "spiffe://example.org/ops/admin";
+inline const std::string kViewerId = "spiffe://example.org/ops/viewer";
+
+class ControlPlane {
+ public:
+  // Entries: warden-server, admin, viewer, stranger, and one per name in `agents`
+  // (spiffe://example.org/<name>).
+  explicit ControlPlane(std::vector<std::string> agents = {"budget-backend", "budget-report",
+                                                           "budget-approval", "employee-menus"});
+  ~ControlPlane();
+
+  TempDir dir;
+  tools::EchoApp app;
+
+  // (Re)starts the API over the same store file and state; stop() closes it.
+  void start();
+  void stop();
+  controlplane::Store& store() { return *store_; }
+  controlplane::ApiServer& api() { return *api_; }
+  const std::string& adminPassword() const { return admin_password_; }
+
+  // SVID files of a registration entry; cached per name.
+  ClientCredential credential(const std::string& entry);
+  std::string bundlePath() const { return bundle_path_; }
+
+  // One HTTPS request; `who` empty: no client certificate. JSON bodies get the JSON type.
+  HttpResponse call(const std::optional<ClientCredential>& who, const std::string& method,
+                    const std::string& target, const std::string& body = "",
+                    const std::string& extra_headers = "");
+  HttpResponse admin(const std::string& method, const std::string& target,
+                     const std::string& body = "", const std::string& extra_headers = "") {
+    return call(credential("admin"), method, target, body, extra_headers);
+  }
+  static nlohmann::json json(const HttpResponse& r) {
+    return nlohmann::json::parse(r.body, nullptr, false);
+  }
+
+  // Registers an agent through the API (admin); fails the test on error.
+  void addAgent(const nlohmann::json& agent);
+  // PUTs a document (policy or governance) with the current ETag; returns the response.
+  HttpResponse putDocument(const std::string& kind, const std::string& target,
+                           const std::string& content, const std::string& comment = "");
+
+  // A sidecar in control-plane mode for `entry`: ingress to the echo app when `ingress`.
+  proxy::SidecarConfig sidecarConfig(const std::string& entry, bool ingress);
+  std::unique_ptr<proxy::Sidecar> startSidecar(proxy::SidecarConfig config);
+
+ private:
+  std::unique_ptr<issuer::IdentityServer> identity_;
+  std::vector<issuer::RegistrationEntry> entries_;
+  std::unique_ptr<controlplane::Store> store_;
+  std::unique_ptr<controlplane::ApiServer> api_;
+  std::string bundle_path_;
+  std::string admin_password_;
+  std::uint16_t port_ = 0;
+  std::map<std::string, ClientCredential> credentials_;
+};
+
+}  // namespace warden::testing
