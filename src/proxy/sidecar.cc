@@ -762,5 +762,8 @@ Status Sidecar::reloadIdentity() { return impl_->reloadIdentity(true); }
 audit::AuditSink& Sidecar::auditSink() { return *impl_->audit; }
 SidecarMetrics& Sidecar::metrics() { return impl_->metrics; }
 bool Sidecar::ready() const { return impl_->readiness().first; }
+std::uint64_t Sidecar::configGeneration() const {
+  return impl_->control_plane ? impl_->control_plane->status().generation : 0;
+}
 
 }  // namespace warden::proxy

@@ -47,6 +47,8 @@ class Sidecar {
   audit::AuditSink& auditSink();
   SidecarMetrics& metrics();
   bool ready() const;
+  // Control-plane mode: the generation of the view in force (0: none yet).
+  std::uint64_t configGeneration() const;
 
   struct Impl;
 

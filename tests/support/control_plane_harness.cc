@@ -60,6 +60,7 @@ void ControlPlane::start() {
   ASSERT_TRUE(api.ok()) << api.error().message;
   api_ = std::move(*api);
   port_ = api_->port();
+  base_url_ = api_->baseUrl();
   if (!api_->generatedAdminPassword().empty()) admin_password_ = api_->generatedAdminPassword();
 }
 
@@ -113,7 +114,8 @@ HttpResponse ControlPlane::putDocument(const std::string& kind, const std::strin
                nlohmann::json{{"content", content}, {"comment", comment}}.dump(), headers);
 }
 
-proxy::SidecarConfig ControlPlane::sidecarConfig(const std::string& entry, bool ingress) {
+proxy::SidecarConfig ControlPlane::sidecarConfig(const std::string& entry, bool ingress,
+                                                 const std::string& instance) {
   const auto cred = credential(entry);
   proxy::SidecarConfig c;
   c.source_path = "test";
@@ -125,9 +127,9 @@ proxy::SidecarConfig ControlPlane::sidecarConfig(const std::string& entry, bool 
   c.admin_enabled = true;
   c.admin_listen = {"127.0.0.1", 0};
   proxy::ControlPlaneConfig cp;
-  cp.url = api_->baseUrl();
+  cp.url = base_url_;
   cp.server_id = kServerSpiffeId;
-  cp.state_dir = dir.file("sidecar-" + entry);
+  cp.state_dir = dir.file("sidecar-" + entry + instance);
   cp.poll_wait = std::chrono::seconds(5);
   c.control_plane = cp;
   return c;

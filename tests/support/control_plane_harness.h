@@ -41,6 +41,7 @@ class ControlPlane {
   void stop();
   controlplane::Store& store() { return *store_; }
   controlplane::ApiServer& api() { return *api_; }
+  const std::string& baseUrl() const { return base_url_; }
   const std::string& adminPassword() const { return admin_password_; }
 
   // SVID files of a registration entry; cached per name.
@@ -66,7 +67,9 @@ class ControlPlane {
                            const std::string& content, const std::string& comment = "");
 
   // A sidecar in control-plane mode for `entry`: ingress to the echo app when `ingress`.
-  proxy::SidecarConfig sidecarConfig(const std::string& entry, bool ingress);
+  // `instance` separates the state directories of several sidecars of one agent.
+  proxy::SidecarConfig sidecarConfig(const std::string& entry, bool ingress,
+                                     const std::string& instance = "");
   std::unique_ptr<proxy::Sidecar> startSidecar(proxy::SidecarConfig config);
 
  private:
@@ -77,6 +80,7 @@ class ControlPlane {
   std::string bundle_path_;
   std::string admin_password_;
   std::uint16_t port_ = 0;
+  std::string base_url_;  // kept while the API is stopped
   std::map<std::string, ClientCredential> credentials_;
 };
 
