@@ -9,6 +9,7 @@
 #include "cli/signals.h"
 #include "controlplane/api_config.h"
 #include "controlplane/api_server.h"
+#include "controlplane/maintenance.h"
 #include "controlplane/seed.h"
 #include "controlplane/store.h"
 #include "controlplane/token_policy_sync.h"
@@ -72,6 +73,7 @@ int runServer(const std::string& config_path) {
   }
   std::unique_ptr<controlplane::Store> store;
   std::unique_ptr<controlplane::ApiServer> api;
+  std::unique_ptr<controlplane::Maintenance> maintenance;
   if (*cp_config) {
     const auto& cp = **cp_config;
     auto opened = controlplane::Store::open(cp.database);
@@ -101,6 +103,7 @@ int runServer(const std::string& config_path) {
       return kExitConfigError;
     }
     api = std::move(*started);
+    maintenance = std::make_unique<controlplane::Maintenance>(*store, cp.audit_retention);
     if (!api->generatedAdminPassword().empty()) {
       // Shown once: only its scrypt hash is stored (rotate with POST /api/v1/credentials/rotate).
       std::cout << "warden server: bootstrap admin: user admin password "
@@ -158,6 +161,7 @@ int runServer(const std::string& config_path) {
     }
     spdlog::info("signal {}: stopping", sig);
     api.reset();
+    maintenance.reset();
     store.reset();
     token_service.reset();
     server->reset();
