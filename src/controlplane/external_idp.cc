@@ -1,0 +1,75 @@
+#include "controlplane/external_idp.h"
+
+#include <algorithm>
+
+namespace warden::controlplane {
+namespace {
+
+bool anyOf(const std::vector<std::string>& have, const std::vector<std::string>& wanted) {
+  return std::any_of(have.begin(), have.end(), [&](const std::string& v) {
+    return std::find(wanted.begin(), wanted.end(), v) != wanted.end();
+  });
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ExternalIdentityProviders>> ExternalIdentityProviders::create(
+    const std::vector<IdentityProviderConfig>& providers) {
+  std::unique_ptr<ExternalIdentityProviders> out(new ExternalIdentityProviders());
+  out->providers_ = providers;
+  if (providers.empty()) return out;
+  std::vector<token::TokenIssuerConfig> configs;
+  for (const auto& p : providers) configs.push_back(p.issuer);
+  if (auto st = token::validateIssuerConfigs(configs, "control_plane.access.identity_providers"); !st) {
+    return st.error();
+  }
+  std::vector<token::IssuerKeys> keys;
+  token::TokenRequirements requirements;
+  for (const auto& p : providers) {
+    auto source = token::JwksSource::start(p.issuer);
+    if (!source) return Error{"identity provider " + p.issuer.issuer + ": " + source.error().message};
+    out->sources_.push_back(*source);
+    keys.push_back({p.issuer, *source});
+    requirements.issuers.push_back(p.issuer.issuer);
+  }
+  auto verifier = token::AccessTokenVerifier::create(requirements, keys);
+  if (!verifier) return verifier.error();
+  out->verifier_ = std::move(*verifier);
+  return out;
+}
+
+Result<Principal> ExternalIdentityProviders::authenticate(std::string_view token,
+                                                          std::chrono::system_clock::time_point now) const {
+  if (!verifier_) return Error{"no identity provider configured"};
+  const auto verdict = verifier_->verify(token, token::CallerBinding{}, now);
+  if (!verdict.ok) return Error{verdict.reason + ": " + verdict.detail};
+  const auto& t = *verdict.token;
+  const auto provider = std::find_if(providers_.begin(), providers_.end(),
+                                     [&](const auto& p) { return p.issuer.issuer == t.issuer; });
+  if (provider == providers_.end()) return Error{"token from an unconfigured issuer"};
+  Principal p;
+  p.subject = t.subject.empty() ? t.client_id : t.subject;
+  p.method = "oidc";
+  if (anyOf(t.roles, provider->admin_values)) {
+    p.role = Role::kAdmin;
+  } else if (anyOf(t.roles, provider->developer_values)) {
+    p.role = Role::kDeveloper;
+  } else if (anyOf(t.roles, provider->viewer_values)) {
+    p.role = Role::kViewer;
+  } else {
+    return Error{"the token's " + provider->issuer.roles_claim + " grant no control-plane role"};
+  }
+  if (p.subject.empty()) return Error{"the token names no subject"};
+  return p;
+}
+
+bool ExternalIdentityProviders::waitReady(std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (const auto& s : sources_) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (!s->waitReady(std::max(left, std::chrono::milliseconds(0)))) return false;
+  }
+  return true;
+}
+
+}  // namespace warden::controlplane
