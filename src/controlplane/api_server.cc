@@ -118,13 +118,17 @@ struct ApiServer::Impl {
   std::atomic<bool> ready{false};  // set once `context` and `logins` exist
   std::unique_ptr<net::HttpsServer> server;  // last: stopped first
 
+  std::time_t now() const {
+    return hooks.now_unix ? static_cast<std::time_t>(hooks.now_unix()) : std::time(nullptr);
+  }
+
   // Who is calling: a login bearer token, else the client certificate.
   Principal authenticate(const net::HttpsExchange& ex) const {
     const auto& req = ex.request();
     if (auto it = req.find(http::field::authorization); it != req.end()) {
       const std::string_view value = it->value();
       if (value.size() > 7 && (value.substr(0, 7) == "Bearer " || value.substr(0, 7) == "bearer ")) {
-        auto p = logins->verify(value.substr(7), std::time(nullptr));
+        auto p = logins->verify(value.substr(7), now());
         if (p) return *p;
       }
       return Principal{};  // a bad credential is never silently replaced by another
