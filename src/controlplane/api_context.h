@@ -38,6 +38,8 @@ struct Route {
 };
 
 HttpResponse error(unsigned status, std::string_view code, std::string_view reason);
+// 401 with a WWW-Authenticate challenge: no identity, or one that is not known here.
+HttpResponse unauthenticated(std::string_view reason);
 HttpResponse ok(const json& body, unsigned status = 200);
 HttpResponse storeError(const StoreError& e);
 // The request body as a JSON object, or a 400 response.

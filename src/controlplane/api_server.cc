@@ -42,6 +42,12 @@ HttpResponse error(unsigned status, std::string_view code, std::string_view reas
                                         {"reason", reason}}.dump());
 }
 
+HttpResponse unauthenticated(std::string_view reason) {
+  auto res = error(401, "unauthenticated", reason);
+  res.set(http::field::www_authenticate, "Bearer realm=\"warden\"");
+  return res;
+}
+
 HttpResponse ok(const json& body, unsigned status) { return net::jsonResponse(status, body.dump()); }
 
 HttpResponse storeError(const StoreError& e) {
@@ -330,7 +336,8 @@ struct ApiServer::Impl {
     if (segments.size() < 3 || segments[0] != "api" || segments[1] != "v1") {
       if (path == "/metrics") {
         r.principal = authenticate(ex);
-        if (!r.principal.canRead()) co_return api::error(401, "unauthenticated", "metrics need an identity");
+        if (!r.principal.authenticated()) co_return api::unauthenticated("metrics need an identity");
+        if (!r.principal.canRead()) co_return api::error(403, "forbidden", "metrics need a signed-in role");
         co_return metrics();
       }
       co_return api::error(404, "not_found", "no such route");
@@ -349,10 +356,8 @@ struct ApiServer::Impl {
 
     r.principal = authenticate(ex);
     if (!r.principal.authenticated()) {
-      auto res = api::error(401, "unauthenticated",
-                            "present an X509-SVID on the admin lists or a bearer token from /api/v1/login");
-      res.set(http::field::www_authenticate, "Bearer realm=\"warden\"");
-      co_return res;
+      co_return api::unauthenticated(
+          "present an X509-SVID on the admin lists or a bearer token from /api/v1/login");
     }
     if (area == "whoami") {
       co_return api::ok(json{{"subject", r.principal.subject}, {"method", r.principal.method},
