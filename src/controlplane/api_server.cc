@@ -69,7 +69,16 @@ std::variant<json, HttpResponse> jsonBody(const Route& r) {
   }
   auto parsed = jose::parseJsonNoDuplicates(r.request->body());
   if (!parsed) return error(400, "invalid_json", parsed.error().message);
+  if (!parsed->is_object()) return error(400, "invalid_json", "expected a JSON object");
   return std::move(*parsed);
+}
+
+std::variant<std::string, HttpResponse> optionalString(const json& body, const char* key,
+                                                       std::string fallback) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return fallback;
+  if (!it->is_string()) return error(400, "invalid_request", std::string(key) + ": expected a string");
+  return it->get<std::string>();
 }
 
 std::variant<std::optional<std::uint64_t>, HttpResponse> expectedVersion(
@@ -205,8 +214,12 @@ struct ApiServer::Impl {
     auto body = api::jsonBody(r);
     if (auto* res = std::get_if<api::HttpResponse>(&body)) return std::move(*res);
     const json& b = std::get<json>(body);
-    const std::string user = b.value("username", std::string());
-    const std::string password = b.value("password", std::string());
+    auto user_field = api::optionalString(b, "username");
+    if (auto* res = std::get_if<api::HttpResponse>(&user_field)) return std::move(*res);
+    auto password_field = api::optionalString(b, "password");
+    if (auto* res = std::get_if<api::HttpResponse>(&password_field)) return std::move(*res);
+    const std::string& user = std::get<std::string>(user_field);
+    const std::string& password = std::get<std::string>(password_field);
     auto credential = store->getCredential(user);
     // Same work whether or not the user exists, so timing does not reveal names.
     static const std::string kDummy = hashPassword("warden-dummy").value();
@@ -311,7 +324,23 @@ struct ApiServer::Impl {
     return api::ok(out);
   }
 
+  // Every request: routed, with a last line of defence for a handler that throws (a
+  // malformed value reaching a JSON accessor), which would otherwise drop the connection
+  // without an answer.
   asio::awaitable<api::HttpResponse> handle(net::HttpsExchange& ex) {
+    try {
+      co_return co_await route(ex);
+    } catch (const nlohmann::json::exception& e) {
+      spdlog::warn("control plane API: {} {}: {}", std::string(ex.request().method_string()),
+                   std::string(ex.request().target()), e.what());
+    } catch (const std::exception& e) {
+      spdlog::error("control plane API: {} {}: {}", std::string(ex.request().method_string()),
+                    std::string(ex.request().target()), e.what());
+    }
+    co_return api::error(500, "internal", "the request could not be handled");
+  }
+
+  asio::awaitable<api::HttpResponse> route(net::HttpsExchange& ex) {
     if (!ready.load(std::memory_order_acquire)) {
       co_return api::error(503, "starting", "the control plane is starting");
     }
