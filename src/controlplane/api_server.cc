@@ -226,6 +226,9 @@ struct ApiServer::Impl {
     const bool good = credential ? verifyPassword(password, credential->hash)
                                  : (verifyPassword(password, kDummy), false);
     if (!good) return api::error(401, "invalid_credentials", "unknown user or wrong password");
+    // The signing keys rotate on their schedule (issuer::JwtAuthority): tick it here,
+    // where they are used, so a long-running server does not sign with one key forever.
+    logins->rotate(now());
     auto minted = logins->mint(user, Role::kAdmin, config.login_token_ttl);
     if (!minted) return api::error(500, "internal", minted.error().message);
     return api::ok(json{{"access_token", minted->token},
