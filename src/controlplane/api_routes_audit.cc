@@ -231,9 +231,12 @@ boost::asio::awaitable<HttpResponse> distribution(Context& c, Route& r) {
   if (!known.empty()) {
     auto n = parseInt(known);
     if (!n) co_return error(400, "invalid_request", "generation: expected an integer");
-    auto wait = parseInt(r.queryValue("wait", "0")).value_or(0);
-    const auto max_wait = std::chrono::duration_cast<std::chrono::milliseconds>(c.config.long_poll_max);
-    auto budget = std::min(std::chrono::milliseconds(wait * 1000), max_wait);
+    // Capped at long_poll_max before scaling: a huge `wait` must not overflow into a
+    // negative (immediate) budget.
+    const auto max_wait = std::chrono::duration_cast<std::chrono::seconds>(c.config.long_poll_max);
+    const auto wait = std::min<std::int64_t>(parseInt(r.queryValue("wait", "0")).value_or(0),
+                                             max_wait.count());
+    const auto budget = std::chrono::milliseconds(std::chrono::seconds(wait));
     const auto deadline = std::chrono::steady_clock::now() + budget;
     while (c.store.generation() == static_cast<std::uint64_t>(*n) && !r.exchange->stopping()) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
