@@ -44,6 +44,8 @@ HttpResponse ok(const json& body, unsigned status = 200);
 HttpResponse storeError(const StoreError& e);
 // The request body as a JSON object, or a 400 response.
 std::variant<json, HttpResponse> jsonBody(const Route& r);
+// The same, where every member is optional: an empty body stands for {}.
+std::variant<json, HttpResponse> optionalJsonBody(const Route& r);
 // An optional string member of a request body: `fallback` when absent or null, a 400
 // naming the field when it is something else (never an exception).
 std::variant<std::string, HttpResponse> optionalString(const json& body, const char* key,

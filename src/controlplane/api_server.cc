@@ -73,6 +73,11 @@ std::variant<json, HttpResponse> jsonBody(const Route& r) {
   return std::move(*parsed);
 }
 
+std::variant<json, HttpResponse> optionalJsonBody(const Route& r) {
+  if (r.request->body().empty()) return json::object();
+  return jsonBody(r);
+}
+
 std::variant<std::string, HttpResponse> optionalString(const json& body, const char* key,
                                                        std::string fallback) {
   auto it = body.find(key);
