@@ -2,6 +2,8 @@
 // sequence number); people query, export and tail them (docs/control-plane.md#audit).
 #include <boost/asio/this_coro.hpp>
 
+#include <limits>
+
 #include "controlplane/api_context.h"
 #include "controlplane/distribution.h"
 
@@ -10,11 +12,13 @@ namespace {
 
 constexpr std::size_t kMaxExportRows = 100000;
 
+// A non-negative decimal that fits in int64 (a longer one is refused, never wrapped).
 std::optional<std::int64_t> parseInt(const std::string& text) {
   if (text.empty() || text.size() > 19) return std::nullopt;
   std::int64_t n = 0;
   for (char ch : text) {
     if (ch < '0' || ch > '9') return std::nullopt;
+    if (n > (std::numeric_limits<std::int64_t>::max() - (ch - '0')) / 10) return std::nullopt;
     n = n * 10 + (ch - '0');
   }
   return n;
@@ -37,7 +41,9 @@ std::variant<AuditQuery, HttpResponse> queryFrom(const Route& r) {
     const std::string text = r.queryValue(key);
     if (text.empty()) continue;
     auto n = parseInt(text);
-    if (!n) return error(400, "invalid_request", std::string(key) + ": expected unix seconds");
+    if (!n || *n > std::numeric_limits<std::int64_t>::max() / scale) {
+      return error(400, "invalid_request", std::string(key) + ": expected unix seconds");
+    }
     *out = *n * scale;
   }
   if (auto text = r.queryValue("after"); !text.empty()) {

@@ -1003,6 +1003,10 @@ TEST_F(ControlPlaneAuditTest, SidecarShipsIdempotentlyViewerQueriesAndExports) {
   EXPECT_EQ(as("viewer", "GET", "/api/v1/audit/events?decision=maybe").status, 400);
   EXPECT_EQ(as("viewer", "GET", "/api/v1/audit/events?limit=0").status, 400);
   EXPECT_EQ(as("viewer", "GET", "/api/v1/audit/events?from=yesterday").status, 400);
+  // Out of range: refused, not wrapped into some other time or cursor.
+  EXPECT_EQ(as("viewer", "GET", "/api/v1/audit/events?from=9999999999999999999").status, 400);
+  EXPECT_EQ(as("viewer", "GET", "/api/v1/audit/events?to=99999999999999").status, 400);
+  EXPECT_EQ(as("viewer", "GET", "/api/v1/audit/events?after=99999999999999999999").status, 400);
 
   // Pagination: limit + next_after.
   Ids paged;
