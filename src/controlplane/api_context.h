@@ -38,10 +38,18 @@ struct Route {
 };
 
 HttpResponse error(unsigned status, std::string_view code, std::string_view reason);
+// 401 with a WWW-Authenticate challenge: no identity, or one that is not known here.
+HttpResponse unauthenticated(std::string_view reason);
 HttpResponse ok(const json& body, unsigned status = 200);
 HttpResponse storeError(const StoreError& e);
 // The request body as a JSON object, or a 400 response.
 std::variant<json, HttpResponse> jsonBody(const Route& r);
+// The same, where every member is optional: an empty body stands for {}.
+std::variant<json, HttpResponse> optionalJsonBody(const Route& r);
+// An optional string member of a request body: `fallback` when absent or null, a 400
+// naming the field when it is something else (never an exception).
+std::variant<std::string, HttpResponse> optionalString(const json& body, const char* key,
+                                                       std::string fallback = {});
 // If-Match as the store's expected version of object (kind, id) whose current version is
 // `current` (0: absent). Missing header on an existing object -> 428 (no blind overwrite).
 std::variant<std::optional<std::uint64_t>, HttpResponse> expectedVersion(

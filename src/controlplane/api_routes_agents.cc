@@ -90,7 +90,9 @@ boost::asio::awaitable<HttpResponse> agents(Context& c, Route& r) {
     co_return ok(json{{"agent", name}, {"history", out}});
   }
   if (read || seg.size() != 3) co_return error(404, "not_found", "no such route");
-  auto body = jsonBody(r);
+  // Containment and its reversal need nothing but an optional comment: an empty body will do.
+  const bool body_optional = action == "isolate" || action == "restore-access";
+  auto body = body_optional ? optionalJsonBody(r) : jsonBody(r);
   if (auto* res = std::get_if<HttpResponse>(&body)) co_return std::move(*res);
   const json& b = std::get<json>(body);
   const std::string comment = commentOf(b);

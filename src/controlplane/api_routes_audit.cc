@@ -2,6 +2,8 @@
 // sequence number); people query, export and tail them (docs/control-plane.md#audit).
 #include <boost/asio/this_coro.hpp>
 
+#include <limits>
+
 #include "controlplane/api_context.h"
 #include "controlplane/distribution.h"
 
@@ -10,11 +12,13 @@ namespace {
 
 constexpr std::size_t kMaxExportRows = 100000;
 
+// A non-negative decimal that fits in int64 (a longer one is refused, never wrapped).
 std::optional<std::int64_t> parseInt(const std::string& text) {
   if (text.empty() || text.size() > 19) return std::nullopt;
   std::int64_t n = 0;
   for (char ch : text) {
     if (ch < '0' || ch > '9') return std::nullopt;
+    if (n > (std::numeric_limits<std::int64_t>::max() - (ch - '0')) / 10) return std::nullopt;
     n = n * 10 + (ch - '0');
   }
   return n;
@@ -37,7 +41,9 @@ std::variant<AuditQuery, HttpResponse> queryFrom(const Route& r) {
     const std::string text = r.queryValue(key);
     if (text.empty()) continue;
     auto n = parseInt(text);
-    if (!n) return error(400, "invalid_request", std::string(key) + ": expected unix seconds");
+    if (!n || *n > std::numeric_limits<std::int64_t>::max() / scale) {
+      return error(400, "invalid_request", std::string(key) + ": expected unix seconds");
+    }
     *out = *n * scale;
   }
   if (auto text = r.queryValue("after"); !text.empty()) {
@@ -52,6 +58,113 @@ std::variant<AuditQuery, HttpResponse> queryFrom(const Route& r) {
   }
   return q;
 }
+
+// The raw text of every `events[i].event` of an audit batch whose JSON has already been
+// parsed and validated, in order, so each line is stored exactly as the sidecar wrote it
+// (docs/audit.md: field order, escapes). nullopt if the text is not shaped as expected.
+class BatchScanner {
+ public:
+  explicit BatchScanner(std::string_view text) : s_(text) {}
+
+  std::optional<std::vector<std::string_view>> events() {
+    std::vector<std::string_view> out;
+    bool ok = object([&](const std::string& key) {
+      if (key != "events") return skipValue();
+      if (!expect('[')) return false;
+      if (peek(']')) return expect(']');
+      do {
+        bool found = false;
+        if (!object([&](const std::string& member) {
+              if (member != "event") return skipValue();
+              space();
+              const std::size_t start = i_;
+              if (!skipValue()) return false;
+              out.push_back(s_.substr(start, i_ - start));
+              found = true;
+              return true;
+            })) {
+          return false;
+        }
+        if (!found) return false;
+      } while (comma());
+      return expect(']');
+    });
+    if (!ok) return std::nullopt;
+    return out;
+  }
+
+ private:
+  void space() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
+  }
+  bool peek(char c) {
+    space();
+    return i_ < s_.size() && s_[i_] == c;
+  }
+  bool expect(char c) {
+    if (!peek(c)) return false;
+    ++i_;
+    return true;
+  }
+  bool comma() { return expect(','); }
+  // At '"': past the closing quote; the decoded text in `out` when given.
+  bool string(std::string* out) {
+    space();
+    const std::size_t start = i_;
+    if (i_ >= s_.size() || s_[i_] != '"') return false;
+    for (++i_; i_ < s_.size(); ++i_) {
+      if (s_[i_] == '\\') {
+        ++i_;
+      } else if (s_[i_] == '"') {
+        ++i_;
+        if (out != nullptr) {
+          auto decoded = json::parse(s_.substr(start, i_ - start), nullptr, false);
+          if (!decoded.is_string()) return false;
+          *out = decoded.get<std::string>();
+        }
+        return true;
+      }
+    }
+    return false;
+  }
+  bool skipValue() {
+    space();
+    if (i_ >= s_.size()) return false;
+    if (s_[i_] == '"') return string(nullptr);
+    if (s_[i_] == '{' || s_[i_] == '[') {
+      int depth = 0;
+      while (i_ < s_.size()) {
+        const char c = s_[i_];
+        if (c == '"') {
+          if (!string(nullptr)) return false;
+          continue;
+        }
+        if (c == '{' || c == '[') ++depth;
+        if (c == '}' || c == ']') --depth;
+        ++i_;
+        if (depth == 0) return true;
+      }
+      return false;
+    }
+    const std::size_t start = i_;
+    while (i_ < s_.size() && std::string_view(",]} \t\r\n").find(s_[i_]) == std::string_view::npos) ++i_;
+    return i_ > start;
+  }
+  // An object whose members are handed to `member` (positioned after the ':').
+  template <class F>
+  bool object(F&& member) {
+    if (!expect('{')) return false;
+    if (peek('}')) return expect('}');
+    do {
+      std::string key;
+      if (!string(&key) || !expect(':') || !member(key)) return false;
+    } while (comma());
+    return expect('}');
+  }
+
+  std::string_view s_;
+  std::size_t i_ = 0;
+};
 
 std::string csvField(std::string_view s) {
   std::string out = "\"";
@@ -106,14 +219,26 @@ boost::asio::awaitable<HttpResponse> audit(Context& c, Route& r) {
       if (!valid) co_return error(400, "invalid_request", "spool: expected a lower-case hex id");
       source += "#" + spool.get<std::string>();
     }
+    // Each line as the sidecar wrote it; re-encoded (compact) only when the sender spread
+    // an event over several lines, which would break the JSON-lines export.
+    auto raw = BatchScanner(r.request->body()).events();
+    if (raw && raw->size() != b["events"].size()) raw.reset();
     std::vector<AuditLine> lines;
     lines.reserve(b["events"].size());
-    for (const auto& e : b["events"]) {
+    for (std::size_t i = 0; i < b["events"].size(); ++i) {
+      const auto& e = b["events"][i];
       if (!e.is_object() || !e.contains("seq") || !e["seq"].is_number_unsigned() ||
           !e.contains("event") || !e["event"].is_object()) {
-        co_return error(400, "invalid_request", "events[]: expected {seq: integer, event: object}");
+        co_return error(400, "invalid_request",
+                        "events[" + std::to_string(i) + "]: expected {seq: integer, event: object}");
       }
-      lines.push_back({e["seq"].get<std::uint64_t>(), e["event"].dump()});
+      std::string line;
+      if (raw && (*raw)[i].find_first_of("\r\n") == std::string_view::npos) {
+        line = std::string((*raw)[i]);
+      } else {
+        line = e["event"].dump();
+      }
+      lines.push_back({e["seq"].get<std::uint64_t>(), std::move(line)});
     }
     auto added = c.store.insertAuditEvents(source, lines);
     if (!added) co_return storeError(added.error());
@@ -231,9 +356,12 @@ boost::asio::awaitable<HttpResponse> distribution(Context& c, Route& r) {
   if (!known.empty()) {
     auto n = parseInt(known);
     if (!n) co_return error(400, "invalid_request", "generation: expected an integer");
-    auto wait = parseInt(r.queryValue("wait", "0")).value_or(0);
-    const auto max_wait = std::chrono::duration_cast<std::chrono::milliseconds>(c.config.long_poll_max);
-    auto budget = std::min(std::chrono::milliseconds(wait * 1000), max_wait);
+    // Capped at long_poll_max before scaling: a huge `wait` must not overflow into a
+    // negative (immediate) budget.
+    const auto max_wait = std::chrono::duration_cast<std::chrono::seconds>(c.config.long_poll_max);
+    const auto wait = std::min<std::int64_t>(parseInt(r.queryValue("wait", "0")).value_or(0),
+                                             max_wait.count());
+    const auto budget = std::chrono::milliseconds(std::chrono::seconds(wait));
     const auto deadline = std::chrono::steady_clock::now() + budget;
     while (c.store.generation() == static_cast<std::uint64_t>(*n) && !r.exchange->stopping()) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

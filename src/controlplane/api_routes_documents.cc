@@ -84,7 +84,9 @@ boost::asio::awaitable<HttpResponse> documents(Context& c, Route& r, std::string
     if (!b.contains("content") || !b["content"].is_string()) {
       co_return error(400, "invalid_request", "content: expected the document text");
     }
-    const std::string target = b.value("target", std::string("draft"));
+    auto target_field = optionalString(b, "target", "draft");
+    if (auto* res = std::get_if<HttpResponse>(&target_field)) co_return std::move(*res);
+    const std::string& target = std::get<std::string>(target_field);
     auto agent = c.store.getAgent(target);
     auto st = validateDocument(kind, target, b["content"].get<std::string>(), agent ? &*agent : nullptr);
     co_return ok(json{{"valid", st.ok()},
@@ -121,6 +123,8 @@ boost::asio::awaitable<HttpResponse> documents(Context& c, Route& r, std::string
       co_return error(400, "invalid_request", "content: expected the document text");
     }
     const std::string content = b["content"].get<std::string>();
+    auto comment = optionalString(b, "comment");
+    if (auto* res = std::get_if<HttpResponse>(&comment)) co_return std::move(*res);
     if (auto st = validateDocument(kind, target, content, &*agent); !st) {
       auto res = error(400, std::string("invalid_") + std::string(kind), st.message());
       co_return res;
@@ -128,7 +132,7 @@ boost::asio::awaitable<HttpResponse> documents(Context& c, Route& r, std::string
     auto expected = expectedVersion(r, kind, target, current ? current->version : 0);
     if (auto* res = std::get_if<HttpResponse>(&expected)) co_return std::move(*res);
     auto put = c.store.putDocument(kind, target, content, std::get<0>(expected), r.actor(),
-                                   b.value("comment", std::string()));
+                                   std::get<std::string>(comment));
     if (!put) co_return storeError(put.error());
     co_return withEtag(ok(versionJson(*put, false), current ? 200 : 201), *put);
   }
@@ -173,11 +177,13 @@ boost::asio::awaitable<HttpResponse> documents(Context& c, Route& r, std::string
     if (!b.contains("version") || !b["version"].is_number_unsigned()) {
       co_return error(400, "invalid_request", "version: expected a positive integer");
     }
+    auto comment = optionalString(b, "comment");
+    if (auto* res = std::get_if<HttpResponse>(&comment)) co_return std::move(*res);
     auto expected = expectedVersion(r, kind, target, current->version);
     if (auto* res = std::get_if<HttpResponse>(&expected)) co_return std::move(*res);
     auto restored = c.store.restoreDocument(kind, target, b["version"].get<std::uint64_t>(),
                                             std::get<0>(expected), r.actor(),
-                                            b.value("comment", std::string()));
+                                            std::get<std::string>(comment));
     if (!restored) co_return storeError(restored.error());
     co_return withEtag(ok(versionJson(*restored, false)), *restored);
   }

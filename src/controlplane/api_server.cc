@@ -42,6 +42,12 @@ HttpResponse error(unsigned status, std::string_view code, std::string_view reas
                                         {"reason", reason}}.dump());
 }
 
+HttpResponse unauthenticated(std::string_view reason) {
+  auto res = error(401, "unauthenticated", reason);
+  res.set(http::field::www_authenticate, "Bearer realm=\"warden\"");
+  return res;
+}
+
 HttpResponse ok(const json& body, unsigned status) { return net::jsonResponse(status, body.dump()); }
 
 HttpResponse storeError(const StoreError& e) {
@@ -63,7 +69,21 @@ std::variant<json, HttpResponse> jsonBody(const Route& r) {
   }
   auto parsed = jose::parseJsonNoDuplicates(r.request->body());
   if (!parsed) return error(400, "invalid_json", parsed.error().message);
+  if (!parsed->is_object()) return error(400, "invalid_json", "expected a JSON object");
   return std::move(*parsed);
+}
+
+std::variant<json, HttpResponse> optionalJsonBody(const Route& r) {
+  if (r.request->body().empty()) return json::object();
+  return jsonBody(r);
+}
+
+std::variant<std::string, HttpResponse> optionalString(const json& body, const char* key,
+                                                       std::string fallback) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return fallback;
+  if (!it->is_string()) return error(400, "invalid_request", std::string(key) + ": expected a string");
+  return it->get<std::string>();
 }
 
 std::variant<std::optional<std::uint64_t>, HttpResponse> expectedVersion(
@@ -91,7 +111,8 @@ std::variant<std::optional<std::uint64_t>, HttpResponse> expectedVersion(
 asio::awaitable<void> ChangeWaiters::wait(asio::io_context& ioc, std::chrono::milliseconds timeout) {
   auto timer = std::make_shared<asio::steady_timer>(ioc, timeout);
   auto it = timers_.insert(timers_.end(), timer);
-  [[maybe_unused]] auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+  // Cancelled (notifyAll) or expired: either way the caller re-checks its condition.
+  co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
   timers_.erase(it);
 }
 
@@ -118,13 +139,17 @@ struct ApiServer::Impl {
   std::atomic<bool> ready{false};  // set once `context` and `logins` exist
   std::unique_ptr<net::HttpsServer> server;  // last: stopped first
 
+  std::time_t now() const {
+    return hooks.now_unix ? static_cast<std::time_t>(hooks.now_unix()) : std::time(nullptr);
+  }
+
   // Who is calling: a login bearer token, else the client certificate.
   Principal authenticate(const net::HttpsExchange& ex) const {
     const auto& req = ex.request();
     if (auto it = req.find(http::field::authorization); it != req.end()) {
       const std::string_view value = it->value();
       if (value.size() > 7 && (value.substr(0, 7) == "Bearer " || value.substr(0, 7) == "bearer ")) {
-        auto p = logins->verify(value.substr(7), std::time(nullptr));
+        auto p = logins->verify(value.substr(7), now());
         if (p) return *p;
       }
       return Principal{};  // a bad credential is never silently replaced by another
@@ -195,14 +220,21 @@ struct ApiServer::Impl {
     auto body = api::jsonBody(r);
     if (auto* res = std::get_if<api::HttpResponse>(&body)) return std::move(*res);
     const json& b = std::get<json>(body);
-    const std::string user = b.value("username", std::string());
-    const std::string password = b.value("password", std::string());
+    auto user_field = api::optionalString(b, "username");
+    if (auto* res = std::get_if<api::HttpResponse>(&user_field)) return std::move(*res);
+    auto password_field = api::optionalString(b, "password");
+    if (auto* res = std::get_if<api::HttpResponse>(&password_field)) return std::move(*res);
+    const std::string& user = std::get<std::string>(user_field);
+    const std::string& password = std::get<std::string>(password_field);
     auto credential = store->getCredential(user);
     // Same work whether or not the user exists, so timing does not reveal names.
     static const std::string kDummy = hashPassword("warden-dummy").value();
     const bool good = credential ? verifyPassword(password, credential->hash)
                                  : (verifyPassword(password, kDummy), false);
     if (!good) return api::error(401, "invalid_credentials", "unknown user or wrong password");
+    // The signing keys rotate on their schedule (issuer::JwtAuthority): tick it here,
+    // where they are used, so a long-running server does not sign with one key forever.
+    logins->rotate(now());
     auto minted = logins->mint(user, Role::kAdmin, config.login_token_ttl);
     if (!minted) return api::error(500, "internal", minted.error().message);
     return api::ok(json{{"access_token", minted->token},
@@ -301,7 +333,23 @@ struct ApiServer::Impl {
     return api::ok(out);
   }
 
+  // Every request: routed, with a last line of defence for a handler that throws (a
+  // malformed value reaching a JSON accessor), which would otherwise drop the connection
+  // without an answer.
   asio::awaitable<api::HttpResponse> handle(net::HttpsExchange& ex) {
+    try {
+      co_return co_await route(ex);
+    } catch (const nlohmann::json::exception& e) {
+      spdlog::warn("control plane API: {} {}: {}", std::string(ex.request().method_string()),
+                   std::string(ex.request().target()), e.what());
+    } catch (const std::exception& e) {
+      spdlog::error("control plane API: {} {}: {}", std::string(ex.request().method_string()),
+                    std::string(ex.request().target()), e.what());
+    }
+    co_return api::error(500, "internal", "the request could not be handled");
+  }
+
+  asio::awaitable<api::HttpResponse> route(net::HttpsExchange& ex) {
     if (!ready.load(std::memory_order_acquire)) {
       co_return api::error(503, "starting", "the control plane is starting");
     }
@@ -326,7 +374,8 @@ struct ApiServer::Impl {
     if (segments.size() < 3 || segments[0] != "api" || segments[1] != "v1") {
       if (path == "/metrics") {
         r.principal = authenticate(ex);
-        if (!r.principal.canRead()) co_return api::error(401, "unauthenticated", "metrics need an identity");
+        if (!r.principal.authenticated()) co_return api::unauthenticated("metrics need an identity");
+        if (!r.principal.canRead()) co_return api::error(403, "forbidden", "metrics need a signed-in role");
         co_return metrics();
       }
       co_return api::error(404, "not_found", "no such route");
@@ -345,10 +394,8 @@ struct ApiServer::Impl {
 
     r.principal = authenticate(ex);
     if (!r.principal.authenticated()) {
-      auto res = api::error(401, "unauthenticated",
-                            "present an X509-SVID on the admin lists or a bearer token from /api/v1/login");
-      res.set(http::field::www_authenticate, "Bearer realm=\"warden\"");
-      co_return res;
+      co_return api::unauthenticated(
+          "present an X509-SVID on the admin lists or a bearer token from /api/v1/login");
     }
     if (area == "whoami") {
       co_return api::ok(json{{"subject", r.principal.subject}, {"method", r.principal.method},

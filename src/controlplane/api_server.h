@@ -32,6 +32,9 @@ struct ApiServerHooks {
   // Receives a Shared Signals push (RFC 8935): content type and body -> status and body.
   std::function<std::pair<int, std::string>(const std::string& content_type,
                                             const std::string& body)> ssf_push;
+  // The clock login tokens' expiry is checked against, in Unix seconds; tests pass a fake.
+  // Default: the system clock.
+  std::function<std::int64_t()> now_unix;
 };
 
 class ApiServer {

@@ -22,6 +22,27 @@ json skipped(std::string_view layer, std::string_view why) {
   return json{{"layer", layer}, {"verdict", "skipped"}, {"detail", why}};
 }
 
+// Layer 4b on its own, for when 4a already denies (the data plane never gets that far):
+// the same evaluator over a copy of the document in which nothing 4a checks can deny.
+policy::Decision tagsAlone(const governance::GovernanceSnapshot& g, std::string_view caller) {
+  governance::GovernanceDocument doc = g.document();
+  doc.target.max_risk = governance::RiskLevel::kHigh;
+  doc.target.unknown_caller_risk = governance::RiskLevel::kNone;
+  doc.target.max_staleness = std::chrono::seconds(0);
+  for (auto& a : doc.agents) {
+    if (a.spiffe_id == caller) a.state = governance::AgentState::kEnabled;
+  }
+  auto copy = governance::compileGovernance(std::move(doc));
+  if (!copy) return policy::Decision::deny(policy::Layer::kTags, governance::reason::kTagMismatch, 403);
+  return (*copy)->evaluate(caller, std::chrono::seconds(0));
+}
+
+std::string requiredTags(const governance::GovernanceSnapshot& g) {
+  std::string tags;
+  for (const auto& [k, v] : g.target().required_tags) tags += (tags.empty() ? "" : ",") + k + "=" + v;
+  return tags.empty() ? "no required tags" : "required " + tags;
+}
+
 }  // namespace
 
 json explainRequest(const policy::PolicySnapshot* policy,
@@ -75,13 +96,14 @@ json explainRequest(const policy::PolicySnapshot* policy,
       record(skipped("tags", "governance disabled for this target"));
     } else if (!d.allowed && d.layer == policy::Layer::kRisk) {
       record(verdict("risk", d, detail));
-      record(skipped("tags", "not reached in the data plane; see the risk verdict"));
+      // Evaluated anyway (no short-circuit): lifting the risk alone may not be enough.
+      const auto tags = tagsAlone(*governance, req.caller);
+      record(verdict("tags", tags.allowed ? policy::Decision::allow(policy::Layer::kTags, {}) : tags,
+                     requiredTags(*governance) + "; the data plane stops at the risk layer"));
     } else {
       record(verdict("risk", policy::Decision::allow(policy::Layer::kRisk, {}), detail));
-      std::string tags;
-      for (const auto& [k, v] : governance->target().required_tags) tags += (tags.empty() ? "" : ",") + k + "=" + v;
       record(verdict("tags", d.allowed ? policy::Decision::allow(policy::Layer::kTags, {}) : d,
-                     tags.empty() ? "no required tags" : "required " + tags));
+                     requiredTags(*governance)));
     }
   }
   // 4. RBAC.

@@ -21,6 +21,7 @@ ControlPlane::ControlPlane(std::vector<std::string> agents) {
   };
   entry("warden-server", kServerSpiffeId);
   entry("admin", kAdminId);
+  entry("developer", kDeveloperId);
   entry("viewer", kViewerId);
   entry("stranger", "spiffe://example.org/stranger");
   for (const auto& a : agents) entry(a, "spiffe://example.org/" + a);
@@ -53,10 +54,15 @@ void ControlPlane::start() {
   config.tls_svid_entry = "warden-server";
   config.database = dir.file("warden.db");
   config.access.admins.push_back(identity::IdMatcher::exact(kAdminId).value());
+  config.access.developers.push_back(identity::IdMatcher::exact(kDeveloperId).value());
   config.access.viewers.push_back(identity::IdMatcher::exact(kViewerId).value());
   config.long_poll_max = std::chrono::seconds(5);
+  controlplane::ApiServerHooks hooks;
+  hooks.now_unix = [this] {
+    return static_cast<std::int64_t>(std::time(nullptr)) + api_clock_offset.load();
+  };
   auto api = controlplane::ApiServer::start(config, *store_, identity_->issuer(), entries_,
-                                            dir.file("state"));
+                                            dir.file("state"), std::move(hooks));
   ASSERT_TRUE(api.ok()) << api.error().message;
   api_ = std::move(*api);
   port_ = api_->port();

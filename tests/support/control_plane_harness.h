@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,10 +25,12 @@ namespace warden::testing {
 inline const std::string kServerSpiffeId = "spiffe://example.org/warden/server";
 inline const std::string kAdminId = "spiffe://example.org/ops/admin";
 inline const std::string kViewerId = "spiffe://example.org/ops/viewer";
+// On the developers list: may change developer policies, nothing else.
+inline const std::string kDeveloperId = "spiffe://example.org/ops/developer";
 
 class ControlPlane {
  public:
-  // Entries: warden-server, admin, viewer, stranger, and one per name in `agents`
+  // Entries: warden-server, admin, developer, viewer, stranger, and one per name in `agents`
   // (spiffe://example.org/<name>).
   explicit ControlPlane(std::vector<std::string> agents = {"budget-backend", "budget-report",
                                                            "budget-approval", "employee-menus"});
@@ -35,6 +38,9 @@ class ControlPlane {
 
   TempDir dir;
   tools::EchoApp app;
+  // Seconds added to the API server's clock where it checks login tokens' expiry (tests
+  // of expiry move it forward instead of sleeping). Read on every request.
+  std::atomic<std::int64_t> api_clock_offset{0};
 
   // (Re)starts the API over the same store file and state; stop() closes it.
   void start();
