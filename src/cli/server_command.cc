@@ -10,6 +10,7 @@
 #include "controlplane/api_config.h"
 #include "controlplane/api_server.h"
 #include "controlplane/seed.h"
+#include "controlplane/ssf_service.h"
 #include "controlplane/store.h"
 #include "controlplane/token_policy_sync.h"
 #include "issuer/identity_server.h"
@@ -94,6 +95,16 @@ int runServer(const std::string& config_path) {
       if (token_service) out.emplace_back("token_service", true);
       return out;
     };
+    std::shared_ptr<controlplane::SsfEndpoint> ssf;  // Shared Signals push receiver
+    if (cp.ssf) {
+      auto created = controlplane::SsfEndpoint::create(*cp.ssf, *store);
+      if (!created) {
+        std::cerr << "warden server: " << created.error().message << "\n";
+        return kExitConfigError;
+      }
+      ssf = std::move(*created);
+      hooks.ssf_push = controlplane::SsfEndpoint::pushHook(ssf);
+    }
     auto started = controlplane::ApiServer::start(cp, *store, (*server)->issuer(), config->entries,
                                                   config->state_dir, std::move(hooks));
     if (!started) {
@@ -101,6 +112,12 @@ int runServer(const std::string& config_path) {
       return kExitConfigError;
     }
     api = std::move(*started);
+    if (ssf) {
+      if (auto listening = ssf->open(api->baseUrl()); !listening) {
+        std::cerr << "warden server: " << listening.message() << "\n";
+        return kExitConfigError;
+      }
+    }
     if (!api->generatedAdminPassword().empty()) {
       // Shown once: only its scrypt hash is stored (rotate with POST /api/v1/credentials/rotate).
       std::cout << "warden server: bootstrap admin: user admin password "

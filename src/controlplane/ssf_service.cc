@@ -120,8 +120,9 @@ void SsfEndpoint::noteRejected(const ssf::ReceiveOutcome& out, std::int64_t now_
   counters_->rejected.fetch_add(1, std::memory_order_relaxed);
   std::int64_t due = next_reject_log_.load(std::memory_order_relaxed);
   if (now_unix < due || !next_reject_log_.compare_exchange_strong(due, now_unix + 1)) return;
-  spdlog::warn("ssf: SET refused: {} {} (iss {})", out.error ? ssf::setErrorName(out.error->err) : "?",
-               out.error ? printable(out.error->description) : "", printable(out.issuer));
+  // (Other refusals within the same second are counted, not logged: the route is open.)
+  spdlog::warn("ssf: SET refused with 400 {}: {}", out.error ? ssf::setErrorName(out.error->err) : "?",
+               out.error ? printable(out.error->description) : "");
 }
 
 std::pair<int, std::string> SsfEndpoint::push(std::string_view content_type,
