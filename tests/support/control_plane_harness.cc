@@ -41,6 +41,7 @@ ControlPlane::ControlPlane(std::vector<std::string> agents) {
 
 ControlPlane::~ControlPlane() {
   api_.reset();
+  ssf_.reset();
   store_.reset();
 }
 
@@ -55,16 +56,28 @@ void ControlPlane::start() {
   config.access.admins.push_back(identity::IdMatcher::exact(kAdminId).value());
   config.access.viewers.push_back(identity::IdMatcher::exact(kViewerId).value());
   config.long_poll_max = std::chrono::seconds(5);
+  controlplane::ApiServerHooks hooks;
+  if (ssf) {
+    auto endpoint = controlplane::SsfEndpoint::create(*ssf, *store_);
+    ASSERT_TRUE(endpoint.ok()) << endpoint.error().message;
+    ssf_ = std::move(*endpoint);
+    hooks.ssf_push = controlplane::SsfEndpoint::pushHook(ssf_);
+  }
   auto api = controlplane::ApiServer::start(config, *store_, identity_->issuer(), entries_,
-                                            dir.file("state"));
+                                            dir.file("state"), std::move(hooks));
   ASSERT_TRUE(api.ok()) << api.error().message;
   api_ = std::move(*api);
   port_ = api_->port();
+  if (ssf_) {
+    auto listening = ssf_->open(api_->baseUrl());
+    ASSERT_TRUE(listening.ok()) << listening.message();
+  }
   if (!api_->generatedAdminPassword().empty()) admin_password_ = api_->generatedAdminPassword();
 }
 
 void ControlPlane::stop() {
   api_.reset();
+  ssf_.reset();
   store_.reset();
 }
 
