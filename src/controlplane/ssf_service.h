@@ -4,8 +4,9 @@
 //
 // Built in two steps because the default audience is the API's base URL, known only once
 // the API listens: create() reads the configuration and starts the transmitters' key
-// sources (a bad jwks_file or URL fails here, before anything listens); open(base_url)
-// builds the verifier and receiver. push() before open() answers 503.
+// sources, waiting up to 5 s in all for their first keys (a source still without keys is
+// logged and keeps retrying; its SETs get invalid_key meanwhile); open(base_url) builds
+// the verifier and receiver. push() before open() answers 503.
 //
 // Answers: the receiver's 202 / 400 (RFC 8935 §2.4 body). A SET that verified but could
 // not be applied because the store failed gets 503, and its jti is forgotten so that the
