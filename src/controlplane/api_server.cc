@@ -91,7 +91,7 @@ std::variant<std::optional<std::uint64_t>, HttpResponse> expectedVersion(
 asio::awaitable<void> ChangeWaiters::wait(asio::io_context& ioc, std::chrono::milliseconds timeout) {
   auto timer = std::make_shared<asio::steady_timer>(ioc, timeout);
   auto it = timers_.insert(timers_.end(), timer);
-  auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+  co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
   timers_.erase(it);
 }
 
