@@ -101,7 +101,7 @@ proxy::SidecarConfig Mesh::baseConfig(const ClientCredential& cred) const {
 proxy::SidecarConfig Mesh::ingressConfig(const ClientCredential& cred,
                                          const std::string& policy_path) {
   proxy::SidecarConfig c = baseConfig(cred);
-  c.ingress = proxy::IngressConfig{{"127.0.0.1", 0}, {"127.0.0.1", app.port()}, policy_path};
+  c.ingress = proxy::IngressConfig{{"127.0.0.1", 0}, {"127.0.0.1", app.port()}, policy_path, ""};
   c.admin_enabled = true;
   c.admin_listen = {"127.0.0.1", 0};
   c.timeouts.header_read_ms = 3000;
