@@ -11,6 +11,7 @@
 #include "controlplane/api_server.h"
 #include "controlplane/maintenance.h"
 #include "controlplane/seed.h"
+#include "controlplane/ssf_service.h"
 #include "controlplane/store.h"
 #include "controlplane/token_policy_sync.h"
 #include "issuer/identity_server.h"
@@ -96,6 +97,16 @@ int runServer(const std::string& config_path) {
       if (token_service) out.emplace_back("token_service", true);
       return out;
     };
+    std::shared_ptr<controlplane::SsfEndpoint> ssf;  // Shared Signals push receiver
+    if (cp.ssf) {
+      auto created = controlplane::SsfEndpoint::create(*cp.ssf, *store);
+      if (!created) {
+        std::cerr << "warden server: " << created.error().message << "\n";
+        return kExitConfigError;
+      }
+      ssf = std::move(*created);
+      hooks.ssf_push = controlplane::SsfEndpoint::pushHook(ssf);
+    }
     auto started = controlplane::ApiServer::start(cp, *store, (*server)->issuer(), config->entries,
                                                   config->state_dir, std::move(hooks));
     if (!started) {
@@ -104,6 +115,12 @@ int runServer(const std::string& config_path) {
     }
     api = std::move(*started);
     maintenance = std::make_unique<controlplane::Maintenance>(*store, cp.audit_retention);
+    if (ssf) {
+      if (auto listening = ssf->open(api->baseUrl()); !listening) {
+        std::cerr << "warden server: " << listening.message() << "\n";
+        return kExitConfigError;
+      }
+    }
     if (!api->generatedAdminPassword().empty()) {
       // Shown once: only its scrypt hash is stored (rotate with POST /api/v1/credentials/rotate).
       std::cout << "warden server: bootstrap admin: user admin password "

@@ -2,11 +2,14 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "common/yaml_reader.h"
+#include "jose/jws.h"
+#include "token/fetch_url.h"
 
 namespace warden::controlplane {
 namespace {
@@ -59,6 +62,113 @@ std::chrono::seconds seconds(const YamlReader& r, const YAML::Node& node, const 
   return std::chrono::duration_cast<std::chrono::seconds>(r.duration(node, path, min, max));
 }
 
+// Printable ASCII (spaces allowed inside), no control characters: an issuer, an audience
+// or an Authorization header value as they are compared byte for byte.
+bool printable(const std::string& s, bool spaces) {
+  for (char c : s) {
+    if (c < 0x20 || c > 0x7e || (c == ' ' && !spaces)) return false;
+  }
+  return true;
+}
+
+SsfTransmitterConfig readTransmitter(const YamlReader& r, const YAML::Node& node,
+                                     const std::string& path, const std::string& base_dir) {
+  if (!node.IsMap()) r.fail(node, path, "expected a mapping {issuer, jwks_url | jwks_file, ...}");
+  r.onlyKeys(node, path,
+             {"issuer", "jwks_url", "jwks_file", "ca_file", "algorithms", "push_authorization"});
+  SsfTransmitterConfig t;
+  if (!node["issuer"]) r.fail(node, path + ".issuer", "is required");
+  t.issuer = r.nonEmptyString(node["issuer"], path + ".issuer");
+  // The registry records "ssf:<issuer>" as the risk source (at most 256 bytes).
+  if (t.issuer.size() > kMaxSsfIssuerBytes || !printable(t.issuer, false)) {
+    r.fail(node["issuer"], path + ".issuer",
+           "printable ASCII without spaces, at most " + std::to_string(kMaxSsfIssuerBytes) + " bytes");
+  }
+  if (static_cast<bool>(node["jwks_url"]) == static_cast<bool>(node["jwks_file"])) {
+    r.fail(node, path, "exactly one of jwks_url and jwks_file is required");
+  }
+  if (node["jwks_url"]) {
+    t.jwks_url = r.nonEmptyString(node["jwks_url"], path + ".jwks_url");
+    if (auto url = token::parseFetchUrl(t.jwks_url); !url) {
+      r.fail(node["jwks_url"], path + ".jwks_url", url.error().message);
+    }
+  } else {
+    t.jwks_file = resolveConfigPath(base_dir, r.nonEmptyString(node["jwks_file"], path + ".jwks_file"));
+  }
+  if (node["ca_file"]) {
+    if (t.jwks_url.empty()) r.fail(node["ca_file"], path + ".ca_file", "only used with jwks_url");
+    t.ca_file = resolveConfigPath(base_dir, r.nonEmptyString(node["ca_file"], path + ".ca_file"));
+  }
+  if (const auto algs = node["algorithms"]) {
+    if (!algs.IsSequence() || algs.size() == 0) {
+      r.fail(algs, path + ".algorithms", "expected a non-empty list such as [RS256]");
+    }
+    t.algorithms.clear();
+    for (std::size_t i = 0; i < algs.size(); ++i) {
+      const std::string p = path + ".algorithms[" + std::to_string(i) + "]";
+      const std::string name = r.nonEmptyString(algs[i], p);
+      // jose knows the asymmetric algorithms only: never none, never HS*.
+      if (!jose::algFromName(name)) {
+        r.fail(algs[i], p, "expected one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512");
+      }
+      if (std::find(t.algorithms.begin(), t.algorithms.end(), name) != t.algorithms.end()) {
+        r.fail(algs[i], p, name + " is listed twice");
+      }
+      t.algorithms.push_back(name);
+    }
+  }
+  if (node["push_authorization"]) {
+    t.push_authorization = r.nonEmptyString(node["push_authorization"], path + ".push_authorization");
+    if (t.push_authorization.size() > 4096 || !printable(t.push_authorization, true) ||
+        t.push_authorization.front() == ' ' || t.push_authorization.back() == ' ') {
+      r.fail(node["push_authorization"], path + ".push_authorization",
+             "the exact Authorization header value: printable ASCII, at most 4096 bytes, no "
+             "leading or trailing space");
+    }
+  }
+  return t;
+}
+
+SsfConfig readSsf(const YamlReader& r, const YAML::Node& node, const std::string& base_dir) {
+  const std::string path = "control_plane.ssf";
+  if (!node.IsMap()) r.fail(node, path, "expected a mapping {audience, transmitters, max_age}");
+  r.onlyKeys(node, path, {"audience", "transmitters", "max_age", "revocation_ttl"});
+  SsfConfig c;
+  if (node["audience"]) {
+    c.audience = r.nonEmptyString(node["audience"], path + ".audience");
+    if (c.audience.size() > 2048 || !printable(c.audience, false)) {
+      r.fail(node["audience"], path + ".audience", "printable ASCII without spaces, at most 2048 bytes");
+    }
+  }
+  const YAML::Node list = node["transmitters"];
+  if (!list) r.fail(node, path + ".transmitters", "is required");
+  if (!list.IsSequence() || list.size() == 0) {
+    r.fail(list, path + ".transmitters", "expected a non-empty list of {issuer, jwks_url | jwks_file}");
+  }
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string p = path + ".transmitters[" + std::to_string(i) + "]";
+    SsfTransmitterConfig t = readTransmitter(r, list[i], p, base_dir);
+    for (const auto& other : c.transmitters) {
+      if (other.issuer == t.issuer) r.fail(list[i]["issuer"], p + ".issuer", "issuer listed twice");
+      if (!t.push_authorization.empty() && other.push_authorization == t.push_authorization) {
+        r.fail(list[i]["push_authorization"], p + ".push_authorization",
+               "another transmitter has the same value: a push could not be told apart");
+      }
+    }
+    c.transmitters.push_back(std::move(t));
+  }
+  using std::chrono::milliseconds;
+  if (node["max_age"]) {
+    c.max_age = seconds(r, node["max_age"], path + ".max_age", milliseconds(60 * 1000),
+                        milliseconds(30LL * 24 * 3600 * 1000));
+  }
+  if (node["revocation_ttl"]) {
+    c.revocation_ttl = seconds(r, node["revocation_ttl"], path + ".revocation_ttl",
+                               milliseconds(60 * 1000), milliseconds(365LL * 24 * 3600 * 1000));
+  }
+  return c;
+}
+
 }  // namespace
 
 Result<std::optional<ControlPlaneConfig>> parseControlPlaneConfig(const std::string& yaml_text,
@@ -74,7 +184,7 @@ Result<std::optional<ControlPlaneConfig>> parseControlPlaneConfig(const std::str
     if (!cp.IsMap()) r.fail(cp, "control_plane", "expected a mapping");
     r.onlyKeys(cp, "control_plane",
                {"listen", "tls", "database", "access", "bootstrap_admin", "login_token_ttl",
-                "audit_retention", "long_poll_max", "seed"});
+                "audit_retention", "long_poll_max", "seed", "ssf"});
     ControlPlaneConfig c;
     c.source_path = source_path;
     if (!cp["listen"]) r.fail(cp, "control_plane.listen", "is required");
@@ -109,6 +219,7 @@ Result<std::optional<ControlPlaneConfig>> parseControlPlaneConfig(const std::str
                                 milliseconds(1000), milliseconds(300 * 1000));
     }
     if (cp["seed"]) c.seed_path = resolveConfigPath(base_dir, r.nonEmptyString(cp["seed"], "control_plane.seed"));
+    if (cp["ssf"]) c.ssf = readSsf(r, cp["ssf"], base_dir);
     if (!c.bootstrap_admin && c.access.admins.empty()) {
       r.fail(cp, "control_plane.access.admins",
              "no administrator: list admin SPIFFE IDs or enable bootstrap_admin");

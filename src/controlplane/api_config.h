@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -24,6 +25,33 @@ struct ApiAccessConfig {
   std::vector<identity::IdMatcher> viewers;
 };
 
+// One Shared Signals transmitter whose SETs `warden server` accepts (docs/ssf.md,
+// docs/control-plane.md#shared-signals).
+inline constexpr std::size_t kMaxSsfIssuerBytes = 252;  // "ssf:<issuer>" fits a risk_source
+
+struct SsfTransmitterConfig {
+  std::string issuer;      // exactly the SETs' `iss`
+  std::string jwks_url;    // exactly one of jwks_url and jwks_file
+  std::string jwks_file;   // re-read every 5 minutes
+  std::string ca_file;     // PEM roots for jwks_url instead of the system's
+  std::vector<std::string> algorithms{"RS256", "PS256", "ES256"};
+  // The exact Authorization header value its pushes carry (the stream's
+  // delivery.authorization_header); empty: it pushes without one.
+  std::string push_authorization;
+};
+
+// `control_plane.ssf`: the push receiver at POST /api/v1/ssf/events.
+struct SsfConfig {
+  // The `aud` SETs must carry; empty: the API's base URL (https://<listen host>:<port>).
+  std::string audience;
+  std::vector<SsfTransmitterConfig> transmitters;
+  // SETs older than this are refused; replayed jtis are remembered this long (plus skew).
+  std::chrono::seconds max_age{std::chrono::hours(24)};
+  // How long a revocation from session-revoked / credential-change stays in force: at
+  // least the longest access-token lifetime any target accepts.
+  std::chrono::seconds revocation_ttl{std::chrono::hours(24)};
+};
+
 struct ControlPlaneConfig {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 0;
@@ -38,6 +66,8 @@ struct ControlPlaneConfig {
   std::chrono::seconds long_poll_max{std::chrono::seconds(30)};
   // A YAML file of agents, policies and governance blocks loaded once into an empty store.
   std::string seed_path;
+  // Shared Signals receiver; unset: POST /api/v1/ssf/events answers 404.
+  std::optional<SsfConfig> ssf;
   std::string source_path;
 };
 

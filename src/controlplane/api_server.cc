@@ -386,7 +386,11 @@ struct ApiServer::Impl {
     if (area == "ssf" && r.segments.size() == 2 && r.segments[1] == "events") {
       if (r.method != "POST") co_return api::error(405, "method_not_allowed", "use POST");
       if (!hooks.ssf_push) co_return api::error(404, "not_found", "no Shared Signals receiver configured");
-      auto [status, body] = hooks.ssf_push(r.header("content-type"), req.body());
+      std::optional<std::string> authorization;
+      if (auto it = req.find(http::field::authorization); it != req.end()) {
+        authorization = std::string(it->value());
+      }
+      auto [status, body] = hooks.ssf_push(r.header("content-type"), authorization, req.body());
       auto res = net::jsonResponse(static_cast<unsigned>(status), body);
       if (body.empty()) res.erase(http::field::content_type);
       co_return res;

@@ -15,6 +15,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,8 +30,10 @@ namespace warden::controlplane {
 struct ApiServerHooks {
   // Per-component readiness shown on /readyz besides the store and distribution.
   std::function<std::vector<std::pair<std::string, bool>>()> components;
-  // Receives a Shared Signals push (RFC 8935): content type and body -> status and body.
+  // Receives a Shared Signals push (RFC 8935): content type, Authorization header (when
+  // sent) and body -> status and body (controlplane::SsfEndpoint::push).
   std::function<std::pair<int, std::string>(const std::string& content_type,
+                                            const std::optional<std::string>& authorization,
                                             const std::string& body)> ssf_push;
   // The clock login tokens' expiry is checked against, in Unix seconds; tests pass a fake.
   // Default: the system clock.

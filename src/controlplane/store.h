@@ -124,6 +124,9 @@ class Store {
   // (a replayed SET).
   StoreResult<bool> rememberJti(std::string_view issuer, std::string_view jti,
                                 std::int64_t now_unix, std::int64_t ttl_seconds);
+  // Drops (issuer, jti) so that the transmitter's retry is not taken for a replay: for a
+  // SET that was recorded but could not be applied. True if it was there.
+  StoreResult<bool> forgetJti(std::string_view issuer, std::string_view jti);
   StoreResult<std::uint64_t> pruneJtis(std::int64_t now_unix);
   StoreResult<Revocation> addRevocation(Revocation revocation, const Actor& actor);
   StoreResult<std::vector<Revocation>> listRevocations(std::int64_t now_unix);  // active

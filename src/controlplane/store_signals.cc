@@ -78,6 +78,14 @@ StoreResult<bool> Store::rememberJti(std::string_view issuer, std::string_view j
   });
 }
 
+StoreResult<bool> Store::forgetJti(std::string_view issuer, std::string_view jti) {
+  return impl_->write<bool>([&](WriteTx& tx) -> StoreResult<bool> {
+    auto deleted = execute(tx.db, "DELETE FROM ssf_jtis WHERE issuer = ? AND jti = ?", issuer, jti);
+    if (!deleted.ok()) return deleted.error();
+    return *deleted == 1;
+  });
+}
+
 StoreResult<std::uint64_t> Store::pruneJtis(std::int64_t now_unix) {
   return impl_->write<std::uint64_t>([&](WriteTx& tx) -> StoreResult<std::uint64_t> {
     auto deleted = execute(tx.db, "DELETE FROM ssf_jtis WHERE expires_unix <= ?", now_unix);

@@ -53,6 +53,26 @@ Status writeAtomically(const std::string& path, const std::string& text) {
   return {};
 }
 
+// `revocations: [{subject, issued_before, reason}]` (absent from a view: none).
+Result<std::shared_ptr<const token::RevocationSet>> compileRevocations(const json& view) {
+  const auto it = view.find("revocations");
+  if (it == view.end() || it->is_null()) return std::shared_ptr<const token::RevocationSet>();
+  if (!it->is_array()) return Error{"view.revocations: expected a list"};
+  std::vector<token::Revocation> entries;
+  entries.reserve(it->size());
+  for (std::size_t i = 0; i < it->size(); ++i) {
+    const json& r = (*it)[i];
+    if (!r.is_object() || !r.contains("subject") || !r["subject"].is_string() ||
+        r["subject"].get_ref<const std::string&>().empty() || !r.contains("issued_before") ||
+        !r["issued_before"].is_number_integer()) {
+      return Error{"view.revocations[" + std::to_string(i) +
+                   "]: expected {subject: non-empty string, issued_before: integer}"};
+    }
+    entries.push_back({r["subject"].get<std::string>(), r["issued_before"].get<std::int64_t>()});
+  }
+  return token::RevocationSet::build(entries);
+}
+
 }  // namespace
 
 std::shared_ptr<const policy::PolicySnapshot> denyAllPolicy() {
@@ -97,6 +117,9 @@ Result<ControlPlaneView> compileView(const std::string& body, std::int64_t recei
   auto compiled = governance::compileGovernance(std::move(*gov));
   if (!compiled) return Error{"view.governance: " + compiled.error().message};
   out.governance = *compiled;
+  auto revocations = compileRevocations(view);
+  if (!revocations) return revocations.error();
+  out.revocations = std::move(*revocations);
   return out;
 }
 

@@ -25,6 +25,7 @@
 #include "policy/policy.h"
 #include "proxy/sidecar_config.h"
 #include "proxy/tls_contexts.h"
+#include "token/revocations.h"
 
 namespace warden::proxy {
 
@@ -33,6 +34,8 @@ struct ControlPlaneView {
   std::uint64_t generation = 0;
   std::shared_ptr<const policy::PolicySnapshot> policy;  // deny-all when the target has none
   std::shared_ptr<const governance::GovernanceSnapshot> governance;
+  // Layer 3 token_revoked: the view's active revocations; null when there are none.
+  std::shared_ptr<const token::RevocationSet> revocations;
   std::string body;  // the JSON as received (persisted for fail-static)
   std::int64_t received_unix = 0;
 };

@@ -278,6 +278,10 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
             peer.id.str(), std::string_view(reinterpret_cast<const char*>(peer.cert_sha256.data()),
                                             peer.cert_sha256.size())};
         verdict = runtime->token_verifier->verify(*bearer, binding, std::chrono::system_clock::now());
+        // Revoked by the control plane (CAEP session-revoked, credential-change).
+        if (verdict.ok && runtime->revocations) {
+          if (auto revoked = runtime->revocations->check(verdict.token)) verdict = std::move(*revoked);
+        }
         if (verdict.ok && decision.required_roles != nullptr) {
           auto roles = token::checkRoles(*verdict.token, *decision.required_roles);
           if (!roles.ok) {

@@ -20,6 +20,7 @@
 #include "proxy/sidecar_config.h"
 #include "proxy/tls_contexts.h"
 #include "token/access_token.h"
+#include "token/revocations.h"
 
 namespace warden::proxy {
 
@@ -32,6 +33,8 @@ struct Runtime {
   std::shared_ptr<const token::AccessTokenVerifier> token_verifier;
   // Layers 4a/4b; null when this target is not governed (standalone without a file).
   std::shared_ptr<const governance::GovernanceSnapshot> governance;
+  // Layer 3 token_revoked (control-plane mode): null while nothing is revoked.
+  std::shared_ptr<const token::RevocationSet> revocations;
 };
 
 // Process-wide state shared by the workers. Fields are set before the workers start and

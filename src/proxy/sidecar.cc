@@ -156,6 +156,7 @@ struct Sidecar::Impl {
     next->policy = view.policy;
     next->token_verifier = *verifier;
     next->governance = view.governance;
+    next->revocations = view.revocations;
     last_policy_error.clear();
     policy_loaded_at = nowSeconds();
     shared.governance_confirmed_unix.store(view.received_unix, std::memory_order_relaxed);
@@ -591,6 +592,7 @@ Result<std::unique_ptr<Sidecar>> Sidecar::create(SidecarConfig config) {
     runtime->policy = cached ? cached->policy : denyAllPolicy();
     if (cached) {
       runtime->governance = cached->governance;
+      runtime->revocations = cached->revocations;
       impl->shared.governance_confirmed_unix.store(cached->received_unix);
       spdlog::info("control plane: enforcing the cached view {} until the server answers",
                    cached->generation);

@@ -42,6 +42,7 @@ ControlPlane::ControlPlane(std::vector<std::string> agents) {
 
 ControlPlane::~ControlPlane() {
   api_.reset();
+  ssf_.reset();
   store_.reset();
 }
 
@@ -61,17 +62,28 @@ void ControlPlane::start() {
   hooks.now_unix = [this] {
     return static_cast<std::int64_t>(std::time(nullptr)) + api_clock_offset.load();
   };
+  if (ssf) {
+    auto endpoint = controlplane::SsfEndpoint::create(*ssf, *store_);
+    ASSERT_TRUE(endpoint.ok()) << endpoint.error().message;
+    ssf_ = std::move(*endpoint);
+    hooks.ssf_push = controlplane::SsfEndpoint::pushHook(ssf_);
+  }
   auto api = controlplane::ApiServer::start(config, *store_, identity_->issuer(), entries_,
                                             dir.file("state"), std::move(hooks));
   ASSERT_TRUE(api.ok()) << api.error().message;
   api_ = std::move(*api);
   port_ = api_->port();
   base_url_ = api_->baseUrl();
+  if (ssf_) {
+    auto listening = ssf_->open(api_->baseUrl());
+    ASSERT_TRUE(listening.ok()) << listening.message();
+  }
   if (!api_->generatedAdminPassword().empty()) admin_password_ = api_->generatedAdminPassword();
 }
 
 void ControlPlane::stop() {
   api_.reset();
+  ssf_.reset();
   store_.reset();
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "controlplane/api_server.h"
+#include "controlplane/ssf_service.h"
 #include "controlplane/store.h"
 #include "echo_app.h"
 #include "issuer/identity_server.h"
@@ -42,13 +43,17 @@ class ControlPlane {
   // of expiry move it forward instead of sleeping). Read on every request.
   std::atomic<std::int64_t> api_clock_offset{0};
 
-  // (Re)starts the API over the same store file and state; stop() closes it.
+  // (Re)starts the API over the same store file and state; stop() closes it. With
+  // `ssf` set, the API serves a Shared Signals push receiver built from it (as `warden
+  // server` does; its default audience is the API's base URL).
   void start();
   void stop();
   controlplane::Store& store() { return *store_; }
   controlplane::ApiServer& api() { return *api_; }
   const std::string& baseUrl() const { return base_url_; }
   const std::string& adminPassword() const { return admin_password_; }
+  std::optional<controlplane::SsfConfig> ssf;
+  controlplane::SsfEndpoint* ssfEndpoint() { return ssf_.get(); }
 
   // SVID files of a registration entry; cached per name.
   ClientCredential credential(const std::string& entry);
@@ -83,6 +88,7 @@ class ControlPlane {
   std::vector<issuer::RegistrationEntry> entries_;
   std::unique_ptr<controlplane::Store> store_;
   std::unique_ptr<controlplane::ApiServer> api_;
+  std::shared_ptr<controlplane::SsfEndpoint> ssf_;
   std::string bundle_path_;
   std::string admin_password_;
   std::uint16_t port_ = 0;
