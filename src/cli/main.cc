@@ -1,9 +1,11 @@
 // `warden`: one binary, subcommands per role.
 //   warden proxy --config sidecar.yaml     run the sidecar
-//   warden policy validate FILE...         parse + compile policies, first error per file
 //   warden config validate FILE            check a sidecar config (and its policy/credentials)
 //   warden server --config server.yaml     run the control plane (SPIFFE issuer, token service)
-// CLI errors: one line on stderr and a non-zero exit code.
+//   warden login | agents | risk | state | policy | governance | audit
+//                                          the control plane's API (admin_commands.h,
+//                                          docs/cli.md); `policy validate` works offline
+// CLI errors: one line on stderr and a non-zero exit code (usage errors: 2).
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
@@ -11,9 +13,9 @@
 #include <iostream>
 #include <pthread.h>
 
+#include "cli/admin_commands.h"
 #include "cli/server_command.h"
 #include "cli/signals.h"
-#include "policy/policy.h"
 #include "proxy/sidecar.h"
 #include "proxy/sidecar_config.h"
 
@@ -62,20 +64,6 @@ int runProxy(const std::string& config_path, const std::string& log_level) {
   }
 }
 
-int validatePolicies(const std::vector<std::string>& files) {
-  int failures = 0;
-  for (const auto& f : files) {
-    auto compiled = warden::policy::loadPolicyFile(f);
-    if (!compiled) {
-      std::cerr << compiled.error().message << "\n";
-      ++failures;
-    } else {
-      std::cout << f << ": ok (version \"" << (*compiled)->version() << "\")\n";
-    }
-  }
-  return failures == 0 ? 0 : 1;
-}
-
 int validateConfig(const std::string& file) {
   auto config = warden::proxy::loadSidecarConfig(file);
   if (!config) {
@@ -104,12 +92,6 @@ int main(int argc, char** argv) {
   std::string proxy_config;
   proxy->add_option("-c,--config", proxy_config, "Sidecar configuration file (YAML)")->required();
 
-  auto* policy = app.add_subcommand("policy", "Work with target policies");
-  policy->require_subcommand(1);
-  auto* validate = policy->add_subcommand("validate", "Parse and compile policy files");
-  std::vector<std::string> policy_files;
-  validate->add_option("files", policy_files, "Policy files")->required()->check(CLI::ExistingFile);
-
   auto* config = app.add_subcommand("config", "Work with sidecar configuration");
   config->require_subcommand(1);
   auto* config_validate = config->add_subcommand("validate", "Check a sidecar config, its policy and credentials");
@@ -122,6 +104,8 @@ int main(int argc, char** argv) {
   bool server_check = false;
   server->add_flag("--check", server_check, "Validate the configuration and exit");
 
+  warden::cli::AdminCommands admin(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -130,7 +114,7 @@ int main(int argc, char** argv) {
     return kExitConfigError;
   }
   if (*proxy) return runProxy(proxy_config, log_level);
-  if (*validate) return validatePolicies(policy_files);
+  if (auto code = admin.run()) return *code;
   if (*config_validate) return validateConfig(config_file);
   if (*server) {
     spdlog::set_level(spdlog::level::from_str(log_level));

@@ -41,28 +41,102 @@ std::string describeError(const boost::system::error_code& ec) {
   return ec == beast::error::timeout ? std::string("timed out") : ec.message();
 }
 
+// The method to send: `method` when given, else POST or GET per `post`.
+http::verb methodOf(const HttpFetchRequest& r) {
+  if (r.method.empty()) return r.post ? http::verb::post : http::verb::get;
+  return http::string_to_verb(r.method);
+}
+
+bool isHeaderSafe(std::string_view text) {
+  return text.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+// RFC 9110 §5.6.2 token characters.
+bool isHeaderName(std::string_view name) {
+  if (name.empty()) return false;
+  for (const char c : name) {
+    const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
+// A 2xx body handed to `on_body` piece by piece (server-sent events); any other body
+// collected, bounded by max_body_bytes.
+template <class Stream>
+asio::awaitable<HttpFetchResult> readStreamed(Stream& stream, beast::flat_buffer& buffer,
+                                              const HttpFetchRequest& r, bool head_request) {
+  const FetchUrl& url = *r.url;
+  http::response_parser<http::buffer_body> parser;
+  parser.header_limit(kMaxResponseHeaderBytes);
+  parser.body_limit(boost::none);  // a stream has no end; other bodies are bounded below
+  if (head_request) parser.skip(true);
+  auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+  if (hec) co_return failed("reading the response from " + url.text + ": " + describeError(hec));
+  HttpFetchResult out;
+  const auto& res = parser.get();
+  out.status = res.result_int();
+  out.content_type = std::string(res[http::field::content_type]);
+  out.cache_control = std::string(res[http::field::cache_control]);
+  out.location = std::string(res[http::field::location]);
+  out.etag = std::string(res[http::field::etag]);
+  const bool streaming = out.status >= 200 && out.status < 300;
+  auto& tcp = beast::get_lowest_layer(stream);
+  std::vector<char> piece(16 * 1024);
+  while (!parser.is_done()) {
+    parser.get().body().data = piece.data();
+    parser.get().body().size = piece.size();
+    // The overall deadline covered the head; a stream is bounded by its silences only.
+    if (streaming) tcp.expires_after(r.timeout);
+    // read_some: whatever has arrived is handed over now, not when the piece buffer fills.
+    auto [ec, n] = co_await http::async_read_some(stream, buffer, parser, kTuple);
+    if (ec == http::error::need_buffer) ec = {};
+    const std::size_t got = piece.size() - parser.get().body().size;
+    if (got > 0 && streaming) {
+      if (!r.on_body(std::string_view(piece.data(), got))) {
+        out.ok = true;
+        co_return out;
+      }
+    } else if (got > 0) {
+      if (out.body.size() + got > r.max_body_bytes) {
+        co_return failed(url.text + ": the response exceeds " + std::to_string(r.max_body_bytes) +
+                         " bytes");
+      }
+      out.body.append(piece.data(), got);
+    }
+    if (ec) co_return failed("reading the response from " + url.text + ": " + describeError(ec));
+  }
+  out.ok = true;
+  co_return out;
+}
+
 template <class Stream>
 asio::awaitable<HttpFetchResult> exchange(Stream& stream, const HttpFetchRequest& r) {
   const FetchUrl& url = *r.url;
-  http::request<http::string_body> req{r.post ? http::verb::post : http::verb::get, url.target,
-                                       11};
+  const http::verb verb = methodOf(r);
+  http::request<http::string_body> req{verb, url.target, 11};
   req.set(http::field::host, url.host_header);
   req.set(http::field::user_agent, r.user_agent);
   req.set(http::field::accept, r.accept);
-  if (r.post) {
-    req.set(http::field::content_type, r.content_type);
+  const bool with_body = !r.body.empty() || verb == http::verb::post || verb == http::verb::put ||
+                         verb == http::verb::patch;
+  if (with_body) {
+    if (!r.content_type.empty()) req.set(http::field::content_type, r.content_type);
     req.set(http::field::cache_control, "no-store");
     req.body() = r.body;
     req.prepare_payload();
   }
+  for (const auto& [name, value] : r.headers) req.set(name, value);
   req.keep_alive(false);
   auto [wec, wn] = co_await http::async_write(stream, req, kTuple);
   if (wec) co_return failed("sending the request to " + url.text + ": " + describeError(wec));
 
   beast::flat_buffer buffer;
+  if (r.on_body) co_return co_await readStreamed(stream, buffer, r, verb == http::verb::head);
   http::response_parser<http::string_body> parser;
   parser.header_limit(kMaxResponseHeaderBytes);
   parser.body_limit(r.max_body_bytes);
+  if (verb == http::verb::head) parser.skip(true);
   auto [rec, rn] = co_await http::async_read(stream, buffer, parser, kTuple);
   if (rec == http::error::body_limit) {
     co_return failed(url.text + ": the response exceeds " + std::to_string(r.max_body_bytes) +
@@ -77,6 +151,7 @@ asio::awaitable<HttpFetchResult> exchange(Stream& stream, const HttpFetchRequest
   out.content_type = std::string(res[http::field::content_type]);
   out.cache_control = std::string(res[http::field::cache_control]);
   out.location = std::string(res[http::field::location]);
+  out.etag = std::string(res[http::field::etag]);
   co_return out;
 }
 
@@ -91,6 +166,14 @@ std::string printableText(std::string_view text, std::size_t max) {
 
 asio::awaitable<HttpFetchResult> httpFetch(const HttpFetchRequest& r) {
   const FetchUrl& url = *r.url;
+  if (methodOf(r) == http::verb::unknown) {
+    co_return failed(url.text + ": unsupported method " + printableText(r.method));
+  }
+  for (const auto& [name, value] : r.headers) {
+    if (!isHeaderName(name) || !isHeaderSafe(value)) {
+      co_return failed(url.text + ": refusing a malformed request header (name or line break)");
+    }
+  }
   auto executor = co_await asio::this_coro::executor;
   const auto deadline = std::chrono::steady_clock::now() + r.timeout;
 

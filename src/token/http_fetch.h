@@ -1,6 +1,7 @@
 // One short HTTP/1.1 exchange with a configured URL (fetch_url.h): the client Warden uses to
 // fetch key material (JWKS, discovery documents) and to ask token endpoints for access
-// tokens (GET and POST).
+// tokens (GET and POST), and the one `warden`'s admin commands use for the control plane's
+// REST API (any method, extra headers, the ETag back, server-sent event streams).
 //
 // One connection per exchange (Connection: close), redirects never followed, bounded
 // response head and body, and one deadline for resolve, connect, TLS handshake, request and
@@ -11,6 +12,10 @@
 // run on the connection's SSL object before and after the handshake.
 // The answer of any status comes back (non-2xx bodies carry OAuth error objects); `ok` is
 // false only when no complete response was read.
+// Streaming (`on_body`): the body of a 2xx answer is handed over piece by piece as it
+// arrives instead of being collected; the deadline then covers the exchange up to the
+// response head, and after it `timeout` bounds each wait for more data (silence). The body
+// of any other answer is collected in `body` as usual.
 // Thread-safety: the coroutine runs on the caller's executor; the request (and the SSL
 // context it points to) must outlive it.
 #pragma once
@@ -24,6 +29,8 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/result.h"
 #include "token/fetch_url.h"
@@ -32,9 +39,15 @@ namespace warden::token {
 
 struct HttpFetchRequest {
   const FetchUrl* url = nullptr;
-  bool post = false;          // GET otherwise
-  std::string body;           // POST only
-  std::string content_type;   // POST only
+  bool post = false;          // GET otherwise (when `method` is empty)
+  // Any other method by name ("PUT", "DELETE", ...); empty: POST or GET per `post`.
+  std::string method;
+  std::string body;           // sent with POST, PUT and PATCH, or whenever non-empty
+  std::string content_type;   // sent with a body (when non-empty)
+  // Extra request headers (If-Match, Authorization, ...), set after the fixed ones (one of
+  // the same name is replaced). Names must be RFC 9110 tokens; values with CR, LF or NUL
+  // are refused before connecting (no header injection).
+  std::vector<std::pair<std::string, std::string>> headers;
   std::string accept = "application/json";
   std::string user_agent = "warden";
   std::size_t max_body_bytes = 64 * 1024;
@@ -47,6 +60,9 @@ struct HttpFetchRequest {
   // failure aborts), `verify` after a successful one (a failure is the answer's error).
   std::function<Status(SSL*)> prepare;
   std::function<Status(SSL*)> verify;
+  // Streaming: receives each piece of a 2xx body; returning false ends the exchange (the
+  // result is then ok with what was read so far). See the note at the top.
+  std::function<bool(std::string_view)> on_body;
 };
 
 struct HttpFetchResult {
@@ -56,6 +72,7 @@ struct HttpFetchResult {
   std::string content_type;
   std::string cache_control;
   std::string location;  // of a redirect, for messages only
+  std::string etag;      // the ETag header, as sent
   std::string error;     // when !ok: what failed, naming the URL
 };
 
