@@ -197,7 +197,48 @@ Result<std::optional<ControlPlaneConfig>> parseControlPlaneConfig(const std::str
                      ? resolveConfigPath(base_dir, r.nonEmptyString(cp["database"], "control_plane.database"))
                      : (std::filesystem::path(state_dir) / "warden.db").string();
     if (const auto access = cp["access"]) {
-      r.onlyKeys(access, "control_plane.access", {"admins", "developers", "viewers"});
+      r.onlyKeys(access, "control_plane.access", {"admins", "developers", "viewers", "identity_providers"});
+      if (const auto idps = access["identity_providers"]) {
+        const std::string path = "control_plane.access.identity_providers";
+        if (!idps.IsSequence()) r.fail(idps, path, "expected a list");
+        for (std::size_t i = 0; i < idps.size(); ++i) {
+          const std::string p = path + "[" + std::to_string(i) + "]";
+          const YAML::Node n = idps[i];
+          r.onlyKeys(n, p, {"issuer", "discovery_url", "jwks_url", "jwks_file", "ca_file", "audiences",
+                            "algorithms", "typ", "roles_claim", "admins", "developers", "viewers"});
+          IdentityProviderConfig idp;
+          auto strings = [&](const char* key) {
+            std::vector<std::string> out;
+            if (!n[key]) return out;
+            if (!n[key].IsSequence()) r.fail(n[key], p + "." + key, "expected a list of strings");
+            for (std::size_t j = 0; j < n[key].size(); ++j) {
+              out.push_back(r.nonEmptyString(n[key][j], p + "." + key + "[" + std::to_string(j) + "]"));
+            }
+            return out;
+          };
+          if (!n["issuer"]) r.fail(n, p + ".issuer", "is required");
+          idp.issuer.issuer = r.nonEmptyString(n["issuer"], p + ".issuer");
+          if (n["discovery_url"]) idp.issuer.discovery_url = r.nonEmptyString(n["discovery_url"], p + ".discovery_url");
+          if (n["jwks_url"]) idp.issuer.jwks_url = r.nonEmptyString(n["jwks_url"], p + ".jwks_url");
+          if (n["jwks_file"]) {
+            idp.issuer.jwks_file = resolveConfigPath(base_dir, r.nonEmptyString(n["jwks_file"], p + ".jwks_file"));
+          }
+          if (n["ca_file"]) idp.issuer.ca_file = resolveConfigPath(base_dir, r.nonEmptyString(n["ca_file"], p + ".ca_file"));
+          idp.issuer.audiences = strings("audiences");
+          if (idp.issuer.audiences.empty()) r.fail(n, p + ".audiences", "at least one accepted audience is required");
+          if (n["algorithms"]) idp.issuer.algorithms = strings("algorithms");
+          idp.issuer.require_typ = n["typ"] ? r.string(n["typ"], p + ".typ") : std::string();
+          if (n["roles_claim"]) idp.issuer.roles_claim = r.nonEmptyString(n["roles_claim"], p + ".roles_claim");
+          idp.admin_values = strings("admins");
+          idp.developer_values = strings("developers");
+          idp.viewer_values = strings("viewers");
+          if (idp.admin_values.empty() && idp.developer_values.empty() && idp.viewer_values.empty()) {
+            r.fail(n, p, "map at least one claim value to admins, developers or viewers");
+          }
+          if (auto st = token::validateIssuerConfig(idp.issuer, p); !st) r.fail(n, p, st.message());
+          c.access.identity_providers.push_back(std::move(idp));
+        }
+      }
       if (access["admins"]) c.access.admins = readMatchers(r, access["admins"], "control_plane.access.admins");
       if (access["developers"]) {
         c.access.developers = readMatchers(r, access["developers"], "control_plane.access.developers");

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "controlplane/external_idp.h"
 #include "identity/id_matcher.h"
 
 namespace warden::controlplane {
@@ -23,6 +24,8 @@ struct ApiAccessConfig {
   std::vector<identity::IdMatcher> admins;
   std::vector<identity::IdMatcher> developers;  // may change developer policies only
   std::vector<identity::IdMatcher> viewers;
+  // People signed in at external OIDC providers (external_idp.h).
+  std::vector<IdentityProviderConfig> identity_providers;
 };
 
 // One Shared Signals transmitter whose SETs `warden server` accepts (docs/ssf.md,

@@ -131,6 +131,7 @@ struct ApiServer::Impl {
   issuer::Issuer* issuer = nullptr;
   ApiServerHooks hooks;
   std::unique_ptr<issuer::SvidTls> tls;
+  std::unique_ptr<ExternalIdentityProviders> idps;
   std::unique_ptr<LoginTokens> logins;
   std::unique_ptr<api::Context> context;
   std::string generated_password;
@@ -151,6 +152,10 @@ struct ApiServer::Impl {
       if (value.size() > 7 && (value.substr(0, 7) == "Bearer " || value.substr(0, 7) == "bearer ")) {
         auto p = logins->verify(value.substr(7), now());
         if (p) return *p;
+        if (idps) {
+          auto external = idps->authenticate(value.substr(7), std::chrono::system_clock::now());
+          if (external) return *external;
+        }
       }
       return Principal{};  // a bad credential is never silently replaced by another
     }
@@ -476,6 +481,13 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(
   auto logins = LoginTokens::open(state_dir, issuer.trustDomain(), impl.base_url);
   if (!logins) return Error{logins.error().message};
   impl.logins = std::move(*logins);
+  auto idps = ExternalIdentityProviders::create(config.access.identity_providers);
+  if (!idps) return Error{idps.error().message};
+  impl.idps = std::move(*idps);
+  if (!config.access.identity_providers.empty() && !impl.idps->waitReady(std::chrono::seconds(5))) {
+    spdlog::warn("control plane: an identity provider's keys are not fetched yet; its users get "
+                 "401 until they are");
+  }
   impl.logins->rotate(std::time(nullptr));
   impl.context.reset(new api::Context{impl.config, store, *impl.logins, &impl.server->context(), {}, {}});
   impl.ready.store(true, std::memory_order_release);

@@ -47,6 +47,8 @@ class ControlPlane {
   // `ssf` set, the API serves a Shared Signals push receiver built from it (as `warden
   // server` does; its default audience is the API's base URL).
   void start();
+  // External OIDC providers the API accepts people from (set before start()).
+  std::vector<controlplane::IdentityProviderConfig> identity_providers;
   void stop();
   controlplane::Store& store() { return *store_; }
   controlplane::ApiServer& api() { return *api_; }
