@@ -158,23 +158,8 @@ struct ControlPlaneClient::Impl {
     request.user_agent = "warden-sidecar";
     request.max_body_bytes = kMaxViewBytes;
     request.timeout = timeout;
-    request.tls = contexts->client.get();
-    request.check_server_name = false;
-    HandshakeState hs;
-    hs.bundles = contexts->bundles.get();
-    hs.expected_peer = &config.server_id;
-    request.prepare = [&hs](SSL* ssl_obj) {
-      attachHandshakeState(ssl_obj, &hs);
-      return Status();
-    };
-    request.verify = [&hs](SSL* ssl_obj) -> Status {
-      attachHandshakeState(ssl_obj, nullptr);
-      if (hs.verified) return {};
-      return Error{"the control plane's certificate was refused (" +
-                   (hs.failure_reason.empty() ? std::string("not verified")
-                                              : hs.failure_reason + ": " + hs.failure_detail) +
-                   ")"};
-    };
+    HandshakeState hs;  // outlives the exchange: the hooks point at it
+    expectServerSvid(request, *contexts, hs, config.server_id, "the control plane");
     co_return co_await token::httpFetch(request);
   }
 

@@ -178,22 +178,7 @@ asio::awaitable<Result<token::ObtainedToken>> requestToken(
     // The endpoint's certificate is an X509-SVID: the sidecar's client context verifies it
     // with the bundles in force and requires exactly server_spiffe_id (and presents our
     // SVID, which tls_client_auth needs and private_key_jwt does not mind).
-    request.tls = tls->client.get();
-    request.check_server_name = false;
-    hs.bundles = tls->bundles.get();
-    hs.expected_peer = &c.server_spiffe_id;
-    request.prepare = [&hs](SSL* ssl_obj) {
-      attachHandshakeState(ssl_obj, &hs);
-      return Status();
-    };
-    request.verify = [&hs](SSL* ssl_obj) -> Status {
-      attachHandshakeState(ssl_obj, nullptr);
-      if (hs.verified) return {};
-      return Error{"the token endpoint's certificate was refused (" +
-                   (hs.failure_reason.empty() ? std::string("not verified")
-                                              : hs.failure_reason + ": " + hs.failure_detail) +
-                   ")"};
-    };
+    expectServerSvid(request, *tls, hs, c.server_spiffe_id, "the token endpoint");
   } else if (r.url.tls) {
     request.tls = r.web_tls.get();
     if (c.client_auth == TokenClientAuth::kTlsClientAuth) {

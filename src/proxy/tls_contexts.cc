@@ -215,4 +215,24 @@ std::string describeTlsAlert(const boost::system::error_code& ec) {
   return text != nullptr ? text : "unknown alert";
 }
 
+void expectServerSvid(token::HttpFetchRequest& request, const TlsContexts& tls, HandshakeState& hs,
+                      const std::string& expected_id, std::string what) {
+  request.tls = tls.client.get();
+  request.check_server_name = false;
+  hs.bundles = tls.bundles.get();
+  hs.expected_peer = &expected_id;
+  request.prepare = [&hs](SSL* ssl_obj) {
+    attachHandshakeState(ssl_obj, &hs);
+    return Status();
+  };
+  request.verify = [&hs, what = std::move(what)](SSL* ssl_obj) -> Status {
+    attachHandshakeState(ssl_obj, nullptr);
+    if (hs.verified) return {};
+    return Error{what + "'s certificate was refused (" +
+                 (hs.failure_reason.empty() ? std::string("not verified")
+                                            : hs.failure_reason + ": " + hs.failure_detail) +
+                 ")"};
+  };
+}
+
 }  // namespace warden::proxy

@@ -22,6 +22,7 @@
 #include "identity/spiffe_id.h"
 #include "identity/svid_verifier.h"
 #include "proxy/sidecar_config.h"
+#include "token/http_fetch.h"
 
 namespace warden::policy {
 class PolicySnapshot;
@@ -52,6 +53,13 @@ struct HandshakeState {
   std::string peer_id;  // set when the chain verified (even if then not authorized)
   std::optional<identity::VerifiedPeer> peer;  // set when verified
 };
+
+// An HTTPS exchange with a server that must present the X509-SVID `expected_id` (the
+// token endpoint, the control plane): the sidecar's client context presents our SVID,
+// `hs` (which must outlive the exchange) verifies the server's chain with the bundles in
+// force, and no host name is checked. `what` names the server in the error.
+void expectServerSvid(token::HttpFetchRequest& request, const TlsContexts& tls, HandshakeState& hs,
+                      const std::string& expected_id, std::string what);
 
 // Reads cert, key and bundles from disk and builds both contexts.
 Result<std::shared_ptr<const TlsContexts>> buildTlsContexts(const IdentityConfig& config);
