@@ -225,6 +225,12 @@ const AgentFacts* GovernanceSnapshot::find(std::string_view spiffe_id) const {
   return it == by_id_.end() ? nullptr : &document_.agents[it->second];
 }
 
+bool GovernanceSnapshot::isolated(std::string_view spiffe_id) const {
+  if (!document_.target.enabled) return false;
+  const AgentFacts* facts = find(spiffe_id);
+  return facts != nullptr && facts->state == AgentState::kQuarantined;
+}
+
 policy::Decision GovernanceSnapshot::evaluate(std::string_view caller_id,
                                               std::chrono::seconds data_age) const {
   using policy::Decision;

@@ -76,6 +76,9 @@ class GovernanceSnapshot {
   const GovernanceDocument& document() const { return document_; }
   const TargetGovernance& target() const { return document_.target; }
   const AgentFacts* find(std::string_view spiffe_id) const;
+  // A quarantined caller of a governed target is isolated from the network: the ingress
+  // refuses its new handshakes (its open connections get agent_quarantined per request).
+  bool isolated(std::string_view spiffe_id) const;
 
   // `data_age` is how old the data is (now minus the last successful sync).
   policy::Decision evaluate(std::string_view caller_id, std::chrono::seconds data_age) const;

@@ -79,6 +79,7 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
   HandshakeState hs;
   hs.bundles = runtime->tls->bundles.get();
   hs.policy = runtime->policy.get();
+  hs.governance = runtime->governance.get();
   attachHandshakeState(stream.native_handle(), &hs);
   const auto hs_start = Clock::now();
   const auto hs_wall = nowUnixMicros();

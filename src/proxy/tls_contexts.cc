@@ -59,6 +59,12 @@ int verifyCallback(X509_STORE_CTX* store_ctx, void* /*arg*/) {
       X509_STORE_CTX_set_error(store_ctx, X509_V_ERR_APPLICATION_VERIFICATION);
       return 0;
     }
+    if (state->governance != nullptr && state->governance->isolated(outcome.peer.id.str())) {
+      state->failure_reason = "agent_quarantined";
+      state->failure_detail = "peer " + outcome.peer.id.str() + " is quarantined (isolated by an admin)";
+      X509_STORE_CTX_set_error(store_ctx, X509_V_ERR_APPLICATION_VERIFICATION);
+      return 0;
+    }
   } else if (state->expected_peer != nullptr) {
     if (outcome.peer.id.str() != *state->expected_peer) {
       state->failure_reason = std::string(policy::reason::kUpstreamIdentityMismatch);

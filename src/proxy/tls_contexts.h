@@ -19,6 +19,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "governance/governance.h"
 #include "identity/spiffe_id.h"
 #include "identity/svid_verifier.h"
 #include "proxy/sidecar_config.h"
@@ -44,6 +45,8 @@ struct HandshakeState {
   const identity::TrustBundleSet* bundles = nullptr;
   // Ingress: the allow-list. Egress: `expected_peer` must equal the peer ID.
   const policy::PolicySnapshot* policy = nullptr;
+  // Ingress: quarantined callers are refused at the handshake (may be null).
+  const governance::GovernanceSnapshot* governance = nullptr;
   const std::string* expected_peer = nullptr;
 
   // Outcome.

@@ -143,14 +143,34 @@ TEST_F(ControlPlaneMeshTest, DisabledBitesOnAnOpenConnectionWithinOneSecond) {
 
 TEST_F(ControlPlaneMeshTest, IsolateAndRestoreLikeTheSocMock) {
   EXPECT_EQ(callBackend("budget-approval", "GET", "/budget/read").status, 200);
+  // Isolated from the network: an open connection gets agent_quarantined per request...
+  auto open = TestConnection::tls(backend_->ingressEndpoint().port, cp.credential("budget-approval"));
+  ASSERT_NE(open, nullptr);
+  ASSERT_TRUE(open->send(makeRequest("GET", "/budget/read")));
+  ASSERT_TRUE(open->read().has_value());
   ASSERT_EQ(cp.admin("POST", "/api/v1/agents/budget-approval/isolate", R"({"comment":"S40 drill"})").status, 200);
-  ASSERT_TRUE(eventually("budget-approval", "GET", "/budget/read", 403));
-  EXPECT_EQ(reason(callBackend("budget-approval", "GET", "/budget/read")), "agent_quarantined");
+  ASSERT_TRUE(waitUntil([&] {
+    if (!open->send(makeRequest("GET", "/budget/read"))) return false;
+    auto r = open->read();
+    return r && r->status == 403 && reason(*r) == "agent_quarantined";
+  }, 3s));
+  // ...and a new connection is refused at the handshake (layer 1 by admin authority).
+  auto fresh = TestConnection::tls(backend_->ingressEndpoint().port, cp.credential("budget-approval"));
+  if (fresh) {
+    fresh->send(makeRequest("GET", "/budget/read"));
+    EXPECT_FALSE(fresh->read().has_value()) << "an isolated agent's handshake must fail";
+  }
   const auto agent = ControlPlane::json(cp.admin("GET", "/api/v1/agents/budget-approval"));
   EXPECT_EQ(agent["state"], "quarantined");
   EXPECT_EQ(agent["risk"], "high");
   ASSERT_EQ(cp.admin("POST", "/api/v1/agents/budget-approval/restore-access", R"({"risk":"low"})").status, 200);
-  EXPECT_TRUE(eventually("budget-approval", "GET", "/budget/read", 200));
+  // Handshakes are refused until the sidecar has the new view: try quietly until then.
+  EXPECT_TRUE(waitUntil([&] {
+    auto c = TestConnection::tls(backend_->ingressEndpoint().port, cp.credential("budget-approval"));
+    if (!c || !c->send(makeRequest("GET", "/budget/read"))) return false;
+    auto r = c->read();
+    return r && r->status == 200;
+  }, 3s));
   // Every step is in the change log, attributed to the admin's SPIFFE ID.
   const auto changes = ControlPlane::json(cp.admin("GET", "/api/v1/changes?kind=agent&id=budget-approval"));
   int by_admin = 0;
