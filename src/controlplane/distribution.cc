@@ -1,6 +1,7 @@
 #include "controlplane/distribution.h"
 
 #include "controlplane/etag.h"
+#include "policy/policy.h"
 
 namespace warden::controlplane {
 
@@ -38,8 +39,7 @@ StoreResult<governance::GovernanceDocument> governanceFor(Store& store, const st
 }
 
 std::string distributedPolicyVersion(const std::string& label, std::uint64_t stored_version) {
-  const std::string v = "v" + std::to_string(stored_version);
-  return label.empty() ? v : label + "@" + v;
+  return policy::distributedVersionLabel(label, stored_version);
 }
 
 StoreResult<nlohmann::json> buildSidecarView(Store& store, const AgentRecord& agent,

@@ -56,6 +56,11 @@ Status validateMethodToken(std::string_view token);
 // docs/policy.md), since it is compared with normalised request paths.
 Status validatePathMatch(PathMatchConfig::Kind kind, std::string_view value);
 
+// The version a policy distributed by the control plane carries in audit events: its own
+// `version` label (if any) and the store's version number, "seed-1@v7" or "v7". The
+// server (explain) and the sidecar (views) must agree on it.
+std::string distributedVersionLabel(std::string_view label, std::uint64_t stored_version);
+
 // Layer 3 section checks (also used by the server before distributing a policy).
 Status validateTokenPolicy(const TokenPolicyConfig& token);
 

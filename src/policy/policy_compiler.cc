@@ -562,4 +562,12 @@ Status validateTokenPolicy(const TokenPolicyConfig& token) {
   return {};
 }
 
+std::string distributedVersionLabel(std::string_view label, std::uint64_t stored_version) {
+  std::string out(label);
+  if (!out.empty()) out.push_back('@');
+  out.push_back('v');
+  out.append(std::to_string(stored_version));
+  return out;
+}
+
 }  // namespace warden::policy

@@ -104,8 +104,7 @@ Result<ControlPlaneView> compileView(const std::string& body, std::int64_t recei
     }
     auto parsed = policy::parsePolicyYaml(p["content"].get<std::string>(), "control-plane:policies/" + agent);
     if (!parsed) return Error{"view.policy: " + parsed.error().message};
-    const std::string v = "v" + std::to_string(p["version"].get<std::uint64_t>());
-    parsed->version = parsed->version.empty() ? v : parsed->version + "@" + v;
+    parsed->version = policy::distributedVersionLabel(parsed->version, p["version"].get<std::uint64_t>());
     auto compiled = policy::compilePolicy(std::move(*parsed));
     if (!compiled) return Error{"view.policy: " + compiled.error().message};
     out.policy = *compiled;
