@@ -204,11 +204,18 @@ void addAuditCommands(CLI::App& app, CommandContext& c, CommandRegistry& registr
     std::signal(SIGINT, endTail);
     std::signal(SIGTERM, endTail);
     SseReader reader(c.json);
-    std::cerr << "warden: following audit events from " << client->baseUrl() << " (Ctrl-C to stop)"
-              << std::endl;
+    // The banner waits for the stream's first bytes: only then has the server fixed where
+    // "new" starts, so nothing shipped after the banner can be missed.
+    bool announced = false;
+    const std::string base = client->baseUrl();
     // The server sends a comment every 15 s; a minute of silence means it is gone.
     auto res = client->stream("following audit events", path,
-                              [&reader](std::string_view piece) {
+                              [&reader, &announced, &base](std::string_view piece) {
+                                if (!announced) {
+                                  announced = true;
+                                  std::cerr << "warden: following audit events from " << base
+                                            << " (Ctrl-C to stop)" << std::endl;
+                                }
                                 reader.feed(piece);
                                 return true;
                               },

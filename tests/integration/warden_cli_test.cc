@@ -396,12 +396,14 @@ TEST_F(WardenCliTest, AuditQueryExportAndTailWithFilters) {
   ChildProcess tail(argv, cp.dir.path());
   ASSERT_TRUE(tail.started());
   ASSERT_TRUE(tail.waitForOutput("following audit events", 10s)) << tail.err();
-  // The stream is open once the server has sent its first comment; give it a moment by
-  // shipping until the line shows up (the dedup key makes a repeat harmless).
-  const json more{{"events", {{{"seq", 4}, {"event", event("spiffe://example.org/budget-report", "deny",
-                                                            "rule_denied", "PUT", "/budget/live")}}}}};
+  // The banner is printed before the server has subscribed the stream, so an event shipped
+  // right away may land before it and is (correctly) not replayed. Ship a new event (new seq:
+  // the dedup key would swallow a repeat) until one shows up.
+  int next_seq = 4;
   bool seen = waitUntil(
       [&] {
+        const json more{{"events", {{{"seq", next_seq++}, {"event", event("spiffe://example.org/budget-report", "deny",
+                                                                          "rule_denied", "PUT", "/budget/live")}}}}};
         cp.call(cp.credential("budget-backend"), "POST", "/api/v1/audit/events", more.dump());
         return contains(tail.out(), "/budget/live");
       },
