@@ -2,6 +2,8 @@
 //   warden proxy --config sidecar.yaml     run the sidecar
 //   warden config validate FILE            check a sidecar config (and its policy/credentials)
 //   warden server --config server.yaml     run the control plane (SPIFFE issuer, token service)
+//   warden up [mesh.yaml] / warden matrix   the demo mesh and its enforcement matrix
+//                                          (demo_commands.h, docs/demo.md)
 //   warden login | agents | risk | state | policy | governance | audit
 //                                          the control plane's API (admin_commands.h,
 //                                          docs/cli.md); `policy validate` works offline
@@ -14,6 +16,7 @@
 #include <pthread.h>
 
 #include "cli/admin_commands.h"
+#include "cli/demo_commands.h"
 #include "cli/server_command.h"
 #include "cli/signals.h"
 #include "proxy/sidecar.h"
@@ -105,6 +108,7 @@ int main(int argc, char** argv) {
   server->add_flag("--check", server_check, "Validate the configuration and exit");
 
   warden::cli::AdminCommands admin(app);
+  warden::cli::DemoCommands demo(app);
 
   try {
     app.parse(argc, argv);
@@ -115,6 +119,7 @@ int main(int argc, char** argv) {
   }
   if (*proxy) return runProxy(proxy_config, log_level);
   if (auto code = admin.run()) return *code;
+  if (auto code = demo.run()) return *code;
   if (*config_validate) return validateConfig(config_file);
   if (*server) {
     spdlog::set_level(spdlog::level::from_str(log_level));
