@@ -93,9 +93,12 @@ std::variant<AgentRecord, std::string> agentFromApiJson(const json& j) {
     if (!j["roles"].is_object()) return std::string("roles: expected {audience: [role, ...]}");
     for (const auto& [aud, list] : j["roles"].items()) {
       if (!list.is_array()) return "roles." + aud + ": expected a list of strings";
+      // An empty list is an assignment too: the agent may get tokens for that audience
+      // (a target that requires no role of it), just without roles.
+      auto& roles = a.roles[aud];
       for (const auto& role : list) {
         if (!role.is_string()) return "roles." + aud + ": expected a list of strings";
-        a.roles[aud].push_back(role.get<std::string>());
+        roles.push_back(role.get<std::string>());
       }
     }
   }
