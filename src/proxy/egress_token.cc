@@ -11,6 +11,7 @@
 
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
@@ -23,6 +24,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -76,6 +80,43 @@ Status presentSvid(SSL* ssl_obj, const TlsContexts& tls) {
   return {};
 }
 
+// What tells a rotated subject token file from the one last read: platforms replace it
+// by renaming (a new inode; Kubernetes swaps a symlink) or rewrite it in place.
+struct FileStamp {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = -1;
+  std::int64_t mtime_ns = -1;
+  bool operator==(const FileStamp&) const = default;
+};
+
+FileStamp stampOf(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return {};
+  return {st.st_dev, st.st_ino, st.st_size,
+          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+// Re-read for every request: the platform rotates the file, and an old token may have
+// expired. Errors name the file, never its content.
+Result<std::string> readSubjectToken(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Error{"subject_token_file \"" + path + "\": cannot open: " + std::strerror(errno)};
+  }
+  // One byte beyond the limit tells an oversized file from one exactly at it.
+  std::string contents(token::kMaxSubjectTokenFileBytes + 1, '\0');
+  in.read(contents.data(), static_cast<std::streamsize>(contents.size()));
+  if (in.bad())
+    return Error{"subject_token_file \"" + path + "\": read error"};
+  contents.resize(static_cast<std::size_t>(in.gcount()));
+  auto token = token::subjectTokenFromFile(contents);
+  if (!token)
+    return Error{"subject_token_file \"" + path + "\": " + token.error().message};
+  return token;
+}
+
 }  // namespace
 
 struct TokenRoute {
@@ -98,6 +139,7 @@ struct TokenRoute {
   asio::steady_timer* waiting = nullptr;
   bool kick = false;
   int consecutive_failures = 0;
+  FileStamp subject_stamp;  // token exchange: the subject token file at the last read
 };
 
 struct EgressTokens::Impl {
@@ -150,25 +192,60 @@ Result<std::string> clientAssertion(Impl& impl, const TokenRoute& r, const TlsCo
   return signed_assertion;
 }
 
-asio::awaitable<Result<token::ObtainedToken>> requestToken(
-    Impl& impl, TokenRoute& r, const std::shared_ptr<const TlsContexts>& tls) {
+using Form = std::vector<std::pair<std::string, std::string>>;
+
+Result<Form> clientCredentialsForm(Impl& impl, const TokenRoute& r, const TlsContexts& tls) {
   const EgressTokenConfig& c = r.config;
-  const std::string client_id = c.client_id.empty() ? tls->own_id.str() : c.client_id;
-  std::vector<std::pair<std::string, std::string>> form{{"grant_type", "client_credentials"}};
-  if (!c.resource.empty()) form.emplace_back("resource", c.resource);
-  if (!c.scope.empty()) form.emplace_back("scope", c.scope);
+  const std::string client_id = c.client_id.empty() ? tls.own_id.str() : c.client_id;
+  Form form{{"grant_type", "client_credentials"}};
+  if (!c.resource.empty())
+    form.emplace_back("resource", c.resource);
+  if (!c.scope.empty())
+    form.emplace_back("scope", c.scope);
   form.emplace_back("client_id", client_id);
   if (c.client_auth == TokenClientAuth::kPrivateKeyJwt) {
-    auto assertion = clientAssertion(impl, r, *tls, client_id);
-    if (!assertion) co_return assertion.error();
+    auto assertion = clientAssertion(impl, r, tls, client_id);
+    if (!assertion)
+      return assertion.error();
     form.emplace_back("client_assertion_type", std::string(token::kClientAssertionTypeJwtBearer));
     form.emplace_back("client_assertion", std::move(*assertion));
   }
+  return form;
+}
+
+// RFC 8693 §2.1: the subject token is the credential; no client authentication.
+Result<Form> tokenExchangeForm(TokenRoute& r) {
+  const EgressTokenConfig& c = r.config;
+  r.subject_stamp = stampOf(c.subject_token_file);
+  auto subject = readSubjectToken(c.subject_token_file);
+  if (!subject)
+    return subject.error();
+  Form form{{"grant_type", std::string(token::kGrantTypeTokenExchange)},
+            {"subject_token", std::move(*subject)},
+            {"subject_token_type", c.subject_token_type},
+            {"requested_token_type", std::string(token::kTokenTypeAccessToken)}};
+  // RFC 8693 names the target `audience`; Warden's token service (and most others) take it
+  // as the same audience that `resource` names for client_credentials.
+  if (!c.resource.empty())
+    form.emplace_back("audience", c.resource);
+  if (!c.scope.empty())
+    form.emplace_back("scope", c.scope);
+  if (!c.client_id.empty())
+    form.emplace_back("client_id", c.client_id);
+  return form;
+}
+
+asio::awaitable<Result<token::ObtainedToken>> requestToken(
+    Impl& impl, TokenRoute& r, const std::shared_ptr<const TlsContexts>& tls) {
+  const EgressTokenConfig& c = r.config;
+  auto form = c.tokenExchange() ? tokenExchangeForm(r) : clientCredentialsForm(impl, r, *tls);
+  if (!form)
+    co_return form.error();
 
   token::HttpFetchRequest request;
   request.url = &r.url;
   request.post = true;
-  request.body = token::formUrlEncode(form);
+  request.body = token::formUrlEncode(*form);
   request.content_type = "application/x-www-form-urlencoded";
   request.user_agent = "warden-egress";
   request.max_body_bytes = kMaxTokenResponseBytes;
@@ -181,7 +258,7 @@ asio::awaitable<Result<token::ObtainedToken>> requestToken(
     expectServerSvid(request, *tls, hs, c.server_spiffe_id, "the token endpoint");
   } else if (r.url.tls) {
     request.tls = r.web_tls.get();
-    if (c.client_auth == TokenClientAuth::kTlsClientAuth) {
+    if (!c.tokenExchange() && c.client_auth == TokenClientAuth::kTlsClientAuth) {
       request.prepare = [&tls](SSL* ssl_obj) { return presentSvid(ssl_obj, *tls); };
     }
   }
@@ -219,7 +296,10 @@ milliseconds refreshWait(const Impl& impl, const EgressTokenConfig& c, milliseco
 asio::awaitable<milliseconds> fetchAndApply(Impl& impl, TokenRoute& r) {
   const auto tls = impl.identity();
   Result<token::ObtainedToken> obtained = Error{"no X509-SVID yet"};
-  if (tls) obtained = co_await requestToken(impl, r, tls);
+  // Token exchange needs no SVID, except to verify an endpoint that is an X509-SVID.
+  if (tls || (r.config.tokenExchange() && r.config.server_spiffe_id.empty())) {
+    obtained = co_await requestToken(impl, r, tls);
+  }
   const auto now_steady = SteadyClock::now();
   const auto now_system = SystemClock::now();
 
@@ -275,9 +355,20 @@ asio::awaitable<void> runRoute(Impl& impl, TokenRoute& r) {
     const milliseconds wait = co_await fetchAndApply(impl, r);
     // A kick during the fetch (a new SVID) wants a fetch that starts after it.
     if (r.kick) continue;
-    asio::steady_timer timer(executor, wait);
+    asio::steady_timer timer(executor);
     WaitingOn waiting(r, timer);
-    co_await timer.async_wait(kTuple);  // cancelled by identityChanged(): fetch at once
+    // After a failed exchange the platform may already have written the token that works
+    // (a runner's or pod's file lags its start): watch the file rather than sit out the
+    // backoff. While things go well, the refresh schedule alone decides.
+    const bool watch = r.config.tokenExchange() && r.consecutive_failures > 0;
+    const auto deadline = SteadyClock::now() + wait;
+    while (!r.kick && SteadyClock::now() < deadline) {
+      timer.expires_at(watch ? std::min(deadline, SteadyClock::now() + impl.timing.file_poll)
+                             : deadline);
+      co_await timer.async_wait(kTuple);  // cancelled by identityChanged(): fetch at once
+      if (watch && !(stampOf(r.config.subject_token_file) == r.subject_stamp))
+        break;
+    }
   }
 }
 
@@ -331,9 +422,12 @@ Result<std::unique_ptr<EgressTokens>> EgressTokens::create(const EgressConfig& e
     }
     r->status.route = r->name;
     r->status.token_endpoint = r->config.token_endpoint;
-    r->status.client_auth = std::string(toString(r->config.client_auth));
+    r->status.grant = std::string(r->config.grantName());
+    r->status.client_auth = std::string(r->config.clientAuthName());
+    r->status.subject_token_file = r->config.subject_token_file;
     r->status.last_error = "no token fetched yet";
-    needs_jwt_svids |= r->config.client_auth == TokenClientAuth::kPrivateKeyJwt;
+    needs_jwt_svids |=
+        !r->config.tokenExchange() && r->config.client_auth == TokenClientAuth::kPrivateKeyJwt;
     impl.routes.push_back(std::move(r));
   }
   if (needs_jwt_svids && !identity_config.workload_api.empty()) {
@@ -374,7 +468,7 @@ void EgressTokens::identityChanged() {
       if (!r) continue;
       const auto held = r->held.load();
       if (r->consecutive_failures == 0 && held && held->usableAt(now) &&
-          r->config.client_auth != TokenClientAuth::kTlsClientAuth) {
+          (r->config.tokenExchange() || r->config.client_auth != TokenClientAuth::kTlsClientAuth)) {
         continue;
       }
       r->kick = true;

@@ -14,6 +14,10 @@
 //       certificate).
 //   tls_client_auth: no assertion; the current X509-SVID is presented on the TLS connection
 //       to the token endpoint.
+//   none, with `subject_token_file` (RFC 8693 §2.1 token exchange): the subject token, an
+//       external OIDC token that the platform writes to the file and rotates, is the
+//       credential. The file is re-read for every request and never logged; after a failed
+//       exchange a change of the file triggers the next attempt (polled every file_poll).
 // The endpoint itself is authenticated by RFC 6125 against the system roots or `ca_file`,
 // or as an X509-SVID with the sidecar's bundles and `server_spiffe_id`.
 //
@@ -59,8 +63,10 @@ struct HeldToken {
 struct EgressTokenStatus {
   std::string route;  // "host" or "host/prefix"
   std::string token_endpoint;
-  std::string client_auth;
-  bool ok = false;  // an unexpired token is held
+  std::string grant;               // "client_credentials" or "token_exchange"
+  std::string client_auth;         // "none" for token exchange
+  std::string subject_token_file;  // token exchange: the path, never the content
+  bool ok = false;                 // an unexpired token is held
   std::int64_t expires_unix = 0;
   std::uint64_t fetches_ok = 0;
   std::uint64_t fetches_failed = 0;
@@ -75,6 +81,8 @@ struct EgressTokenTiming {
   std::chrono::milliseconds retry_max{std::chrono::seconds(30)};
   std::chrono::milliseconds min_wait{200};
   std::chrono::seconds assertion_lifetime{60};
+  // Token exchange after a failure: how often the subject token file is checked for change.
+  std::chrono::milliseconds file_poll{std::chrono::seconds(1)};
 };
 
 class EgressTokens {

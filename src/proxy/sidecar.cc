@@ -405,6 +405,7 @@ struct Sidecar::Impl {
       for (const auto& st : egress_tokens->status()) {
         json r = {{"route", st.route},
                   {"token_endpoint", st.token_endpoint},
+                  {"grant", st.grant},
                   {"client_auth", st.client_auth},
                   {"ok", st.ok},
                   {"expires_unix", st.expires_unix},
@@ -412,6 +413,8 @@ struct Sidecar::Impl {
                   {"fetches_failed", st.fetches_failed},
                   {"next_fetch_in_ms", st.next_fetch_in.count()}};
         if (!st.last_error.empty()) r["last_error"] = st.last_error;
+        if (!st.subject_token_file.empty())
+          r["subject_token_file"] = st.subject_token_file;
         routes.push_back(std::move(r));
       }
       j["egress_tokens"] = {{"ok", egress_tokens_ok}, {"routes", std::move(routes)}};
@@ -502,9 +505,19 @@ struct Sidecar::Impl {
         if (r.token) {
           const auto& t = *r.token;
           json token = {{"token_endpoint", t.token_endpoint},
-                        {"client_auth", toString(t.client_auth)},
-                        {"client_id", t.client_id.empty() ? j["identity"]["spiffe_id"]
-                                                          : json(t.client_id)}};
+                        {"grant", t.grantName()},
+                        {"client_auth", t.clientAuthName()}};
+          // Token exchange sends a client_id only when one is configured.
+          if (!t.client_id.empty()) {
+            token["client_id"] = t.client_id;
+          } else if (!t.tokenExchange()) {
+            token["client_id"] = j["identity"]["spiffe_id"];
+          }
+          if (t.tokenExchange()) {
+            // The path only: the file holds a credential.
+            token["subject_token_file"] = t.subject_token_file;
+            token["subject_token_type"] = t.subject_token_type;
+          }
           for (const auto& [key, value] :
                {std::pair<const char*, const std::string*>{"issuer", &t.issuer},
                 {"assertion_audience", &t.assertion_audience},

@@ -31,7 +31,7 @@ EgressTokenConfig readEgressToken(const Reader& r, const YAML::Node& node, const
   if (!node.IsMap()) r.fail(node, p, "expected a mapping");
   r.onlyKeys(node, p, {"token_endpoint", "issuer", "assertion_audience", "resource", "scope",
                        "client_auth", "client_id", "ca_file", "server_spiffe_id",
-                       "refresh_before"});
+                       "refresh_before", "subject_token_file", "subject_token_type"});
   EgressTokenConfig t;
   if (!node["token_endpoint"]) r.fail(node, p + ".token_endpoint", "is required");
   t.token_endpoint = r.nonEmptyString(node["token_endpoint"], p + ".token_endpoint");
@@ -39,6 +39,33 @@ EgressTokenConfig readEgressToken(const Reader& r, const YAML::Node& node, const
   if (!url) r.fail(node["token_endpoint"], p + ".token_endpoint", url.error().message);
   if (url->target.find('?') != std::string::npos) {
     r.fail(node["token_endpoint"], p + ".token_endpoint", "a query is not allowed");
+  }
+  if (node["subject_token_file"]) {
+    t.subject_token_file = resolveConfigPath(
+        base_dir, r.nonEmptyString(node["subject_token_file"], p + ".subject_token_file"));
+    // RFC 8693 §2.1: the subject token is the whole credential; there is no client to
+    // authenticate, so settings that shape a client assertion would silently do nothing.
+    for (const char* key : {"client_auth", "issuer", "assertion_audience"}) {
+      if (node[key]) {
+        r.fail(node[key], p + "." + key,
+               "does not apply with subject_token_file (token exchange has no client "
+               "authentication)");
+      }
+    }
+  }
+  if (node["subject_token_type"]) {
+    if (!t.tokenExchange()) {
+      r.fail(node["subject_token_type"], p + ".subject_token_type",
+             "applies only with subject_token_file");
+    }
+    const std::string type =
+        r.nonEmptyString(node["subject_token_type"], p + ".subject_token_type");
+    if (type != kTokenTypeJwt && type != kTokenTypeIdToken) {
+      r.fail(node["subject_token_type"], p + ".subject_token_type",
+             "expected " + std::string(kTokenTypeJwt) + " or " + std::string(kTokenTypeIdToken) +
+                 ", got \"" + type + "\"");
+    }
+    t.subject_token_type = type;
   }
   if (node["client_auth"]) {
     const std::string auth = r.nonEmptyString(node["client_auth"], p + ".client_auth");
@@ -56,7 +83,7 @@ EgressTokenConfig readEgressToken(const Reader& r, const YAML::Node& node, const
     t.assertion_audience =
         r.nonEmptyString(node["assertion_audience"], p + ".assertion_audience");
   }
-  if (t.client_auth == TokenClientAuth::kPrivateKeyJwt && t.issuer.empty()) {
+  if (!t.tokenExchange() && t.client_auth == TokenClientAuth::kPrivateKeyJwt && t.issuer.empty()) {
     r.fail(node, p + ".issuer",
            "is required with private_key_jwt (the client assertion's audience)");
   }
@@ -310,6 +337,14 @@ SidecarConfig parse(const YAML::Node& root, const Reader& r, const std::string& 
 
 std::string_view toString(TokenClientAuth auth) {
   return auth == TokenClientAuth::kTlsClientAuth ? "tls_client_auth" : "private_key_jwt";
+}
+
+std::string_view EgressTokenConfig::grantName() const {
+  return tokenExchange() ? "token_exchange" : "client_credentials";
+}
+
+std::string_view EgressTokenConfig::clientAuthName() const {
+  return tokenExchange() ? "none" : toString(client_auth);
 }
 
 std::string Endpoint::str() const {

@@ -50,8 +50,14 @@ enum class TokenClientAuth {
 };
 std::string_view toString(TokenClientAuth auth);
 
-// An egress route's `token:` block: obtain an access token for the target's audience with
-// this workload's SVID and attach it as `Authorization: Bearer` (proxy/egress_token.h).
+// RFC 8693 §3 token type identifiers a subject token file may hold.
+inline constexpr std::string_view kTokenTypeJwt = "urn:ietf:params:oauth:token-type:jwt";
+inline constexpr std::string_view kTokenTypeIdToken = "urn:ietf:params:oauth:token-type:id_token";
+
+// An egress route's `token:` block: obtain an access token for the target's audience and
+// attach it as `Authorization: Bearer` (proxy/egress_token.h). The grant is
+// client_credentials authenticated with this workload's SVID, or, with subject_token_file,
+// an RFC 8693 token exchange of an external OIDC token that the platform keeps in a file.
 struct EgressTokenConfig {
   std::string token_endpoint;  // https, or http to a loopback IP literal
   std::string issuer;          // the AS issuer identifier: the assertion's `aud`
@@ -64,6 +70,16 @@ struct EgressTokenConfig {
   std::string server_spiffe_id;  // instead of ca_file: the endpoint's X509-SVID ID
   // Refresh this long before expiry; unset: min(60 s, 20% of the token's lifetime).
   std::optional<std::chrono::milliseconds> refresh_before;
+  // Set: the grant is RFC 8693 token exchange with this file's content as the subject token
+  // (no client authentication; client_auth, issuer and assertion_audience do not apply).
+  std::string subject_token_file;
+  std::string subject_token_type{kTokenTypeJwt};
+
+  bool tokenExchange() const { return !subject_token_file.empty(); }
+  // "client_credentials" or "token_exchange" (the admin views).
+  std::string_view grantName() const;
+  // "private_key_jwt", "tls_client_auth", or "none" for token exchange.
+  std::string_view clientAuthName() const;
 };
 
 struct EgressRoute {

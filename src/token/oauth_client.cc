@@ -171,6 +171,28 @@ Result<std::string> signClientAssertion(EVP_PKEY* key, X509* leaf,
   return jose::signCompact(header, claims, *alg, key);
 }
 
+Result<std::string> subjectTokenFromFile(std::string_view contents) {
+  if (contents.size() > kMaxSubjectTokenFileBytes) {
+    return Error{"the subject token file is larger than " +
+                 std::to_string(kMaxSubjectTokenFileBytes) + " bytes"};
+  }
+  constexpr std::string_view kSpace = " \t\r\n";
+  const auto begin = contents.find_first_not_of(kSpace);
+  if (begin == std::string_view::npos)
+    return Error{"the subject token file is empty"};
+  const auto token = contents.substr(begin, contents.find_last_not_of(kSpace) - begin + 1);
+  for (const char& ch : token) {
+    const bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.';
+    // The position, never the character: the file is a credential.
+    if (!ok) {
+      return Error{"the subject token file holds a character outside the JWT alphabet (at byte " +
+                   std::to_string(static_cast<std::size_t>(&ch - contents.data())) + ")"};
+    }
+  }
+  return std::string(token);
+}
+
 Result<ObtainedToken> parseTokenResponse(int status, std::string_view content_type,
                                          std::string_view body,
                                          std::chrono::system_clock::time_point now) {
@@ -216,6 +238,13 @@ Result<ObtainedToken> parseTokenResponse(int status, std::string_view content_ty
   if (lowerCopy(type->get_ref<const std::string&>()) != "bearer") {
     return Error{"token_type \"" + printableText(type->get_ref<const std::string&>(), 32) +
                  "\" is not Bearer"};
+  }
+  if (const auto issued = doc->find("issued_token_type"); issued != doc->end()) {
+    if (!issued->is_string() || (issued->get_ref<const std::string&>() != kTokenTypeAccessToken &&
+                                 issued->get_ref<const std::string&>() != kTokenTypeJwt)) {
+      return Error{"issued_token_type " + printableText(issued->dump(), 96) +
+                   " is not an access token"};
+    }
   }
   auto expires_in = readExpiresIn(*doc);
   if (!expires_in) return expires_in.error();

@@ -57,11 +57,30 @@ struct ObtainedToken {
 };
 
 // `status` and `content_type` of the HTTP answer, its body, and the time it was received.
+// An RFC 8693 issued_token_type, when present, must be kTokenTypeAccessToken or
+// kTokenTypeJwt: anything else is not meant for an Authorization header.
 // Errors name what was wrong; an RFC 6749 §5.2 error answer becomes
 // "HTTP 401 invalid_client: <error_description>" (producer text, printable and truncated).
 Result<ObtainedToken> parseTokenResponse(int status, std::string_view content_type,
                                          std::string_view body,
                                          std::chrono::system_clock::time_point now);
+
+// RFC 8693 §2.1 (token exchange, the client side): the grant type, the token types a
+// response's issued_token_type may name for a token that goes into a Bearer header, and
+// the subject token read from a file the platform refreshes (GitHub Actions, a projected
+// service-account token, AZURE_FEDERATED_TOKEN_FILE, AWS_WEB_IDENTITY_TOKEN_FILE).
+inline constexpr std::string_view kGrantTypeTokenExchange =
+    "urn:ietf:params:oauth:grant-type:token-exchange";
+inline constexpr std::string_view kTokenTypeAccessToken =
+    "urn:ietf:params:oauth:token-type:access_token";
+inline constexpr std::string_view kTokenTypeJwt = "urn:ietf:params:oauth:token-type:jwt";
+// An OIDC token of any real issuer is far smaller; a larger file is not a token.
+inline constexpr std::size_t kMaxSubjectTokenFileBytes = 16 * 1024;
+
+// The subject token in a file's `contents`: surrounding whitespace removed, non-empty, at
+// most kMaxSubjectTokenFileBytes, and only JWS compact serialization characters
+// (base64url and '.'). Errors never quote the content.
+Result<std::string> subjectTokenFromFile(std::string_view contents);
 
 // True when `token` is an RFC 6750 §2.1 b64token (what may follow "Bearer ").
 bool isB64Token(std::string_view token);

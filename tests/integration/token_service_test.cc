@@ -19,7 +19,9 @@
 
 #include "issuer/identity_server.h"
 #include "issuer/key_store.h"
+#include "support/oidc_issuer_harness.h"
 #include "support/process_harness.h"
+#include "support/test_env.h"
 #include "support/test_pki.h"
 #include "tokenservice/token_service.h"
 
@@ -42,48 +44,6 @@ const std::string kAssertionType = "urn:ietf:params:oauth:client-assertion-type:
 const std::string kFicAudience = "api://AzureADTokenExchange";
 const std::string kProdSubject = "repo:octo/app:environment:prod";
 
-std::string findOnPath(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path == nullptr ? "" : path);
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    const std::string candidate = dir + "/" + name;
-    if (!dir.empty() && ::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return {};
-}
-
-Json lastJsonLine(const std::string& out) {
-  const auto end = out.find_last_not_of('\n');
-  if (end == std::string::npos) return Json();
-  const auto begin = out.rfind('\n', end);
-  return Json::parse(out.substr(begin == std::string::npos ? 0 : begin + 1, end + 1), nullptr, false);
-}
-
-// The fake external issuer in its own node process.
-class FakeIssuer {
- public:
-  FakeIssuer(const std::string& node, const TempDir& dir, const std::string& name,
-             const std::string& cert, const std::string& key, const std::string& claimed_issuer = {}) {
-    Json opts = {{"cert", cert}, {"key", key}};
-    if (!claimed_issuer.empty()) opts["discovery_issuer"] = claimed_issuer;
-    const auto path = writeFile(dir.path(), name + ".json", opts.dump());
-    child_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{node, kInterop + "/fake_oidc_issuer.mjs", path}, dir.path());
-    if (child_->waitForOutput("\"issuer\"", 15s)) issuer_ = lastJsonLine(child_->out())["issuer"];
-  }
-  ~FakeIssuer() {
-    if (child_) child_->signal(SIGTERM);
-    if (child_) child_->wait(2s);
-  }
-  const std::string& issuer() const { return issuer_; }
-  std::string log() const { return child_->out() + child_->err(); }
-
- private:
-  std::unique_ptr<ChildProcess> child_;
-  std::string issuer_;
-};
-
 class TokenServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -100,10 +60,10 @@ class TokenServiceTest : public ::testing::Test {
     web_ca_file_ = writeFile(dir_.path(), "web-ca.pem", web_ca_.certPem());
     web_cert_ = writeFile(dir_.path(), "web.pem", web_leaf.certPem());
     web_key_ = writeFile(dir_.path(), "web.key", web_leaf.keyPem());
-    github_ = std::make_unique<FakeIssuer>(node_, dir_, "github", web_cert_, web_key_);
+    github_ = std::make_unique<FakeOidcIssuer>(node_, dir_, "github", web_cert_, web_key_);
     ASSERT_FALSE(github_->issuer().empty()) << github_->log();
     // Serves a discovery document that names another issuer (the mix-up guard).
-    liar_ = std::make_unique<FakeIssuer>(node_, dir_, "liar", web_cert_, web_key_,
+    liar_ = std::make_unique<FakeOidcIssuer>(node_, dir_, "liar", web_cert_, web_key_,
                                          "https://token.actions.githubusercontent.com");
     ASSERT_FALSE(liar_->issuer().empty()) << liar_->log();
 
@@ -233,7 +193,7 @@ class TokenServiceTest : public ::testing::Test {
     if (repeat > 0) c["repeat"] = repeat;
     return c;
   }
-  Json mint(const FakeIssuer& from, Json body = Json::object()) {
+  Json mint(const FakeOidcIssuer& from, Json body = Json::object()) {
     return {{"mint", {{"url", from.issuer()}, {"body", std::move(body)}}}};
   }
   Json exchangeCase(const std::string& name, Json subject, Json extra_form = Json::object()) {
@@ -257,7 +217,7 @@ class TokenServiceTest : public ::testing::Test {
   std::string node_;
   TestCa web_ca_{"web.test"};
   std::string web_ca_file_, web_cert_, web_key_, bundle_file_;
-  std::unique_ptr<FakeIssuer> github_, liar_;
+  std::unique_ptr<FakeOidcIssuer> github_, liar_;
   std::vector<issuer::RegistrationEntry> entries_;
   std::unique_ptr<issuer::IdentityServer> identity_;
   std::unique_ptr<TokenService> service_;

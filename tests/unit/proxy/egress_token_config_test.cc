@@ -126,5 +126,77 @@ TEST(EgressTokenConfigTest, ErrorsNameTheFieldPath) {
             0u);
 }
 
+// RFC 8693 §2.1: with subject_token_file the grant is token exchange; the file is resolved
+// like every other path, and the subject token type defaults to ...:jwt.
+TEST(EgressTokenConfigTest, Rfc8693TokenExchangeFromASubjectTokenFile) {
+  auto c = parse(R"(        token_endpoint: https://sts.example.org/token
+        subject_token_file: run/github-oidc-token
+        resource: api://budget-backend
+)");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  const auto& t = *c->egress->routes[0].token;
+  EXPECT_TRUE(t.tokenExchange());
+  EXPECT_EQ(t.subject_token_file, "/etc/warden/run/github-oidc-token");
+  EXPECT_EQ(t.subject_token_type, "urn:ietf:params:oauth:token-type:jwt");
+  EXPECT_EQ(t.grantName(), "token_exchange");
+  EXPECT_EQ(t.clientAuthName(), "none");
+  EXPECT_TRUE(t.issuer.empty()) << "no client assertion, so no issuer is required";
+  EXPECT_TRUE(t.client_id.empty()) << "client_id is sent only when configured";
+
+  auto id_token = parse(R"(        token_endpoint: http://127.0.0.1:9000/token
+        subject_token_file: /var/run/secrets/azure/tokens/azure-identity-token
+        subject_token_type: urn:ietf:params:oauth:token-type:id_token
+        scope: api://budget-backend/.default
+        client_id: budget-approval
+)");
+  ASSERT_TRUE(id_token.ok()) << id_token.error().message;
+  const auto& u = *id_token->egress->routes[0].token;
+  EXPECT_EQ(u.subject_token_file, "/var/run/secrets/azure/tokens/azure-identity-token");
+  EXPECT_EQ(u.subject_token_type, "urn:ietf:params:oauth:token-type:id_token");
+  EXPECT_EQ(u.client_id, "budget-approval");
+
+  // Without the file, the grant stays client_credentials.
+  auto cc = parse("        token_endpoint: https://a/t\n        issuer: x\n        resource: r\n");
+  ASSERT_TRUE(cc.ok());
+  EXPECT_EQ(cc->egress->routes[0].token->grantName(), "client_credentials");
+  EXPECT_EQ(cc->egress->routes[0].token->clientAuthName(), "private_key_jwt");
+}
+
+// RFC 8693 §2.1 has no client authentication: the fields that shape one are refused with a
+// token exchange, and subject_token_type means nothing without the file.
+TEST(EgressTokenConfigTest, Rfc8693TokenExchangeExcludesClientAuthentication) {
+  const std::string p = "egress.routes[0].token";
+  const std::string base =
+      "        token_endpoint: https://a/t\n        subject_token_file: tok\n"
+      "        resource: r\n";
+  for (const std::string key : {"client_auth: private_key_jwt", "client_auth: tls_client_auth",
+                                "issuer: https://a", "assertion_audience: api://x"}) {
+    const std::string field = key.substr(0, key.find(':'));
+    EXPECT_NE(errorOf(base + "        " + key + "\n")
+                  .find(p + "." + field + ": does not apply with subject_token_file"),
+              std::string::npos)
+        << key << ": " << errorOf(base + "        " + key + "\n");
+  }
+  EXPECT_NE(errorOf("        token_endpoint: https://a/t\n        issuer: x\n        resource: r\n"
+                    "        subject_token_type: urn:ietf:params:oauth:token-type:jwt\n")
+                .find(p + ".subject_token_type: applies only with subject_token_file"),
+            std::string::npos);
+  EXPECT_NE(errorOf(base + "        subject_token_type: urn:ietf:params:oauth:token-type:saml2\n")
+                .find(p + ".subject_token_type: expected urn:ietf:params:oauth:token-type:jwt or"),
+            std::string::npos);
+  EXPECT_NE(errorOf("        token_endpoint: https://a/t\n        subject_token_file: \"\"\n"
+                    "        resource: r\n")
+                .find(p + ".subject_token_file"),
+            std::string::npos);
+  // The subject token is a credential: the same transport rule as for every grant.
+  EXPECT_NE(errorOf("        token_endpoint: http://sts.example.org/token\n"
+                    "        subject_token_file: tok\n        resource: r\n")
+                .find(p + ".token_endpoint: plain http is allowed only to a loopback"),
+            std::string::npos);
+  EXPECT_NE(errorOf("        token_endpoint: https://a/t\n        subject_token_file: tok\n")
+                .find("at least one of resource and scope"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace warden::proxy

@@ -189,5 +189,50 @@ TEST(TokenResponseTest, ErrorAnswersNameTheOauthError) {
   EXPECT_FALSE(parse({{"error", "invalid_client"}}).ok());
 }
 
+// RFC 8693 §2.2.1: a token exchange answer adds issued_token_type; only the types that go
+// into a Bearer header are accepted.
+TEST(TokenResponseTest, Rfc8693IssuedTokenType) {
+  const json good = {{"access_token", "x"}, {"token_type", "Bearer"}, {"expires_in", 300}};
+  auto with = [&](json value) {
+    json j = good;
+    j["issued_token_type"] = std::move(value);
+    return j;
+  };
+  EXPECT_TRUE(parse(with("urn:ietf:params:oauth:token-type:access_token")).ok());
+  EXPECT_TRUE(parse(with("urn:ietf:params:oauth:token-type:jwt")).ok());
+  for (const json& bad : {json("urn:ietf:params:oauth:token-type:refresh_token"),
+                          json("urn:ietf:params:oauth:token-type:id_token"),
+                          json("urn:ietf:params:oauth:token-type:saml2"), json(""), json(1)}) {
+    auto r = parse(with(bad));
+    ASSERT_FALSE(r.ok()) << bad.dump();
+    EXPECT_NE(r.error().message.find("issued_token_type"), std::string::npos);
+  }
+}
+
+// RFC 8693 §2.1 subject_token from a platform-written file: trimmed, bounded, JWS compact
+// characters only, and no error ever quotes it.
+TEST(SubjectTokenFileTest, TrimsAndChecksWithoutQuoting) {
+  auto t = subjectTokenFromFile("  eyJhbGciOi.eyJzdWIi.c2ln_-\n");
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_EQ(*t, "eyJhbGciOi.eyJzdWIi.c2ln_-");
+  EXPECT_EQ(*subjectTokenFromFile("a.b.c\r\n"), "a.b.c");
+
+  EXPECT_NE(subjectTokenFromFile("").error().message.find("empty"), std::string::npos);
+  EXPECT_NE(subjectTokenFromFile(" \n\t\n").error().message.find("empty"), std::string::npos);
+  const auto big = subjectTokenFromFile(std::string(kMaxSubjectTokenFileBytes + 1, 'a'));
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.error().message.find("larger than 16384"), std::string::npos);
+  EXPECT_TRUE(subjectTokenFromFile(std::string(kMaxSubjectTokenFileBytes, 'a')).ok());
+  const std::vector<std::string> bad_files = {"secret.part two", "secret+part/two=",
+                                              "secret\r\nX: y", "secret\"",
+                                              std::string("secret\0x", 8)};
+  for (const std::string& bad : bad_files) {
+    auto r = subjectTokenFromFile(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message.find("outside the JWT alphabet"), std::string::npos);
+    EXPECT_EQ(r.error().message.find("secret"), std::string::npos) << r.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace warden::token
