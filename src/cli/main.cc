@@ -14,6 +14,7 @@
 #include <pthread.h>
 
 #include "cli/admin_commands.h"
+#include "cli/oidc_standin_command.h"
 #include "cli/server_command.h"
 #include "cli/signals.h"
 #include "proxy/sidecar.h"
@@ -105,6 +106,7 @@ int main(int argc, char** argv) {
   server->add_flag("--check", server_check, "Validate the configuration and exit");
 
   warden::cli::AdminCommands admin(app);
+  warden::cli::OidcStandinCommand oidc_standin(app);
 
   try {
     app.parse(argc, argv);
@@ -115,6 +117,7 @@ int main(int argc, char** argv) {
   }
   if (*proxy) return runProxy(proxy_config, log_level);
   if (auto code = admin.run()) return *code;
+  if (auto code = oidc_standin.run()) return *code;
   if (*config_validate) return validateConfig(config_file);
   if (*server) {
     spdlog::set_level(spdlog::level::from_str(log_level));
