@@ -18,6 +18,7 @@
 #include "cli/admin_commands.h"
 #include "cli/demo_commands.h"
 #include "cli/sample_agent_command.h"
+#include "cli/oidc_standin_command.h"
 #include "cli/server_command.h"
 #include "cli/signals.h"
 #include "proxy/sidecar.h"
@@ -111,6 +112,7 @@ int main(int argc, char** argv) {
   warden::cli::AdminCommands admin(app);
   warden::cli::DemoCommands demo(app);
   const warden::cli::SampleAgentCommand sample_agent(app);
+  warden::cli::OidcStandinCommand oidc_standin(app);
 
   try {
     app.parse(argc, argv);
@@ -123,6 +125,7 @@ int main(int argc, char** argv) {
   if (auto code = admin.run()) return *code;
   if (auto code = demo.run()) return *code;
   if (auto code = sample_agent.run()) return *code;
+  if (auto code = oidc_standin.run()) return *code;
   if (*config_validate) return validateConfig(config_file);
   if (*server) {
     spdlog::set_level(spdlog::level::from_str(log_level));
