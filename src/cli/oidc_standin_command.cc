@@ -6,6 +6,7 @@
 #include <iostream>
 #include <string>
 
+#include "demo/local_web_pki.h"
 #include "demo/oidc_standin.h"
 
 namespace warden::cli {
@@ -38,6 +39,7 @@ struct OidcStandinCommand::Impl {
   CLI::App* command = nullptr;
   demo::OidcStandinOptions options;
   std::string listen = "127.0.0.1:0";
+  std::string pki_dir;
   long token_ttl_seconds = 300;
   long refresh_seconds = 60;
 };
@@ -49,10 +51,14 @@ OidcStandinCommand::OidcStandinCommand(CLI::App& app) : impl_(std::make_unique<I
   impl_->command = c;
   c->add_option("--listen", impl_->listen, "IP:PORT to serve HTTPS on (port 0: any)")
       ->capture_default_str();
-  c->add_option("--cert", o.cert_file,
-                "Server certificate (PEM, leaf first) naming the listen address")
-      ->required();
-  c->add_option("--key", o.key_file, "Server private key (PEM)")->required();
+  auto* cert = c->add_option("--cert", o.cert_file,
+                             "Server certificate (PEM, leaf first) naming the listen address");
+  auto* key = c->add_option("--key", o.key_file, "Server private key (PEM)");
+  c->add_option(
+       "--pki-dir", impl_->pki_dir,
+       "Make (or reuse) the demo's local Web PKI here and serve its server.pem; trust its ca.pem")
+      ->excludes(cert)
+      ->excludes(key);
   c->add_option("--issuer", o.issuer, "Issuer URL (default https://<listen address>)");
   c->add_option("--subject", o.subject, "The tokens' sub")->capture_default_str();
   c->add_option("--audience", o.audience, "The token file's aud, and /token's default")
@@ -77,6 +83,18 @@ std::optional<int> OidcStandinCommand::run() {
   auto& o = impl_->options;
   if (!parseListen(impl_->listen, o.host, o.port)) {
     std::cerr << "warden oidc-standin: --listen " << impl_->listen << ": expected IP:PORT\n";
+    return kExitUsage;
+  }
+  if (!impl_->pki_dir.empty()) {
+    auto pki = demo::makeLocalWebPki(impl_->pki_dir);
+    if (!pki) {
+      std::cerr << "warden oidc-standin: " << pki.error().message << "\n";
+      return kExitUsage;
+    }
+    o.cert_file = pki->cert_file;
+    o.key_file = pki->key_file;
+  } else if (o.cert_file.empty() || o.key_file.empty()) {
+    std::cerr << "warden oidc-standin: give --cert and --key, or --pki-dir\n";
     return kExitUsage;
   }
   o.token_ttl = std::chrono::seconds(impl_->token_ttl_seconds);

@@ -367,5 +367,35 @@ TEST_F(OidcStandinTest, TokenServiceExchangesTheStandinsToken) {
       << refused.body;
 }
 
+// `--pki-dir` makes the local Web PKI itself (what a hand-run demo uses); without it or
+// --cert/--key, and with a malformed --listen, the command is a usage error.
+TEST(OidcStandinCommandTest, PkiDirAndUsageErrors) {
+  TempDir dir;
+  ChildProcess child({WARDEN_BINARY, "oidc-standin", "--pki-dir", dir.file("pki")}, dir.path());
+  const std::string banner = "oidc stand-in: issuer ";
+  ASSERT_TRUE(child.waitForOutput(banner, kWait)) << child.out() << child.err();
+  const std::string out = child.out();
+  const auto at = out.find(banner) + banner.size();
+  const std::string issuer = out.substr(at, out.find('\n', at) - at);
+  auto discovery = fetch(issuer + "/.well-known/openid-configuration", dir.file("pki/ca.pem"));
+  EXPECT_EQ(discovery.status, 200) << discovery.error;
+  EXPECT_EQ(modeOf(dir.file("pki/server.key")), 0600u);
+  child.signal(SIGINT);
+  EXPECT_EQ(child.wait(5s), std::optional<int>(0)) << child.err();
+
+  auto neither = runToCompletion({WARDEN_BINARY, "oidc-standin"}, dir.path());
+  EXPECT_EQ(neither.code, 2) << neither.err;
+  EXPECT_NE(neither.err.find("--pki-dir"), std::string::npos) << neither.err;
+  auto bad_listen = runToCompletion(
+      {WARDEN_BINARY, "oidc-standin", "--pki-dir", dir.file("pki"), "--listen", "nowhere"},
+      dir.path());
+  EXPECT_EQ(bad_listen.code, 2) << bad_listen.err;
+  auto bad_issuer = runToCompletion({WARDEN_BINARY, "oidc-standin", "--pki-dir", dir.file("pki"),
+                                     "--issuer", "https://127.0.0.1:1/"},
+                                    dir.path());
+  EXPECT_EQ(bad_issuer.code, 2) << bad_issuer.err;
+  EXPECT_NE(bad_issuer.err.find("trailing slash"), std::string::npos) << bad_issuer.err;
+}
+
 }  // namespace
 }  // namespace warden::testing
