@@ -254,8 +254,18 @@ asio::awaitable<Result<token::ObtainedToken>> requestToken(
   if (r.url.tls && !c.server_spiffe_id.empty()) {
     // The endpoint's certificate is an X509-SVID: the sidecar's client context verifies it
     // with the bundles in force and requires exactly server_spiffe_id (and presents our
-    // SVID, which tls_client_auth needs and private_key_jwt does not mind).
+    // SVID, which tls_client_auth needs and private_key_jwt does not mind; token exchange
+    // takes it back below).
     expectServerSvid(request, *tls, hs, c.server_spiffe_id, "the token endpoint");
+    if (c.tokenExchange()) {
+      // Token exchange authenticates no client: present no certificate, so that the
+      // endpoint cannot take the connection for tls_client_auth of this workload.
+      request.prepare = [attach = std::move(request.prepare)](SSL* ssl_obj) {
+        Status attached = attach(ssl_obj);
+        if (attached.ok()) SSL_certs_clear(ssl_obj);
+        return attached;
+      };
+    }
   } else if (r.url.tls) {
     request.tls = r.web_tls.get();
     if (!c.tokenExchange() && c.client_auth == TokenClientAuth::kTlsClientAuth) {
