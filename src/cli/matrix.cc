@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/use_future.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -521,7 +522,7 @@ std::vector<Case> cases() {
 }
 
 std::string cell(std::string s, std::size_t width) {
-  if (s.size() > width) s = s.substr(0, width - 1) + "~";
+  if (s.size() >= width) s = s.substr(0, width - 2) + "~";
   s.resize(width, ' ');
   return s;
 }
@@ -559,9 +560,18 @@ int runMatrix(const MatrixOptions& o) {
     m.early_token_expiry = Clock::now() + std::chrono::seconds(expires_in + 6);
   }
   const auto all = cases();
+  // Columns as wide as the widest expectation, so that a passing row is never cut.
+  std::size_t w_id = 5, w_caller = 7, w_target = 7, w_request = 8, w_expected = 9;
+  for (const auto& k : all) {
+    w_id = std::max(w_id, k.id.size() + 1);
+    w_caller = std::max(w_caller, k.caller.size() + 2);
+    w_target = std::max(w_target, k.host.size() + 2);
+    w_request = std::max(w_request, k.method.size() + k.path.size() + 3);
+    w_expected = std::max(w_expected, text(k.expected).size() + 2);
+  }
   if (!o.json) {
-    std::cout << cell("CASE", 8) << cell("CALLER", 22) << cell("TARGET", 31) << cell("REQUEST", 22) << cell("EXPECTED", 36)
-              << cell("ACTUAL", 36) << "RESULT\n";
+    std::cout << cell("CASE", w_id) << cell("CALLER", w_caller) << cell("TARGET", w_target) << cell("REQUEST", w_request)
+              << cell("EXPECTED", w_expected) << cell("ACTUAL", w_expected) << "RESULT\n";
   }
   int failed = 0;
   for (const auto& k : all) {
@@ -593,10 +603,11 @@ int runMatrix(const MatrixOptions& o) {
                 << std::endl;
       continue;
     }
-    if (!k.setup.empty()) std::cout << cell("", 8) << "(" << k.setup << ")\n";
-    std::cout << cell(k.id, 8) << cell(k.caller, 22) << cell(k.host, 31) << cell(k.method + " " + k.path, 22)
-              << cell(text(k.expected), 36) << cell(text(got), 36) << (pass ? "PASS" : "FAIL") << std::endl;
-    if (!pass) std::cout << cell("", 8) << "  " << problem << std::endl;
+    if (!k.setup.empty()) std::cout << cell("", w_id) << "(" << k.setup << ")\n";
+    std::cout << cell(k.id, w_id) << cell(k.caller, w_caller) << cell(k.host, w_target)
+              << cell(k.method + " " + k.path, w_request) << cell(text(k.expected), w_expected)
+              << cell(text(got), w_expected) << (pass ? "PASS" : "FAIL") << std::endl;
+    if (!pass) std::cout << cell("", w_id) << "  " << problem << std::endl;
   }
   try {
     m.restoreSnapshot();

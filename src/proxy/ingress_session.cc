@@ -244,9 +244,11 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
 
     if (!decision.allowed) {
       // Keep the connection only if nothing of this request is left unread and the peer
-      // is still allowed to hold it.
+      // is still allowed to hold it: not once it left the allow-list, and not once it is
+      // quarantined (isolated from the network; its next handshake is refused too).
       const bool keep = req.keep_alive() && parser.is_done() &&
-                        decision.layer != policy::Layer::kTransport;
+                        decision.layer != policy::Layer::kTransport &&
+                        decision.reason != governance::reason::kAgentQuarantined;
       const auto status = static_cast<http::status>(decision.status);
       auto ec = co_await writeError(stream, req.version(), status, decision.reason,
                                     policy::toString(decision.layer), e.request_id, {}, keep,

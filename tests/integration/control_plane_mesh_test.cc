@@ -143,7 +143,7 @@ TEST_F(ControlPlaneMeshTest, DisabledBitesOnAnOpenConnectionWithinOneSecond) {
 
 TEST_F(ControlPlaneMeshTest, IsolateAndRestoreLikeTheSocMock) {
   EXPECT_EQ(callBackend("budget-approval", "GET", "/budget/read").status, 200);
-  // Isolated from the network: an open connection gets agent_quarantined per request...
+  // Isolated from the network: a request on an open connection gets agent_quarantined...
   auto open = TestConnection::tls(backend_->ingressEndpoint().port, cp.credential("budget-approval"));
   ASSERT_NE(open, nullptr);
   ASSERT_TRUE(open->send(makeRequest("GET", "/budget/read")));
@@ -154,6 +154,9 @@ TEST_F(ControlPlaneMeshTest, IsolateAndRestoreLikeTheSocMock) {
     auto r = open->read();
     return r && r->status == 403 && reason(*r) == "agent_quarantined";
   }, 3s));
+  // ...after which the sidecar closes it: the caller's next attempt is a new handshake.
+  const bool answered_again = open->send(makeRequest("GET", "/budget/read")) && open->read().has_value();
+  EXPECT_FALSE(answered_again) << "a quarantined caller's connection must be closed after the 403";
   // ...and a new connection is refused at the handshake (layer 1 by admin authority).
   auto fresh = TestConnection::tls(backend_->ingressEndpoint().port, cp.credential("budget-approval"));
   if (fresh) {
