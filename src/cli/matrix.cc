@@ -20,6 +20,7 @@
 
 #include "cli/api_client.h"
 #include "demo/local_http.h"
+#include "demo/sidecar_status.h"
 #include "issuer/key_store.h"
 #include "demo/mesh_config.h"
 #include "demo/mesh_up.h"
@@ -338,15 +339,18 @@ class Matrix {
     for (;;) {
       bool all = true;
       std::string waiting;
+      std::vector<std::string> domains;
+      for (const auto& td : mesh_.value("trust_domains", json::array())) domains.push_back(td.get<std::string>());
       for (const auto& [name, a] : mesh_["agents"].items()) {
-        if (demo::localHttp(portOf(jsonText(a, "admin_url")), "GET", "/readyz", {}, "", std::chrono::seconds(2)).status != 200) {
+        const auto status = demo::sidecarStatus(portOf(jsonText(a, "admin_url")), domains);
+        if (!status.ready) {
           all = false;
-          waiting = name;
+          waiting = name + "'s sidecar is not ready (waiting for " + status.waiting_for + ")";
         }
       }
       if (all) return true;
       if (Clock::now() > deadline) {
-        std::cerr << "warden matrix: " << waiting << "'s sidecar is not ready\n";
+        std::cerr << "warden matrix: " << waiting << "\n";
         return false;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(250));

@@ -253,6 +253,7 @@ json meshJson(const MeshConfig& c, const MeshLayout& l) {
   json m{{"name", c.name},
          {"mesh_file", c.source_path},
          {"home_trust_domain", c.home_trust_domain},
+         {"trust_domains", c.trust_domains},
          {"control_plane", {{"url", l.apiUrl(c)}, {"server_id", l.serverSpiffeId(c)},
                             {"admin_socket", l.socketPath("warden-matrix")}}},
          {"token_service", {{"issuer", l.tokenIssuer(c)}, {"ca_file", l.pki_dir + "/ca.pem"}}},

@@ -18,6 +18,7 @@
 #include "demo/mesh_config.h"
 #include "demo/mesh_layout.h"
 #include "demo/process_group.h"
+#include "demo/sidecar_status.h"
 #include "workload/endpoint_address.h"
 #include "workload/workload_client.h"
 
@@ -169,9 +170,7 @@ class MeshRun {
     return out ? Status{} : Status{Error{"cannot write the bundle file"}};
   }
 
-  bool sidecarReady(std::uint16_t admin_port) const {
-    return localHttp(admin_port, "GET", "/readyz", {}, "", std::chrono::seconds(2)).status == 200;
-  }
+  bool sidecarReady(std::uint16_t admin_port) const { return sidecarStatus(admin_port, c_.trust_domains).ready; }
 
   bool startAll() {
     const auto port = [&](std::uint16_t p) { return c_.host + ":" + std::to_string(p); };
@@ -277,11 +276,11 @@ class MeshRun {
       for (auto& comp : components_) {
         if (comp.admin_url.empty() || !group_.running(comp.child)) continue;
         const auto port = static_cast<std::uint16_t>(std::stoi(comp.admin_url.substr(comp.admin_url.rfind(':') + 1)));
-        const auto res = localHttp(port, "GET", "/readyz", {}, "", std::chrono::seconds(2));
-        const bool ready = res.status == 200;
-        if (ready != comp.was_ready) {
-          comp.was_ready = ready;
-          say(comp.name + (ready ? ": ready again" : ": NOT ready (" + comp.admin_url + "/readyz)"));
+        const auto status = sidecarStatus(port, c_.trust_domains);
+        if (status.ready != comp.was_ready) {
+          comp.was_ready = status.ready;
+          say(comp.name + (status.ready ? ": ready again"
+                                        : ": NOT ready, waiting for " + status.waiting_for + " (" + comp.admin_url + "/readyz)"));
         }
       }
     }

@@ -198,6 +198,12 @@ bool TrustBundleSet::hasTrustDomain(std::string_view trust_domain) const {
   return stores_.find(trust_domain) != stores_.end();
 }
 
+std::vector<std::string> TrustBundleSet::trustDomains() const {
+  std::vector<std::string> out;
+  for (const auto& [td, store] : stores_) out.push_back(td);
+  return out;
+}
+
 X509_STORE* TrustBundleSet::storeFor(std::string_view trust_domain) const {
   const auto it = stores_.find(trust_domain);
   return it == stores_.end() ? nullptr : it->second;

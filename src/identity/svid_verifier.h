@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "common/result.h"
@@ -64,6 +65,8 @@ class TrustBundleSet {
       const std::map<std::string, std::string>& path_by_trust_domain);
 
   bool hasTrustDomain(std::string_view trust_domain) const;
+  // The trust domains held, sorted (for status reports).
+  std::vector<std::string> trustDomains() const;
   // X509_STORE for one trust domain, or nullptr. Owned by this set.
   X509_STORE* storeFor(std::string_view trust_domain) const;
 

@@ -370,6 +370,9 @@ struct Sidecar::Impl {
                      {"source", usesWorkloadApi() ? "workload_api" : "files"},
                      {"spiffe_id", rt && rt->tls ? rt->tls->own_id.str() : ""},
                      {"expires_unix", rt && rt->tls ? rt->tls->not_after : 0}};
+    // Which peers can be verified at all: federated bundles arrive on their own schedule.
+    j["identity"]["trust_domains"] =
+        rt && rt->tls && rt->tls->bundles ? rt->tls->bundles->trustDomains() : std::vector<std::string>{};
     {
       std::lock_guard lock(reload_mutex);
       if (!last_identity_error.empty()) j["identity"]["last_reload_error"] = last_identity_error;
