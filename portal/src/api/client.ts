@@ -51,7 +51,9 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
   const r = await fetch(path, init);
   if (!r.ok) throw await toApiError(r);
   const type = r.headers.get("Content-Type") ?? "";
-  const data = (type.includes("json") ? await r.json() : await r.text()) as T;
+  const text = await r.text();
+  // A body-less success (an optional body the server chose to omit) is not a JSON error.
+  const data = (type.includes("json") && text ? JSON.parse(text) : text) as T;
   return { data, etag: r.headers.get("ETag") };
 }
 
