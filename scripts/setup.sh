@@ -25,6 +25,12 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   missing+=(nodejs npm)
 fi
 
+# Debian's Chromium drives the portal's end-to-end tests (playwright-core launches it);
+# a machine that already has /usr/bin/chromium keeps it.
+if [ ! -x /usr/bin/chromium ]; then
+  missing+=(chromium)
+fi
+
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   sudo_cmd=()
@@ -44,4 +50,14 @@ if [ ! -f "$interop/node_modules/.package-lock.json" ] ||
   npm ci --prefix "$interop" --no-audit --no-fund
 else
   echo "setup: tests/interop npm packages up to date"
+fi
+
+# The portal's npm packages, pinned by portal/package-lock.json; the same rule as above.
+portal="$(cd "$(dirname "$0")/.." && pwd)/portal"
+if [ ! -f "$portal/node_modules/.package-lock.json" ] ||
+   [ "$portal/package-lock.json" -nt "$portal/node_modules/.package-lock.json" ]; then
+  echo "setup: installing npm packages for portal"
+  npm ci --prefix "$portal" --no-audit --no-fund
+else
+  echo "setup: portal npm packages up to date"
 fi

@@ -1,0 +1,40 @@
+import { AgentDetail } from "../agents/AgentDetail";
+import { AgentsPage } from "../agents/AgentsPage";
+import { LogsPage } from "../logs/LogsPage";
+import { Nav } from "./Nav";
+import { NotFound, Placeholder } from "./Placeholder";
+import { currentPath, onLinkClick } from "./router";
+import { resolve } from "./routes";
+import { SessionBanner } from "./SessionBanner";
+import { TopBar } from "./TopBar";
+
+function Page() {
+  const route = resolve(currentPath.value);
+  switch (route.page) {
+    case "agents":
+      return <AgentsPage />;
+    case "agent":
+      return <AgentDetail key={route.name} name={route.name} />;
+    case "logs":
+      return <LogsPage />;
+    case "placeholder":
+      return <Placeholder label={route.label} />;
+    case "not-found":
+      return <NotFound />;
+  }
+}
+
+export function App() {
+  return (
+    <div class="app" onClick={onLinkClick}>
+      <TopBar />
+      <SessionBanner />
+      <div class="body">
+        <Nav />
+        <main class="main">
+          <Page />
+        </main>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,16 @@
+export function formatUnix(seconds: number | undefined | null): string {
+  if (!seconds) return "";
+  return new Date(seconds * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+}
+
+export function tagsText(tags: Record<string, string> | undefined): string {
+  return Object.entries(tags ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(", ");
+}
+
+export function rolesText(roles: Record<string, string[]> | undefined): string {
+  return Object.entries(roles ?? {})
+    .map(([aud, r]) => `${aud}: ${r.join(", ")}`)
+    .join("; ");
+}
