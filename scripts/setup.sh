@@ -25,12 +25,6 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   missing+=(nodejs npm)
 fi
 
-# Debian's Chromium drives the portal's end-to-end tests (playwright-core launches it);
-# a machine that already has /usr/bin/chromium keeps it.
-if [ ! -x /usr/bin/chromium ]; then
-  missing+=(chromium)
-fi
-
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   sudo_cmd=()
