@@ -239,20 +239,20 @@ TEST_F(PortalStaticTest, NoPortalDirectoryMeansNoPortal) {
 class PortalLoginTest : public PortalFixture {
  protected:
   std::string redirectUri() const { return cp.baseUrl() + "/callback"; }
-  std::map<std::string, std::string> authParams(const std::string& verifier,
+  std::map<std::string, std::string> authParams(const std::string& pkce_verifier,
                                                 const std::string& state = "st-1") {
     return {{"response_type", "code"},
             {"client_id", "warden-portal"},
             {"redirect_uri", redirectUri()},
             {"state", state},
-            {"code_challenge", challengeOf(verifier)},
+            {"code_challenge", challengeOf(pkce_verifier)},
             {"code_challenge_method", "S256"},
             {"scope", "openid"}};
   }
   // Signs in through the form; the code from the redirect (empty on failure).
   std::string code(const std::string& user, const std::string& password,
-                   const std::string& verifier, const std::string& redirect_uri = "") {
-    auto params = authParams(verifier);
+                   const std::string& pkce_verifier, const std::string& redirect_uri = "") {
+    auto params = authParams(pkce_verifier);
     if (!redirect_uri.empty())
       params["redirect_uri"] = redirect_uri;
     auto page = get("/oauth2/authorize?" + form(params));
@@ -270,14 +270,14 @@ class PortalLoginTest : public PortalFixture {
     EXPECT_EQ(q.size(), 3u) << location;
     return q["code"];
   }
-  HttpResponse token(const std::string& code, const std::string& verifier,
+  HttpResponse token(const std::string& code, const std::string& pkce_verifier,
                      const std::string& redirect_uri = "") {
     return cp.call(std::nullopt, "POST", "/oauth2/token",
                    form({{"grant_type", "authorization_code"},
                          {"code", code},
                          {"redirect_uri", redirect_uri.empty() ? redirectUri() : redirect_uri},
                          {"client_id", "warden-portal"},
-                         {"code_verifier", verifier}}),
+                         {"code_verifier", pkce_verifier}}),
                    kFormType);
   }
   HttpResponse withToken(const std::string& t, const std::string& method, const std::string& target,
@@ -447,8 +447,9 @@ TEST_F(PortalLoginTest, BadVerifierReusedOrExpiredCodeAndOtherRedirectAreInvalid
 }
 
 TEST_F(PortalLoginTest, UnregisteredRedirectIsAnErrorPageNeverARedirect) {
-  for (const std::string uri : {std::string("https://evil.example/callback"),
-                                cp.baseUrl() + "/callback/", cp.baseUrl() + "/callback?x=1", std::string()}) {
+  for (const std::string& uri :
+       {std::string("https://evil.example/callback"), cp.baseUrl() + "/callback/",
+        cp.baseUrl() + "/callback?x=1", std::string()}) {
     auto params = authParams(verifier);
     params["redirect_uri"] = uri;
     if (uri.empty())
