@@ -169,6 +169,34 @@ SsfConfig readSsf(const YamlReader& r, const YAML::Node& node, const std::string
   return c;
 }
 
+PortalConfig readPortal(const YamlReader& r, const YAML::Node& node, const std::string& base_dir) {
+  const std::string path = "control_plane.portal";
+  if (!node.IsMap()) r.fail(node, path, "expected a mapping {dir, redirect_uris}");
+  r.onlyKeys(node, path, {"dir", "redirect_uris"});
+  PortalConfig c;
+  if (!node["dir"]) r.fail(node, path + ".dir", "is required");
+  c.dir = resolveConfigPath(base_dir, r.nonEmptyString(node["dir"], path + ".dir"));
+  if (const auto uris = node["redirect_uris"]) {
+    if (!uris.IsSequence()) r.fail(uris, path + ".redirect_uris", "expected a list of URLs");
+    for (std::size_t i = 0; i < uris.size(); ++i) {
+      const std::string p = path + ".redirect_uris[" + std::to_string(i) + "]";
+      std::string uri = r.nonEmptyString(uris[i], p);
+      // Exact-match URIs without a fragment (RFC 6749 §3.1.2); http only for loopback
+      // development servers.
+      const bool https = uri.rfind("https://", 0) == 0;
+      const bool loopback = uri.rfind("http://localhost:", 0) == 0 ||
+                            uri.rfind("http://127.0.0.1:", 0) == 0 ||
+                            uri.rfind("http://[::1]:", 0) == 0;
+      if ((!https && !loopback) || uri.find('#') != std::string::npos || uri.size() > 2048 ||
+          !printable(uri, false)) {
+        r.fail(uris[i], p, "an https:// URL (or http:// on localhost) without a fragment");
+      }
+      c.redirect_uris.push_back(std::move(uri));
+    }
+  }
+  return c;
+}
+
 }  // namespace
 
 Result<std::optional<ControlPlaneConfig>> parseControlPlaneConfig(const std::string& yaml_text,
@@ -184,7 +212,7 @@ Result<std::optional<ControlPlaneConfig>> parseControlPlaneConfig(const std::str
     if (!cp.IsMap()) r.fail(cp, "control_plane", "expected a mapping");
     r.onlyKeys(cp, "control_plane",
                {"listen", "tls", "database", "access", "bootstrap_admin", "login_token_ttl",
-                "audit_retention", "long_poll_max", "seed", "ssf"});
+                "audit_retention", "long_poll_max", "seed", "ssf", "portal"});
     ControlPlaneConfig c;
     c.source_path = source_path;
     if (!cp["listen"]) r.fail(cp, "control_plane.listen", "is required");
@@ -261,6 +289,7 @@ Result<std::optional<ControlPlaneConfig>> parseControlPlaneConfig(const std::str
     }
     if (cp["seed"]) c.seed_path = resolveConfigPath(base_dir, r.nonEmptyString(cp["seed"], "control_plane.seed"));
     if (cp["ssf"]) c.ssf = readSsf(r, cp["ssf"], base_dir);
+    if (cp["portal"]) c.portal = readPortal(r, cp["portal"], base_dir);
     if (!c.bootstrap_admin && c.access.admins.empty()) {
       r.fail(cp, "control_plane.access.admins",
              "no administrator: list admin SPIFFE IDs or enable bootstrap_admin");

@@ -55,6 +55,15 @@ struct SsfConfig {
   std::chrono::seconds revocation_ttl{std::chrono::hours(24)};
 };
 
+// `control_plane.portal`: the web portal served from the API's listener, and the
+// OpenID Connect sign-in (authorization code + PKCE) its single-page app uses.
+struct PortalConfig {
+  std::string dir;  // the built SPA (index.html, assets/...)
+  // Redirect URIs accepted for the `warden-portal` client besides <base URL>/callback,
+  // compared exactly (a development server on another origin).
+  std::vector<std::string> redirect_uris;
+};
+
 struct ControlPlaneConfig {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 0;
@@ -71,6 +80,8 @@ struct ControlPlaneConfig {
   std::string seed_path;
   // Shared Signals receiver; unset: POST /api/v1/ssf/events answers 404.
   std::optional<SsfConfig> ssf;
+  // The portal and its sign-in; unset: `/` and `/oauth2/...` answer 404.
+  std::optional<PortalConfig> portal;
   std::string source_path;
 };
 

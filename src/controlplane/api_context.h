@@ -79,5 +79,6 @@ boost::asio::awaitable<HttpResponse> agents(Context& c, Route& r);
 boost::asio::awaitable<HttpResponse> documents(Context& c, Route& r, std::string_view kind);
 boost::asio::awaitable<HttpResponse> audit(Context& c, Route& r);
 boost::asio::awaitable<HttpResponse> distribution(Context& c, Route& r);
+HttpResponse users(Context& c, Route& r);
 
 }  // namespace warden::controlplane::api

@@ -17,7 +17,10 @@
 #include "controlplane/distribution.h"
 #include "controlplane/explain.h"
 #include "controlplane/openapi.h"
+#include "controlplane/local_users.h"
 #include "controlplane/password_hash.h"
+#include "controlplane/portal_login.h"
+#include "controlplane/portal_static.h"
 #include "identity/spiffe_id.h"
 #include "issuer/svid_tls.h"
 
@@ -134,6 +137,8 @@ struct ApiServer::Impl {
   std::unique_ptr<ExternalIdentityProviders> idps;
   std::unique_ptr<LoginTokens> logins;
   std::unique_ptr<api::Context> context;
+  std::unique_ptr<PortalStatic> portal;        // with control_plane.portal
+  std::unique_ptr<PortalLogin> portal_login;  // with control_plane.portal
   std::string generated_password;
   std::string base_url;
   std::uint64_t subscription = 0;
@@ -231,21 +236,17 @@ struct ApiServer::Impl {
     if (auto* res = std::get_if<api::HttpResponse>(&password_field)) return std::move(*res);
     const std::string& user = std::get<std::string>(user_field);
     const std::string& password = std::get<std::string>(password_field);
-    auto credential = store->getCredential(user);
-    // Same work whether or not the user exists, so timing does not reveal names.
-    static const std::string kDummy = hashPassword("warden-dummy").value();
-    const bool good = credential ? verifyPassword(password, credential->hash)
-                                 : (verifyPassword(password, kDummy), false);
-    if (!good) return api::error(401, "invalid_credentials", "unknown user or wrong password");
+    const auto role = checkUserPassword(*store, user, password);
+    if (!role) return api::error(401, "invalid_credentials", "unknown user or wrong password");
     // The signing keys rotate on their schedule (issuer::JwtAuthority): tick it here,
     // where they are used, so a long-running server does not sign with one key forever.
     logins->rotate(now());
-    auto minted = logins->mint(user, Role::kAdmin, config.login_token_ttl);
+    auto minted = logins->mint(user, *role, config.login_token_ttl);
     if (!minted) return api::error(500, "internal", minted.error().message);
     return api::ok(json{{"access_token", minted->token},
                         {"token_type", "Bearer"},
                         {"expires_in", config.login_token_ttl.count()},
-                        {"role", "admin"}});
+                        {"role", roleName(*role)}});
   }
 
   api::HttpResponse rotateCredential(Route& r) {
@@ -338,6 +339,39 @@ struct ApiServer::Impl {
     return api::ok(out);
   }
 
+  // The portal's OpenID Connect sign-in (portal_login.h); nullopt: not one of its routes.
+  std::optional<api::HttpResponse> portalSignIn(const std::string& path, net::HttpsExchange& ex,
+                                                const boost::urls::url_view& url) {
+    const auto& req = ex.request();
+    const std::string method(req.method_string());
+    auto content_type = [&] {
+      auto it = req.find(http::field::content_type);
+      return it == req.end() ? std::string() : std::string(it->value());
+    };
+    auto only = [](std::string_view allowed) {
+      auto res = api::error(405, "method_not_allowed", "use " + std::string(allowed));
+      res.set(http::field::allow, allowed);
+      return res;
+    };
+    if (path == "/.well-known/openid-configuration") {
+      return method == "GET" || method == "HEAD" ? portal_login->discovery() : only("GET, HEAD");
+    }
+    if (path == "/oauth2/jwks") return method == "GET" || method == "HEAD" ? portal_login->jwks() : only("GET, HEAD");
+    if (path == "/oauth2/login.css") {
+      return method == "GET" || method == "HEAD" ? portal_login->loginCss() : only("GET, HEAD");
+    }
+    if (path == "/oauth2/authorize") {
+      if (method == "GET" || method == "HEAD") return portal_login->authorizeForm(url.encoded_query());
+      if (method == "POST") return portal_login->authorizeSubmit(content_type(), req.body());
+      return only("GET, HEAD, POST");
+    }
+    if (path == "/oauth2/token") {
+      if (method != "POST") return only("POST");
+      return portal_login->token(content_type(), req.body());
+    }
+    return std::nullopt;
+  }
+
   // Every request: routed, with a last line of defence for a handler that throws (a
   // malformed value reaching a JSON accessor), which would otherwise drop the connection
   // without an answer.
@@ -376,6 +410,17 @@ struct ApiServer::Impl {
     if (path == "/healthz") co_return api::ok(json{{"status", "ok"}});
     if (path == "/readyz") co_return readiness();
     if (path == "/api/v1/openapi.json") co_return api::ok(json::parse(openApiDocument()));
+    if (portal_login) {
+      if (auto res = portalSignIn(path, ex, *url)) co_return std::move(*res);
+    }
+    if (portal && !isReservedPath(path)) {
+      if (r.method != "GET" && r.method != "HEAD") {
+        auto res = api::error(405, "method_not_allowed", "the portal answers GET and HEAD");
+        res.set(http::field::allow, "GET, HEAD");
+        co_return res;
+      }
+      co_return portal->serve(url->encoded_path());
+    }
     if (segments.size() < 3 || segments[0] != "api" || segments[1] != "v1") {
       if (path == "/metrics") {
         r.principal = authenticate(ex);
@@ -420,6 +465,7 @@ struct ApiServer::Impl {
     if (area == "governance") co_return co_await api::documents(*context, r, kGovernanceDocument);
     if (area == "changes" && r.method == "GET") co_return changes(r);
     if (area == "explain") co_return explain(r);
+    if (area == "users") co_return api::users(*context, r);
     if (area == "credentials" && r.segments.size() == 2 && r.segments[1] == "rotate" &&
         r.method == "POST") {
       co_return rotateCredential(r);
@@ -489,6 +535,17 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(
                  "401 until they are");
   }
   impl.logins->rotate(std::time(nullptr));
+  if (config.portal) {
+    auto files = PortalStatic::create(config.portal->dir);
+    if (!files) return Error{files.error().message};
+    impl.portal = std::move(*files);
+    PortalLoginOptions portal;
+    portal.base_url = impl.base_url;
+    portal.redirect_uris = config.portal->redirect_uris;
+    portal.token_ttl = config.login_token_ttl;
+    portal.now = [raw] { return raw->now(); };
+    impl.portal_login = std::make_unique<PortalLogin>(std::move(portal), store, *impl.logins);
+  }
   impl.context.reset(new api::Context{impl.config, store, *impl.logins, &impl.server->context(), {}, {}});
   impl.ready.store(true, std::memory_order_release);
   auto& ioc = impl.server->context();

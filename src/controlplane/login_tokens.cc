@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/hex.h"
+#include "jose/jwk.h"
 #include "jose/jws.h"
 
 namespace warden::controlplane {
@@ -56,6 +57,38 @@ Result<LoginTokens::Minted> LoginTokens::mint(const std::string& subject, Role r
   auto token = keys_->sign(nlohmann::json{{"typ", "at+jwt"}}, claims);
   if (!token) return token.error();
   return Minted{std::move(*token), exp};
+}
+
+Result<LoginTokens::Minted> LoginTokens::mintIdToken(const std::string& subject, Role role,
+                                                     std::string_view audience,
+                                                     std::string_view nonce,
+                                                     std::chrono::seconds ttl) const {
+  const std::time_t now = std::time(nullptr);
+  const std::time_t exp = now + static_cast<std::time_t>(ttl.count());
+  nlohmann::json claims{{"iss", issuer_},
+                        {"aud", audience},
+                        {"sub", subject},
+                        {"iat", now},
+                        {"exp", exp},
+                        {"auth_time", now},
+                        {"warden_role", roleName(role)}};
+  if (!nonce.empty()) claims["nonce"] = nonce;
+  auto token = keys_->sign(nlohmann::json{{"typ", "JWT"}}, claims);
+  if (!token) return token.error();
+  return Minted{std::move(*token), exp};
+}
+
+std::string LoginTokens::jwks() const {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& k : keys_->publishedKeys()) {
+    nlohmann::json jwk = nlohmann::json::object();
+    if (!jose::writePublicJwk(k.key.get(), jwk)) continue;
+    jwk["kid"] = k.kid;
+    jwk["alg"] = "ES256";
+    jwk["use"] = "sig";
+    list.push_back(std::move(jwk));
+  }
+  return nlohmann::json{{"keys", list}}.dump();
 }
 
 Result<Principal> LoginTokens::verify(std::string_view token, std::time_t now) const {

@@ -33,6 +33,13 @@ class LoginTokens {
     std::time_t expires_at = 0;
   };
   Result<Minted> mint(const std::string& subject, Role role, std::chrono::seconds ttl) const;
+  // An OpenID Connect ID token (ES256, same keys and issuer) for the portal's sign-in:
+  // iss, sub, aud, iat, exp, auth_time, warden_role and `nonce` when not empty. It is
+  // never accepted as a login token (typ JWT, aud the client).
+  Result<Minted> mintIdToken(const std::string& subject, Role role, std::string_view audience,
+                             std::string_view nonce, std::chrono::seconds ttl) const;
+  // The published public keys as a JWK Set (RFC 7517 §5), for /oauth2/jwks.
+  std::string jwks() const;
   // The principal a token stands for; an error says why it is refused (never the token).
   Result<Principal> verify(std::string_view token, std::time_t now) const;
   // Rotation tick (keys are rotated on the schedule of issuer::JwtAuthority).

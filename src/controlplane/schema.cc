@@ -147,8 +147,16 @@ CREATE TABLE admin_credentials (
 );
 )sql";
 
-constexpr std::array<Migration, 1> kMigrations{{
+// Version 2: local users with roles (the portal's sign-in). Credentials that exist were
+// the bootstrap administrator's, so they become admins.
+constexpr std::string_view kSchemaV2 = R"sql(
+ALTER TABLE admin_credentials ADD COLUMN role TEXT NOT NULL DEFAULT 'admin'
+  CHECK (role IN ('admin', 'developer', 'viewer'));
+)sql";
+
+constexpr std::array<Migration, 2> kMigrations{{
     {1, "initial store: agents, documents, changes, audit, signals, credentials", kSchemaV1},
+    {2, "credentials carry a role (local users)", kSchemaV2},
 }};
 
 constexpr std::string_view kCreateMigrationsTable = R"sql(

@@ -132,10 +132,13 @@ class Store {
   StoreResult<std::vector<Revocation>> listRevocations(std::int64_t now_unix);  // active
   StoreResult<std::uint64_t> pruneRevocations(std::int64_t now_unix);           // expired ones
 
-  // --- Administrator credentials (hashes only) ---
-  StoreStatus storeCredential(std::string_view name, std::string_view hash,
-                              const Actor& actor);  // kExists if present
+  // --- Local users' credentials (hashes only) ---
+  StoreStatus storeCredential(std::string_view name, std::string_view hash, const Actor& actor,
+                              std::string_view role = "admin");  // kExists if present
   StoreResult<Credential> getCredential(std::string_view name);
+  StoreResult<std::vector<Credential>> listCredentials();  // by name
+  // kNotFound if absent; kConflict if it is the last admin (nobody could sign in to fix it).
+  StoreStatus deleteCredential(std::string_view name, const Actor& actor);
   StoreStatus rotateCredential(std::string_view name, std::string_view new_hash,
                                const Actor& actor);  // kNotFound if absent
 

@@ -46,6 +46,10 @@ std::string revocationJson(const Revocation& r) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+bool knownRole(std::string_view role) {
+  return role == "admin" || role == "developer" || role == "viewer";
+}
+
 StoreStatus checkCredential(std::string_view name, std::string_view hash) {
   if (name.empty() || name.size() > 128 || !visible(name)) {
     return StoreError::invalid("name: 1-128 visible ASCII characters required");
@@ -152,28 +156,30 @@ StoreResult<std::uint64_t> Store::pruneRevocations(std::int64_t now_unix) {
 }
 
 StoreStatus Store::storeCredential(std::string_view name, std::string_view hash,
-                                   const Actor& actor) {
+                                   const Actor& actor, std::string_view role) {
   if (auto s = validateActor(actor); !s.ok()) return s.error();
   if (auto s = checkCredential(name, hash); !s.ok()) return s.error();
+  if (!knownRole(role)) return StoreError::invalid("role: admin, developer or viewer");
   return impl_->write<Done>([&](WriteTx& tx) -> StoreStatus {
     auto inserted = execute(tx.db,
-                            "INSERT INTO admin_credentials (name, hash, created_unix,"
-                            " updated_unix) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
-                            name, hash, tx.nowUnix(), tx.nowUnix());
+                            "INSERT INTO admin_credentials (name, hash, role, created_unix,"
+                            " updated_unix) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                            name, hash, role, tx.nowUnix(), tx.nowUnix());
     if (!inserted.ok()) return inserted.error();
     if (*inserted == 0) {
       return StoreError::exists("credential \"" + std::string(name) + "\" exists; rotate it");
     }
-    // The change log names the credential, never the hash.
-    return recordChange(tx, actor, "credential.create", "credential", name, 0, "", "");
+    // The change log names the credential and its role, never the hash.
+    return recordChange(tx, actor, "credential.create", "credential", name, 0, "",
+                        "role: " + std::string(role));
   });
 }
 
 StoreResult<Credential> Store::getCredential(std::string_view name) {
   return impl_->read<Credential>([&](sqlite::Db& db) -> StoreResult<Credential> {
     auto stmt = statement(db,
-                          "SELECT name, hash, created_unix, updated_unix FROM admin_credentials"
-                          " WHERE name = ?",
+                          "SELECT name, hash, role, created_unix, updated_unix FROM"
+                          " admin_credentials WHERE name = ?",
                           name);
     if (!stmt.ok()) return stmt.error();
     auto row = nextRow(*stmt);
@@ -181,8 +187,57 @@ StoreResult<Credential> Store::getCredential(std::string_view name) {
     if (!*row) {
       return StoreError::notFound("credential \"" + std::string(name) + "\" does not exist");
     }
-    return Credential{stmt->columnText(0), stmt->columnText(1), stmt->columnInt(2),
-                      stmt->columnInt(3)};
+    return Credential{stmt->columnText(0), stmt->columnText(1), stmt->columnText(2),
+                      stmt->columnInt(3), stmt->columnInt(4)};
+  });
+}
+
+StoreResult<std::vector<Credential>> Store::listCredentials() {
+  return impl_->read<std::vector<Credential>>(
+      [&](sqlite::Db& db) -> StoreResult<std::vector<Credential>> {
+        auto stmt = statement(db,
+                              "SELECT name, hash, role, created_unix, updated_unix FROM"
+                              " admin_credentials ORDER BY name");
+        if (!stmt.ok()) return stmt.error();
+        std::vector<Credential> out;
+        for (;;) {
+          auto row = nextRow(*stmt);
+          if (!row.ok()) return row.error();
+          if (!*row) return out;
+          out.push_back(Credential{stmt->columnText(0), stmt->columnText(1), stmt->columnText(2),
+                                   stmt->columnInt(3), stmt->columnInt(4)});
+        }
+      });
+}
+
+StoreStatus Store::deleteCredential(std::string_view name, const Actor& actor) {
+  if (auto s = validateActor(actor); !s.ok()) return s.error();
+  return impl_->write<Done>([&](WriteTx& tx) -> StoreStatus {
+    // Counted inside the write transaction, so two concurrent deletions cannot each see
+    // another admin and remove both.
+    std::string role;
+    std::int64_t admins = 0;
+    {
+      auto stmt = statement(tx.db,
+                            "SELECT role, (SELECT COUNT(*) FROM admin_credentials WHERE role ="
+                            " 'admin') FROM admin_credentials WHERE name = ?",
+                            name);
+      if (!stmt.ok()) return stmt.error();
+      auto row = nextRow(*stmt);
+      if (!row.ok()) return row.error();
+      if (!*row) {
+        return StoreError::notFound("credential \"" + std::string(name) + "\" does not exist");
+      }
+      role = stmt->columnText(0);
+      admins = stmt->columnInt(1);
+    }
+    if (role == "admin" && admins <= 1) {
+      return StoreError::conflict("\"" + std::string(name) +
+                                  "\" is the last admin; add another admin first");
+    }
+    auto deleted = execute(tx.db, "DELETE FROM admin_credentials WHERE name = ?", name);
+    if (!deleted.ok()) return deleted.error();
+    return recordChange(tx, actor, "credential.delete", "credential", name, 0, "", "");
   });
 }
 

@@ -119,10 +119,11 @@ struct Revocation {
   std::int64_t created_unix = 0;  // assigned by the store
 };
 
-// An administrator's password hash (hashing and verification are the caller's).
+// A local user's password hash (hashing and verification are the caller's) and role.
 struct Credential {
   std::string name;
   std::string hash;
+  std::string role = "admin";  // admin, developer or viewer
   std::int64_t created_unix = 0;
   std::int64_t updated_unix = 0;
 };

@@ -273,6 +273,8 @@ class ControlPlaneApiTest : public ::testing::Test {
     } else if (path == "/api/v1/audit/events") {
       a.body = auditBatch("aa", 1, {auditLine(1714557600, "attempt", true, "rbac", "allowed",
                                               "budget-report", "GET", "/budget/read")});
+    } else if (path == "/api/v1/users" && method == "POST") {
+      a.body = R"({"username":"made-by-viewer","role":"admin"})";
     } else if (path == "/api/v1/login") {
       a.body = R"({"username":"admin","password":"not-the-password"})";
     } else if (path == "/api/v1/ssf/events") {

@@ -58,6 +58,7 @@ void ControlPlane::start() {
   config.access.developers.push_back(identity::IdMatcher::exact(kDeveloperId).value());
   config.access.viewers.push_back(identity::IdMatcher::exact(kViewerId).value());
   config.access.identity_providers = identity_providers;
+  config.portal = portal;
   config.long_poll_max = std::chrono::seconds(5);
   controlplane::ApiServerHooks hooks;
   hooks.now_unix = [this] {

@@ -49,6 +49,8 @@ class ControlPlane {
   void start();
   // External OIDC providers the API accepts people from (set before start()).
   std::vector<controlplane::IdentityProviderConfig> identity_providers;
+  // The portal's files and sign-in (set before start()).
+  std::optional<controlplane::PortalConfig> portal;
   void stop();
   controlplane::Store& store() { return *store_; }
   controlplane::ApiServer& api() { return *api_; }
