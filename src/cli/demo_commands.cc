@@ -27,6 +27,10 @@ DemoCommands::DemoCommands(CLI::App& app) : impl_(std::make_unique<Impl>()) {
   i.up->add_option("--run-dir", i.up_options.run_dir,
                    "Generated configs, state, sockets and logs (default $XDG_RUNTIME_DIR or /tmp: warden-<name>-<uid>)");
   i.up->add_option("--base-port", i.base_port, "Override the mesh file's base_port")->check(CLI::Range(1024, 65000));
+#ifdef WARDEN_PORTAL_DIR
+  i.up_options.portal_dir = WARDEN_PORTAL_DIR;
+#endif
+  i.up->add_option("--portal-dir", i.up_options.portal_dir, "The portal's built files (default: this source tree's portal/dist)");
   i.up->add_flag("--keep-state", i.up_options.keep_state,
                  "Keep the store, issuers and logs of the last run (default: start fresh)");
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <regex>
 #include <fstream>
 #include <sstream>
 
@@ -211,12 +212,20 @@ Result<std::optional<ControlPlaneConfig>> parseControlPlaneConfig(const std::str
     const std::string base_dir = base.empty() ? "." : base;
     if (!cp.IsMap()) r.fail(cp, "control_plane", "expected a mapping");
     r.onlyKeys(cp, "control_plane",
-               {"listen", "tls", "database", "access", "bootstrap_admin", "login_token_ttl",
+               {"listen", "public_url", "tls", "database", "access", "bootstrap_admin", "login_token_ttl",
                 "audit_retention", "long_poll_max", "seed", "ssf", "portal"});
     ControlPlaneConfig c;
     c.source_path = source_path;
     if (!cp["listen"]) r.fail(cp, "control_plane.listen", "is required");
     std::tie(c.listen_host, c.listen_port) = readListen(r, cp["listen"], "control_plane.listen");
+    if (cp["public_url"]) {
+      c.public_url = r.nonEmptyString(cp["public_url"], "control_plane.public_url");
+      static const std::regex kOrigin(R"(https://([a-z0-9.-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?)");
+      if (!std::regex_match(c.public_url, kOrigin)) {
+        r.fail(cp["public_url"], "control_plane.public_url",
+               "expected https://host[:port] (lower case, no path, no trailing slash)");
+      }
+    }
     if (!cp["tls"]) r.fail(cp, "control_plane.tls", "is required");
     r.onlyKeys(cp["tls"], "control_plane.tls", {"svid"});
     if (!cp["tls"]["svid"]) r.fail(cp["tls"], "control_plane.tls.svid", "is required");

@@ -68,6 +68,10 @@ struct ControlPlaneConfig {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 0;
   std::string tls_svid_entry;  // registration entry whose X509-SVID the API presents
+  // The URL people and browsers use (login tokens' `iss`, the portal's OIDC issuer and
+  // redirect URI), when it is not https://<listen>: e.g. https://localhost:8444 for a
+  // browser, which checks the host name. Sidecars use whatever URL they are given.
+  std::string public_url;
   std::string database;        // SQLite file; default <state_dir>/warden.db
   ApiAccessConfig access;
   // A bootstrap administrator (user "admin") whose password is generated at first start,

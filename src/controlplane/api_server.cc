@@ -522,8 +522,10 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(
   if (!https) return Error{"control_plane.listen: " + https.error().message};
   impl.server = std::move(*https);
   const bool v6 = config.listen_host.find(':') != std::string::npos;
-  impl.base_url = "https://" + (v6 ? "[" + config.listen_host + "]" : config.listen_host) + ":" +
-                  std::to_string(impl.server->port());
+  impl.base_url = !config.public_url.empty()
+                      ? config.public_url
+                      : "https://" + (v6 ? "[" + config.listen_host + "]" : config.listen_host) + ":" +
+                            std::to_string(impl.server->port());
   auto logins = LoginTokens::open(state_dir, issuer.trustDomain(), impl.base_url);
   if (!logins) return Error{logins.error().message};
   impl.logins = std::move(*logins);

@@ -80,6 +80,9 @@ json serverConfig(const MeshConfig& c, const MeshLayout& l, const std::string& t
   };
   if (home) {
     entry("warden-server", l.serverSpiffeId(c));
+    // Browsers check the host name even where SPIFFE clients check the ID: the portal is
+    // https://localhost:<port>/ (the browser must trust the trust domain's root).
+    entries.back()["dns_names"] = json::array({"localhost"});
     entry("warden-matrix", l.matrixSpiffeId(c));
   }
   for (const auto& a : c.agents) {
@@ -123,10 +126,12 @@ json serverConfig(const MeshConfig& c, const MeshLayout& l, const std::string& t
   }
   s["token_service"] = ts;
   s["control_plane"] = {{"listen", endpoint(c, l.api_port)},
+                        {"public_url", l.portalUrl()},
                         {"tls", {{"svid", "warden-server"}}},
                         {"database", l.run_dir + "/" + td + "/warden.db"},
                         {"access", {{"admins", json::array({{{"id", l.matrixSpiffeId(c)}}})}}},
                         {"seed", l.run_dir + "/seed.yaml"}};
+  if (!l.portal_dir.empty()) s["control_plane"]["portal"] = {{"dir", l.portal_dir}};
   return s;
 }
 
@@ -254,6 +259,7 @@ json meshJson(const MeshConfig& c, const MeshLayout& l) {
          {"mesh_file", c.source_path},
          {"home_trust_domain", c.home_trust_domain},
          {"trust_domains", c.trust_domains},
+         {"portal_url", l.portal_dir.empty() ? "" : l.portalUrl()},
          {"control_plane", {{"url", l.apiUrl(c)}, {"server_id", l.serverSpiffeId(c)},
                             {"admin_socket", l.socketPath("warden-matrix")}}},
          {"token_service", {{"issuer", l.tokenIssuer(c)}, {"ca_file", l.pki_dir + "/ca.pem"}}},
@@ -269,6 +275,7 @@ json meshJson(const MeshConfig& c, const MeshLayout& l) {
 
 }  // namespace
 
+std::string MeshLayout::portalUrl() const { return "https://localhost:" + std::to_string(api_port); }
 std::string MeshLayout::apiUrl(const MeshConfig& c) const { return "https://" + endpoint(c, api_port); }
 std::string MeshLayout::tokenIssuer(const MeshConfig& c) const { return "https://" + endpoint(c, token_port); }
 std::string MeshLayout::oidcIssuer(const MeshConfig& c) const { return "https://" + endpoint(c, oidc_port); }

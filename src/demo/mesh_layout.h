@@ -34,6 +34,7 @@ struct MeshLayout {
   std::string socket_dir;
   std::string pki_dir;
   std::string log_dir;
+  std::string portal_dir;  // served by the home server when set
   std::uint16_t api_port = 0;
   std::uint16_t token_port = 0;
   std::uint16_t oidc_port = 0;
@@ -41,6 +42,8 @@ struct MeshLayout {
   std::vector<AgentPorts> agents;                      // parallel to MeshConfig::agents
 
   std::string apiUrl(const MeshConfig& c) const;
+  // What browsers use: a host name the server's certificate names (DNS SAN localhost).
+  std::string portalUrl() const;
   std::string tokenIssuer(const MeshConfig& c) const;
   std::string oidcIssuer(const MeshConfig& c) const;
   std::string serverSpiffeId(const MeshConfig& c) const;       // the control plane's

@@ -232,7 +232,11 @@ class MeshRun {
     std::cout << "\n"
               << "Warden demo mesh \"" << c_.name << "\" is up (" << c_.source_path << ")\n"
               << "  control plane API  " << l_.apiUrl(c_) << "   (server identity " << l_.serverSpiffeId(c_) << ")\n"
-              << "  portal             " << l_.apiUrl(c_) << "/   (the web UI is served here once it is built)\n";
+              << "  portal             "
+              << (l_.portal_dir.empty() ? "not built (npm run build --prefix portal), so not served"
+                                        : l_.portalUrl() + "/   (sign in as admin; the browser must trust " + l_.run_dir + "/" +
+                                              c_.home_trust_domain + "/bundle.pem)")
+              << "\n";
     if (!admin_password_.empty()) {
       std::cout << "  admin sign-in      user " << admin_user_ << ", password " << admin_password_
                 << "   (shown once; also in " << l_.log_dir << "/server-" << c_.home_trust_domain << ".log)\n";
@@ -315,6 +319,9 @@ int runMeshUp(const UpOptions& o) {
   if (!layout) {
     std::cerr << "warden up: " << layout.error().message << "\n";
     return 1;
+  }
+  if (!o.portal_dir.empty() && fs::exists(o.portal_dir + "/index.html")) {
+    layout->portal_dir = fs::absolute(o.portal_dir).lexically_normal().string();
   }
   for (const auto& p : layout->ports(*config)) {
     if (!portIsFree(config->host, p.port)) {

@@ -22,6 +22,8 @@ struct UpOptions {
   std::optional<std::uint16_t> base_port;  // overrides the mesh file's
   bool keep_state = false;
   std::string warden_binary;               // default: /proc/self/exe
+  // The portal's built files (portal/dist); empty or missing: the mesh runs without it.
+  std::string portal_dir;
 };
 
 // ${XDG_RUNTIME_DIR:-/tmp}/warden-<name>-<uid>: short enough for Unix socket paths.

@@ -49,5 +49,18 @@ TEST(PortalConfigTest, InvalidValuesNameTheField) {
   }
 }
 
+TEST(PortalConfigTest, PublicUrlIsAnHttpsOriginOnly) {
+  auto c = parse("  public_url: https://localhost:8443\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ((*c)->public_url, "https://localhost:8443");
+  EXPECT_TRUE(parse("")->value().public_url.empty()) << "default: https://<listen>";
+  for (const char* bad : {"http://localhost:8443", "https://localhost:8443/", "https://localhost/x",
+                          "https://LOCALHOST", "localhost:8443"}) {
+    auto e = parse(std::string("  public_url: ") + bad + "\n");
+    ASSERT_FALSE(e.ok()) << bad;
+    EXPECT_NE(e.error().message.find("control_plane.public_url"), std::string::npos) << e.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace warden::controlplane
