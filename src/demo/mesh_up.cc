@@ -57,7 +57,7 @@ struct Component {
   std::string name;
   std::size_t child = 0;
   std::function<bool()> ready;  // polled until true
-  std::string admin_url;        // sidecars: for status lines
+  std::uint16_t admin_port = 0;  // sidecars: polled for status lines
   bool was_ready = false;
 };
 
@@ -93,7 +93,7 @@ class MeshRun {
       return false;
     }
     const std::size_t index = *started;
-    components_.push_back(Component{name, index, [ready, index] { return ready(index); }, "", false});
+    components_.push_back(Component{name, index, [ready, index] { return ready(index); }, 0, false});
     return true;
   }
 
@@ -222,7 +222,7 @@ class MeshRun {
                  [this, admin](std::size_t) { return sidecarReady(admin); })) {
         return false;
       }
-      components_.back().admin_url = "http://" + port(admin);
+      components_.back().admin_port = admin;
     }
     return awaitReady();
   }
@@ -278,13 +278,13 @@ class MeshRun {
       if (Clock::now() - last_poll < std::chrono::seconds(2)) continue;
       last_poll = Clock::now();
       for (auto& comp : components_) {
-        if (comp.admin_url.empty() || !group_.running(comp.child)) continue;
-        const auto port = static_cast<std::uint16_t>(std::stoi(comp.admin_url.substr(comp.admin_url.rfind(':') + 1)));
-        const auto status = sidecarStatus(port, c_.trust_domains);
+        if (comp.admin_port == 0 || !group_.running(comp.child)) continue;
+        const auto status = sidecarStatus(comp.admin_port, c_.trust_domains);
         if (status.ready != comp.was_ready) {
           comp.was_ready = status.ready;
           say(comp.name + (status.ready ? ": ready again"
-                                        : ": NOT ready, waiting for " + status.waiting_for + " (" + comp.admin_url + "/readyz)"));
+                                        : ": NOT ready, waiting for " + status.waiting_for + " (http://" + c_.host +
+                                              ":" + std::to_string(comp.admin_port) + "/readyz)"));
         }
       }
     }
