@@ -278,7 +278,7 @@ async function agentNames(page) {
 async function openAgent(page, mesh, name) {
   await page.goto(`${mesh.portalUrl}/agents/${name}`);
   await page.getByRole("heading", { level: 1, name }).waitFor({ timeout: 15_000 });
-  await page.getByText("SPIFFE ID", { exact: true }).waitFor({ timeout: 15_000 });
+  await page.getByRole("term").filter({ hasText: /^SPIFFE ID$/ }).waitFor({ timeout: 15_000 });
 }
 
 async function fieldValue(page, label) {
@@ -328,7 +328,7 @@ async function viewerCannotMutate({ browser, mesh }) {
     await signIn(page, mesh, "/agents", "auditor", password, "viewer", "viewer");
     await openAgent(page, mesh, "budget-report");
     // The page has loaded its fields; give the actions the same chance to render they get for the admin.
-    await page.getByText("Revision", { exact: true }).waitFor({ timeout: 15_000 });
+    await page.getByRole("term").filter({ hasText: /^Revision$/ }).waitFor({ timeout: 15_000 });
     await sleep(500);
     await shot(page, "viewer-agent-detail");
     const main = page.getByRole("main");
@@ -364,6 +364,10 @@ async function quarantineShowsInLiveLog({ browser, mesh }) {
     const baseline = await appCall(mesh, "budget-report", "budget-backend", "GET", "/budget/read");
     check(baseline.status === 200, `before isolating, budget-report -> budget-backend answered ${JSON.stringify(baseline)}`);
 
+    // Start from an empty table: a deny row found later was streamed after the isolation.
+    await logs.getByRole("button", { name: "Clear" }).click();
+    check((await logs.getByRole("row").count()) === 0, "the live log still has rows after Clear");
+
     const detail = await context.newPage();
     await signIn(detail, mesh, "/agents/budget-report", mesh.adminUser, mesh.adminPassword, "admin", "detail");
     await detail.getByRole("button", { name: "Isolate", exact: true }).click();
@@ -380,16 +384,28 @@ async function quarantineShowsInLiveLog({ browser, mesh }) {
       return r.status !== 200 ? r : false;
     });
     await logs.bringToFront();
-    const denyRow = logs.getByRole("row").filter({ hasText: reportId }).filter({ hasText: /\bdeny\b/ });
-    await eventually("the live log shows a deny row for budget-report", 10_000, async () => {
-      // A few more calls in case the first refusals were shipped before the stream caught up.
-      await appCall(mesh, "budget-report", "budget-backend", "GET", "/budget/read").catch(() => {});
-      return (await denyRow.count()) > 0;
-    }, 1000);
+    // A row's text runs its cells together, so the decision is matched as its own element.
+    const denyRow = logs.getByRole("row").filter({ hasText: reportId }).filter({ has: logs.getByText("deny", { exact: true }) });
+    try {
+      await eventually("the live log shows a deny row for budget-report", 10_000, async () => {
+        // A few more calls in case the first refusals were shipped before the stream caught up.
+        await appCall(mesh, "budget-report", "budget-backend", "GET", "/budget/read").catch(() => {});
+        return (await denyRow.count()) > 0;
+      }, 1000);
+    } catch (e) {
+      await shot(logs, "logs-no-deny");
+      // What the control plane holds, to tell a portal fault from an audit one.
+      const token = await login(mesh, mesh.adminUser, mesh.adminPassword);
+      const recent = await apiRequest(mesh, "GET", "/api/v1/audit/events?decision=deny&limit=5", { token });
+      e.message += `; the API's latest deny events: ${recent.text.slice(0, 1500)}`;
+      throw e;
+    }
     const rowText = (await denyRow.first().textContent())?.replace(/\s+/g, " ").trim();
     check(/agent_quarantined|handshake_refused/.test(rowText ?? ""), `the deny row gives another reason: ${rowText}`);
     await shot(logs, "logs-deny");
 
+    // Again from an empty table: an allow row found later is a call after the restore.
+    await logs.getByRole("button", { name: "Clear" }).click();
     await detail.bringToFront();
     await detail.getByRole("button", { name: "Restore access", exact: true }).click();
     const restoreForm = detail.getByRole("form", { name: "Restore access" });
@@ -401,7 +417,7 @@ async function quarantineShowsInLiveLog({ browser, mesh }) {
       const r = await appCall(mesh, "budget-report", "budget-backend", "GET", "/budget/read");
       return r.status === 200 ? r : false;
     });
-    const allowRow = logs.getByRole("row").filter({ hasText: reportId }).filter({ hasText: /\ballow\b/ });
+    const allowRow = logs.getByRole("row").filter({ hasText: reportId }).filter({ has: logs.getByText("allow", { exact: true }) });
     await eventually("the live log shows the allowed call", 10_000, async () => (await allowRow.count()) > 0);
     await shot(logs, "logs-allow");
     return `isolated in the UI: /call got ${denied.status}, live log: "${rowText}"; restored: /call got ${allowed.status}`;
