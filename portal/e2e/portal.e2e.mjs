@@ -41,6 +41,9 @@ const AGENTS = [
 const ACTION_BUTTONS = /^(Set risk|Set state|Edit tags|Isolate|Restore access)$/;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// A bound raced against something else: unref'd, so a pending one does not keep Node
+// running after everything is done.
+const deadline = (ms) => new Promise((r) => setTimeout(r, ms).unref());
 
 class Failure extends Error {}
 function check(cond, why) {
@@ -99,7 +102,7 @@ async function startMesh() {
   const child = spawn(binary, ["up", meshFile, "--run-dir", runDir, "--base-port", String(base)], {
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const mesh = { child, runDir, base, output: [], exited: null };
+  const mesh = { child, runDir, base, output: [], exited: null, t0: Date.now() };
   const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve((mesh.exited = { code, signal }))));
   mesh.exitedPromise = exited;
   let pending = "";
@@ -122,7 +125,7 @@ async function startMesh() {
     child.stderr.setEncoding("utf8").on("data", (c) => mesh.output.push(...c.split("\n").filter(Boolean)));
     exited.then(({ code, signal }) => reject(new Error(`warden up exited (${code ?? signal}) before "mesh ready"`)));
   });
-  const timeout = sleep(120_000).then(() => {
+  const timeout = deadline(120_000).then(() => {
     throw new Error('warden up: no "mesh ready" within 120 s');
   });
   try {
@@ -132,6 +135,7 @@ async function startMesh() {
     mesh.layout = JSON.parse(readFileSync(path.join(runDir, "mesh.json"), "utf8"));
     mesh.ca = readFileSync(path.join(runDir, "example.org", "bundle.pem"));
     mesh.apiPort = Number(new URL(mesh.portalUrl).port);
+    mesh.startSeconds = (Date.now() - mesh.t0) / 1000;
   } catch (e) {
     e.message += `\n--- warden up output (last 30 lines) ---\n${mesh.output.slice(-30).join("\n")}`;
     await stopMesh(mesh);
@@ -142,15 +146,17 @@ async function startMesh() {
 
 async function stopMesh(mesh) {
   if (!mesh) return;
+  const t0 = Date.now();
   if (!mesh.exited) {
     mesh.child.kill("SIGINT");
     // warden up gives each component 10 s before SIGKILL; leave it room, then force.
-    const done = await Promise.race([mesh.exitedPromise, sleep(40_000).then(() => null)]);
+    const done = await Promise.race([mesh.exitedPromise, deadline(40_000).then(() => null)]);
     if (!done) {
       mesh.child.kill("SIGKILL");
-      await Promise.race([mesh.exitedPromise, sleep(5_000)]);
+      await Promise.race([mesh.exitedPromise, deadline(5_000)]);
     }
   }
+  mesh.stopSeconds = (Date.now() - t0) / 1000;
   if (!process.env.E2E_KEEP_RUN_DIR) rmSync(mesh.runDir, { recursive: true, force: true });
 }
 
@@ -478,6 +484,7 @@ async function main() {
     results.push(["mesh stop", false, `warden up exited with ${mesh.exited.code} on SIGINT`]);
   }
   for (const [name, ok, why] of results) console.log(`${ok ? "PASS" : "FAIL"} ${name}: ${why}`);
+  if (mesh) console.log(`mesh started in ${mesh.startSeconds ?? "?"} s, stopped in ${mesh.stopSeconds ?? "?"} s (${JSON.stringify(mesh.exited)})`);
   console.log(`screenshots in ${artifacts}`);
   const passed = results.length >= scenarios.length && results.every((r) => r[1]);
   process.exitCode = passed ? 0 : 1;
