@@ -25,6 +25,12 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   missing+=(nodejs npm)
 fi
 
+# Debian's Chromium runs the portal's end-to-end tests (portal/e2e, CTest portal.e2e;
+# playwright-core launches it); a machine that already has /usr/bin/chromium keeps it.
+if [ ! -x /usr/bin/chromium ]; then
+  missing+=(chromium)
+fi
+
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   sudo_cmd=()

@@ -14,10 +14,12 @@ export function TopBar() {
       <span class="brand">Warden</span>
       {u && (
         <span class="who">
-          <span class="subject" title={`signed in by ${u.method}`}>
+          <span class="subject" title={`signed in by ${u.method}`} data-testid="session-subject">
             {u.subject}
           </span>
-          <span class={`role role-${u.role}`}>{u.role}</span>
+          <span class={`role role-${u.role}`} data-testid="session-role">
+            {u.role}
+          </span>
           <button type="button" class="link" onClick={() => void signOut()}>
             Sign out
           </button>
