@@ -4,6 +4,7 @@ import { parseTags } from "../src/agents/tags";
 import { filterFromSearch, filterToSearch, streamQuery } from "../src/logs/filters";
 import { toJsonLines } from "../src/logs/exportRows";
 import { resolve } from "../src/shell/routes";
+import { rolesText } from "../src/ui/format";
 
 describe("routes", () => {
   it("resolves pages, agent names and placeholders", () => {
@@ -54,5 +55,11 @@ describe("log filters", () => {
   it("exports one event per line", () => {
     expect(toJsonLines([{ id: 1, event: { a: 1 } }, { id: 2, event: { b: "x" } }])).toBe('{"a":1}\n{"b":"x"}\n');
     expect(toJsonLines([])).toBe("");
+  });
+});
+
+describe("roles text", () => {
+  it("shows an empty assignment as such, not as a dangling separator", () => {
+    expect(rolesText({ "api://a": [], "api://b": ["Read", "Write"] })).toBe("api://a: (no roles); api://b: Read, Write");
   });
 });

@@ -9,8 +9,9 @@ export function tagsText(tags: Record<string, string> | undefined): string {
     .join(", ");
 }
 
+// An empty list is an assignment without roles (the agent may get tokens for that audience).
 export function rolesText(roles: Record<string, string[]> | undefined): string {
   return Object.entries(roles ?? {})
-    .map(([aud, r]) => `${aud}: ${r.join(", ")}`)
+    .map(([aud, r]) => `${aud}: ${r.length ? r.join(", ") : "(no roles)"}`)
     .join("; ");
 }
