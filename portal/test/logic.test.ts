@@ -11,7 +11,7 @@ describe("routes", () => {
     expect(resolve("/agents")).toEqual({ page: "agents" });
     expect(resolve("/agents/budget%20x")).toEqual({ page: "agent", name: "budget x" });
     expect(resolve("/logs?caller=a")).toEqual({ page: "logs" });
-    expect(resolve("/what-if")).toEqual({ page: "placeholder", label: "What If" });
+    expect(resolve("/policy-editor")).toEqual({ page: "placeholder", label: "Policy editor" });
     expect(resolve("/nope")).toEqual({ page: "not-found" });
   });
 });

@@ -1,6 +1,7 @@
 import { AgentDetail } from "../agents/AgentDetail";
 import { AgentsPage } from "../agents/AgentsPage";
 import { LogsPage } from "../logs/LogsPage";
+import { WhatIfPage } from "../policies/WhatIfPage";
 import { Nav } from "./Nav";
 import { NotFound, Placeholder } from "./Placeholder";
 import { currentPath, onLinkClick } from "./router";
@@ -17,6 +18,8 @@ function Page() {
       return <AgentDetail key={route.name} name={route.name} />;
     case "logs":
       return <LogsPage />;
+    case "what-if":
+      return <WhatIfPage />;
     case "placeholder":
       return <Placeholder label={route.label} />;
     case "not-found":

@@ -18,6 +18,8 @@ export type Route =
   | { page: "agents" }
   | { page: "agent"; name: string }
   | { page: "logs" }
+  | { page: "what-if" }
+  | { page: "network-access" }
   | { page: "placeholder"; label: string }
   | { page: "not-found" };
 
@@ -27,6 +29,8 @@ export function resolve(pathWithQuery: string): Route {
   const agent = /^\/agents\/([^/]+)$/.exec(path);
   if (agent) return { page: "agent", name: decodeURIComponent(agent[1]!) };
   if (path === "/logs") return { page: "logs" };
+  if (path === "/what-if") return { page: "what-if" };
+  if (path === "/network-access") return { page: "network-access" };
   const item = navItems.find((n) => n.path === path);
   return item ? { page: "placeholder", label: item.label } : { page: "not-found" };
 }
