@@ -1,6 +1,7 @@
 import { AgentDetail } from "../agents/AgentDetail";
 import { AgentsPage } from "../agents/AgentsPage";
 import { LogsPage } from "../logs/LogsPage";
+import { NetworkAccessPage } from "../policies/NetworkAccessPage";
 import { WhatIfPage } from "../policies/WhatIfPage";
 import { Nav } from "./Nav";
 import { NotFound, Placeholder } from "./Placeholder";
@@ -18,6 +19,8 @@ function Page() {
       return <AgentDetail key={route.name} name={route.name} />;
     case "logs":
       return <LogsPage />;
+    case "network-access":
+      return <NetworkAccessPage />;
     case "what-if":
       return <WhatIfPage />;
     case "placeholder":
