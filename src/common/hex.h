@@ -1,4 +1,5 @@
-// Lower-case hex encoding of bytes (digests, certificate thumbprints).
+// Hex: lower-case encoding of bytes (digests, certificate thumbprints), and the value of
+// one hex digit (percent-decoding).
 #pragma once
 
 #include <cstddef>
@@ -13,6 +14,14 @@ inline void appendHex(std::string& out, const unsigned char* data, std::size_t s
     out.push_back(kHex[data[i] >> 4]);
     out.push_back(kHex[data[i] & 0xF]);
   }
+}
+
+// 0-15 for a hex digit of either case, -1 for anything else.
+constexpr int hexDigitValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
 }
 
 }  // namespace warden

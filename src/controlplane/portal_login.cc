@@ -14,6 +14,7 @@
 #include "controlplane/local_users.h"
 #include "controlplane/portal_static.h"
 #include "jose/base64url.h"
+#include "common/hex.h"
 
 namespace warden::controlplane {
 namespace {
@@ -25,16 +26,6 @@ using Params = std::map<std::string, std::string, std::less<>>;
 constexpr std::size_t kMaxStateBytes = 1024;
 constexpr std::size_t kMaxNonceBytes = 256;
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 std::optional<std::string> formDecode(std::string_view s) {
   std::string out;
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -43,8 +34,8 @@ std::optional<std::string> formDecode(std::string_view s) {
     } else if (s[i] == '%') {
       if (i + 2 >= s.size())
         return std::nullopt;
-      const int hi = hexValue(s[i + 1]);
-      const int lo = hexValue(s[i + 2]);
+      const int hi = hexDigitValue(s[i + 1]);
+      const int lo = hexDigitValue(s[i + 2]);
       if (hi < 0 || lo < 0)
         return std::nullopt;
       out.push_back(static_cast<char>(hi * 16 + lo));

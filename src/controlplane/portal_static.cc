@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/hex.h"
+
 namespace warden::controlplane {
 namespace {
 
@@ -45,16 +47,6 @@ std::string_view contentType(std::string_view name) {
   return "application/octet-stream";
 }
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 // One path segment, percent-decoded; nullopt for anything that could name another
 // directory or a hidden file once decoded.
 std::optional<std::string> decodeSegment(std::string_view s) {
@@ -66,8 +58,8 @@ std::optional<std::string> decodeSegment(std::string_view s) {
     }
     if (i + 2 >= s.size())
       return std::nullopt;
-    const int hi = hexValue(s[i + 1]);
-    const int lo = hexValue(s[i + 2]);
+    const int hi = hexDigitValue(s[i + 1]);
+    const int lo = hexDigitValue(s[i + 2]);
     if (hi < 0 || lo < 0)
       return std::nullopt;
     out.push_back(static_cast<char>(hi * 16 + lo));

@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/hex.h"
+
 namespace warden::demo {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -114,16 +116,6 @@ constexpr std::array kAgentRoutes{Route{"/health", http::verb::get},
                                   Route{"/a2a/status", http::verb::get},
                                   Route{"/call", http::verb::get}};
 
-int hexDigit(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 // '+' stays '+': RFC 3986 gives it no meaning, and a relayed path may contain one.
 std::optional<std::string> percentDecode(std::string_view text) {
   std::string out;
@@ -135,8 +127,8 @@ std::optional<std::string> percentDecode(std::string_view text) {
     }
     if (i + 2 >= text.size())
       return std::nullopt;
-    const int hi = hexDigit(text[i + 1]);
-    const int lo = hexDigit(text[i + 2]);
+    const int hi = hexDigitValue(text[i + 1]);
+    const int lo = hexDigitValue(text[i + 2]);
     if (hi < 0 || lo < 0)
       return std::nullopt;
     out.push_back(static_cast<char>(hi * 16 + lo));

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/hex.h"
+
 namespace warden::policy {
 namespace {
 
@@ -39,13 +41,6 @@ bool isPcharLiteral(unsigned char c) {
   return isUnreserved(c) || isSubDelim(c) || c == ':' || c == '@';
 }
 
-int hexValue(unsigned char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 constexpr char kUpperHex[] = "0123456789ABCDEF";
 
 Error fail(std::string_view message) { return Error{std::string(message)}; }
@@ -68,8 +63,8 @@ Status checkQuery(std::string_view query) {
     const auto c = static_cast<unsigned char>(query[i]);
     if (c == '%') {
       if (query.size() - i < 3 ||
-          hexValue(static_cast<unsigned char>(query[i + 1])) < 0 ||
-          hexValue(static_cast<unsigned char>(query[i + 2])) < 0) {
+          hexDigitValue(query[i + 1]) < 0 ||
+          hexDigitValue(query[i + 2]) < 0) {
         return fail("malformed percent-escape in query");
       }
       i += 2;
@@ -95,8 +90,8 @@ Result<std::string> decodePath(std::string_view raw) {
       continue;
     }
     if (raw.size() - i < 3) return fail("malformed percent-escape in path");
-    const int hi = hexValue(static_cast<unsigned char>(raw[i + 1]));
-    const int lo = hexValue(static_cast<unsigned char>(raw[i + 2]));
+    const int hi = hexDigitValue(raw[i + 1]);
+    const int lo = hexDigitValue(raw[i + 2]);
     if (hi < 0 || lo < 0) return fail("malformed percent-escape in path");
     const auto decoded = static_cast<unsigned char>(hi * 16 + lo);
     if (decoded == '/') return fail("encoded '/' in path is not allowed");

@@ -3,15 +3,10 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/hex.h"
+
 namespace warden::tokenservice {
 namespace {
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // WHATWG urlencoded parsing, minus its leniency: a '%' not followed by two hex digits is
 // an error here rather than a literal '%'.
@@ -24,8 +19,8 @@ Result<std::string> decodeComponent(std::string_view in) {
       out.push_back(' ');
     } else if (c == '%') {
       if (i + 2 >= in.size()) return Error{"truncated percent escape"};
-      const int hi = hexValue(in[i + 1]);
-      const int lo = hexValue(in[i + 2]);
+      const int hi = hexDigitValue(in[i + 1]);
+      const int lo = hexDigitValue(in[i + 2]);
       if (hi < 0 || lo < 0) return Error{"invalid percent escape"};
       out.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;
