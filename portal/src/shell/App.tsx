@@ -1,6 +1,9 @@
 import { AgentDetail } from "../agents/AgentDetail";
 import { AgentsPage } from "../agents/AgentsPage";
+import { SystemHealthPage } from "../health/SystemHealthPage";
+import { LayersPage } from "../layers/LayersPage";
 import { LogsPage } from "../logs/LogsPage";
+import { OverviewPage } from "../overview/OverviewPage";
 import { NetworkAccessPage } from "../policies/NetworkAccessPage";
 import { WhatIfPage } from "../policies/WhatIfPage";
 import { Nav } from "./Nav";
@@ -21,6 +24,12 @@ function Page() {
       return <LogsPage />;
     case "network-access":
       return <NetworkAccessPage />;
+    case "overview":
+      return <OverviewPage />;
+    case "enforcement-layers":
+      return <LayersPage />;
+    case "system-health":
+      return <SystemHealthPage />;
     case "what-if":
       return <WhatIfPage />;
     case "placeholder":

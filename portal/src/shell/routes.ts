@@ -20,17 +20,23 @@ export type Route =
   | { page: "logs" }
   | { page: "what-if" }
   | { page: "network-access" }
+  | { page: "overview" }
+  | { page: "enforcement-layers" }
+  | { page: "system-health" }
   | { page: "placeholder"; label: string }
   | { page: "not-found" };
 
 export function resolve(pathWithQuery: string): Route {
   const path = pathWithQuery.split("?")[0] ?? "/";
+  if (path === "/" || path === "") return { page: "overview" };
   if (path === "/agents") return { page: "agents" };
   const agent = /^\/agents\/([^/]+)$/.exec(path);
   if (agent) return { page: "agent", name: decodeURIComponent(agent[1]!) };
   if (path === "/logs") return { page: "logs" };
   if (path === "/what-if") return { page: "what-if" };
   if (path === "/network-access") return { page: "network-access" };
+  if (path === "/enforcement-layers") return { page: "enforcement-layers" };
+  if (path === "/system-health") return { page: "system-health" };
   const item = navItems.find((n) => n.path === path);
   return item ? { page: "placeholder", label: item.label } : { page: "not-found" };
 }

@@ -1,0 +1,23 @@
+/** "3d 4h", "2h 5m", "45s": a duration an operator reads at a glance. */
+export function humanDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 120) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 120) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h ${m % 60}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+export type Level = "ok" | "warn" | "bad";
+
+/**
+ * An X.509-SVID's state from its remaining life: a healthy sidecar rotates at half-life, so
+ * one with little time left has a failing Workload API. Thresholds are absolute because
+ * the report does not carry not_before.
+ */
+export function svidLevel(secondsLeft: number): Level {
+  if (secondsLeft <= 300) return "bad";
+  if (secondsLeft <= 900) return "warn";
+  return "ok";
+}

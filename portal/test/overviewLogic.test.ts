@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+
+import type { Health } from "../src/api/health";
+import type { StatsEdge } from "../src/api/stats";
+import { humanDuration, svidLevel } from "../src/health/durations";
+import { layerConfig } from "../src/layers/layerConfig";
+import { pipelineCounts } from "../src/layers/pipeline";
+import { buildGraph, UNKNOWN_PEER } from "../src/overview/graph";
+import { healthTiles } from "../src/overview/HealthStrip";
+
+const layers = ["transport", "rbac", "token", "risk", "tags"];
+
+describe("pipeline counters (ARCHITECTURE.md §2: the first layer that denies decides)", () => {
+  it("each layer evaluates what the earlier ones passed; what passes the last is allowed", () => {
+    const c = pipelineCounts({
+      layers,
+      totals: { allow: 50, deny: 20, deny_by_layer: { transport: 4, rbac: 6, token: 3, risk: 2, tags: 1 }, deny_by_reason: {} },
+    });
+    expect(c.total).toBe(70);
+    expect(c.other).toBe(4); // 20 denials, 16 of them by a named layer
+    expect(c.layers.map((l) => [l.layer, l.reached, l.denied, l.passed])).toEqual([
+      ["transport", 66, 4, 62],
+      ["rbac", 62, 6, 56],
+      ["token", 56, 3, 53],
+      ["risk", 53, 2, 51],
+      ["tags", 51, 1, 50],
+    ]);
+    expect(c.layers.at(-1)!.passed).toBe(50); // = allowed
+  });
+  it("uses the canonical order when the server sends none", () => {
+    const c = pipelineCounts({ layers: [], totals: { allow: 1, deny: 1, deny_by_layer: { tags: 1 }, deny_by_reason: {} } });
+    expect(c.layers.map((l) => l.layer)).toEqual(layers);
+    expect(c.other).toBe(0);
+  });
+});
+
+const edge = (caller: string, target: string, allow: number, deny: number): StatsEdge => ({
+  caller_id: caller,
+  caller_name: caller ? caller.split("/").pop()! : "",
+  target_id: target,
+  target_name: target.split("/").pop()!,
+  allow,
+  deny,
+  last_time_unix_us: 0,
+  last_decision: "",
+  last_reason: "",
+});
+
+describe("connection graph", () => {
+  it("shows every agent, unknown peers, colours by decisions and thickness by volume", () => {
+    const g = buildGraph(
+      [
+        { name: "report", spiffe_id: "spiffe://e/report", state: "enabled" },
+        { name: "backend", spiffe_id: "spiffe://e/backend" },
+        { name: "idle", spiffe_id: "spiffe://e/idle", state: "quarantined" },
+      ],
+      [edge("spiffe://e/report", "spiffe://e/backend", 1000, 0), edge("spiffe://e/menus", "spiffe://e/backend", 2, 3), edge("", "spiffe://e/backend", 0, 1)],
+    );
+    expect(g.nodes.map((n) => [n.label, n.state])).toEqual([
+      ["backend", "enabled"],
+      ["idle", "quarantined"],
+      ["menus", "unregistered"],
+      ["report", "enabled"],
+      ["unverified peer", "unknown-peer"],
+    ]);
+    expect(g.edges.map((e) => [e.source, e.verdict, e.width])).toEqual([
+      ["spiffe://e/report", "allow", 8],
+      ["spiffe://e/menus", "mixed", 3],
+      [UNKNOWN_PEER, "deny", 2],
+    ]);
+  });
+});
+
+describe("layer configuration per target", () => {
+  it("reads the allow-list, rules, issuers and governance; no stored block means the default", () => {
+    const policy = {
+      allow: [{ id: "spiffe://e/a" }, { trust_domain: "partner" }],
+      token: { issuers: [{ issuer: "https://t", algorithms: ["ES256"], audiences: ["api://b"] }] },
+      callers: [{ match: { id: "spiffe://e/a" }, rules: [{}, {}] }, { match: { trust_domain: "partner" }, rules: [{}] }],
+    };
+    expect(layerConfig("b", 3, policy, null)).toEqual({
+      target: "b",
+      version: 3,
+      allowEntries: 2,
+      broadEntries: 1,
+      callers: 2,
+      rules: 3,
+      issuers: [{ issuer: "https://t", algorithms: ["ES256"], audiences: ["api://b"] }],
+      governed: true,
+      maxRisk: "medium",
+      requiredTags: "",
+    });
+    const off = layerConfig("b", 1, {}, { enabled: false, max_risk: "low", required_tags: { team: "fin" } });
+    expect([off.governed, off.maxRisk, off.requiredTags, off.issuers]).toEqual([false, "low", "team=fin", []]);
+  });
+});
+
+describe("health", () => {
+  const base: Health = { generated_at: 0, server: {}, sidecars: [], agents_without_sidecar: [] };
+  it("turns a failing store, stale sidecars and a near CA into red and amber tiles", () => {
+    const tiles = healthTiles({
+      ...base,
+      server: { store: { ok: false }, ca: { not_after: 0, seconds_left: 10 * 86_400 }, token_service: { issuer: "t", keys: [{ kid: "k", state: "next" }] } },
+      sidecars: [{ spiffe_id: "a", agent: "a", last_report_at: 0, report_age_seconds: 100, stale: true }],
+      agents_without_sidecar: ["b"],
+    });
+    expect(tiles.map((t) => [t.label, t.level])).toEqual([
+      ["Control plane", "bad"],
+      ["Sidecars", "bad"],
+      ["Identity CA", "warn"],
+      ["Token service", "bad"],
+    ]);
+    expect(tiles[1]!.value).toBe("1 reporting, 1 stale, 1 silent");
+    expect(healthTiles(base).map((t) => t.level)).toEqual(["ok", "ok"]);
+  });
+  it("reads durations and SVID life", () => {
+    expect([humanDuration(45), humanDuration(600), humanDuration(3 * 3600 + 120), humanDuration(3 * 86_400 + 7200)]).toEqual(["45s", "10m", "3h 2m", "3d 2h"]);
+    expect([svidLevel(3000), svidLevel(600), svidLevel(10), svidLevel(-5)]).toEqual(["ok", "warn", "bad", "bad"]);
+  });
+});
