@@ -157,7 +157,7 @@ export async function stopMesh(mesh) {
 // The API, from Node: HTTPS verified against the mesh's own CA (the server's X509-SVID
 // names DNS localhost; we connect to 127.0.0.1 and verify the name localhost).
 
-export function apiRequest(mesh, method, urlPath, { token, body } = {}) {
+export function apiRequest(mesh, method, urlPath, { token, body, ifMatch } = {}) {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
     const req = https.request(
@@ -172,6 +172,7 @@ export function apiRequest(mesh, method, urlPath, { token, body } = {}) {
           accept: "application/json",
           ...(data ? { "content-type": "application/json" } : {}),
           ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(ifMatch ? { "if-match": ifMatch } : {}),
         },
         timeout: 10_000,
       },

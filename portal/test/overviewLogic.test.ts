@@ -7,8 +7,9 @@ import { layerConfig } from "../src/layers/layerConfig";
 import { pipelineCounts } from "../src/layers/pipeline";
 import { buildGraph, UNKNOWN_PEER } from "../src/overview/graph";
 import { healthTiles } from "../src/overview/HealthStrip";
+import { tokenFacts } from "../src/policies/tokenClaims";
 
-const layers = ["transport", "rbac", "token", "risk", "tags"];
+const layers = ["transport", "risk", "tags", "rbac", "token"];
 
 describe("pipeline counters (ARCHITECTURE.md §2: the first layer that denies decides)", () => {
   it("each layer evaluates what the earlier ones passed; what passes the last is allowed", () => {
@@ -20,10 +21,10 @@ describe("pipeline counters (ARCHITECTURE.md §2: the first layer that denies de
     expect(c.other).toBe(4); // 20 denials, 16 of them by a named layer
     expect(c.layers.map((l) => [l.layer, l.reached, l.denied, l.passed])).toEqual([
       ["transport", 66, 4, 62],
-      ["rbac", 62, 6, 56],
-      ["token", 56, 3, 53],
-      ["risk", 53, 2, 51],
-      ["tags", 51, 1, 50],
+      ["risk", 62, 2, 60],
+      ["tags", 60, 1, 59],
+      ["rbac", 59, 6, 53],
+      ["token", 53, 3, 50],
     ]);
     expect(c.layers.at(-1)!.passed).toBe(50); // = allowed
   });
@@ -116,5 +117,20 @@ describe("health", () => {
   it("reads durations and SVID life", () => {
     expect([humanDuration(45), humanDuration(600), humanDuration(3 * 3600 + 120), humanDuration(3 * 86_400 + 7200)]).toEqual(["45s", "10m", "3h 2m", "3d 2h"]);
     expect([svidLevel(3000), svidLevel(600), svidLevel(10), svidLevel(-5)]).toEqual(["ok", "warn", "bad", "bad"]);
+  });
+});
+
+const b64 = (o: unknown) => btoa(JSON.stringify(o)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+
+describe("What If: facts of a pasted token (not verified here)", () => {
+  it("takes roles (RFC 9068 §2.2.3.1) and identifying claims; Keycloak's realm roles as a fallback", () => {
+    const t = `${b64({ alg: "ES256", typ: "at+jwt" })}.${b64({ iss: "https://t", sub: "spiffe://e/a", aud: ["api://b"], exp: 1_800_000_000, roles: ["Budget.Read"] })}.sig`;
+    expect(tokenFacts(`Bearer ${t}`)).toEqual({ roles: ["Budget.Read"], issuer: "https://t", subject: "spiffe://e/a", audience: "api://b", expires: 1_800_000_000 });
+    expect(tokenFacts(`${b64({ alg: "RS256" })}.${b64({ realm_access: { roles: ["a", 3, "b"] } })}.s`).roles).toEqual(["a", "b"]);
+  });
+  it("refuses what is not a JWT with a one-line reason", () => {
+    expect(() => tokenFacts("abc")).toThrow(/three dot-separated parts/);
+    expect(() => tokenFacts("a+b.c.d")).toThrow(/base64url/);
+    expect(() => tokenFacts(`${b64({})}.${b64([1])}.s`)).toThrow(/not a JSON object/);
   });
 });

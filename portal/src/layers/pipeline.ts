@@ -1,7 +1,8 @@
 import type { AuditStats } from "../api/stats";
 
 /** The canonical order (ARCHITECTURE.md §2) when the server does not send one. */
-export const CANONICAL_LAYERS = ["transport", "rbac", "token", "risk", "tags"];
+// Admin authority first (transport, risk/state, tags), then the developer policy (RBAC, token).
+export const CANONICAL_LAYERS = ["transport", "risk", "tags", "rbac", "token"];
 
 export const layerTitles: Record<string, string> = {
   transport: "1 Transport (mTLS, allow-list)",

@@ -16,6 +16,7 @@ export function LogTable({ rows, expanded, onToggle }: Props) {
         <tr>
           <th />
           <th>Time</th>
+          <th title="ingress: the target's sidecar decided; egress: the caller's">Side</th>
           <th>Decision</th>
           <th>Layer / reason</th>
           <th>Caller</th>
@@ -34,6 +35,7 @@ export function LogTable({ rows, expanded, onToggle }: Props) {
                 </button>
               </td>
               <td class="nowrap">{str(e.time)}</td>
+              <td>{str(e.direction)}</td>
               <td>
                 <span class={`pill decision-${str(e.decision)}`}>{str(e.decision)}</span> {str(e.status)}
               </td>
@@ -48,7 +50,7 @@ export function LogTable({ rows, expanded, onToggle }: Props) {
             </tr>,
             open && (
               <tr key={`${id}-json`} class="expanded">
-                <td colSpan={7}>
+                <td colSpan={8}>
                   <pre class="code">{JSON.stringify(e, null, 2)}</pre>
                 </td>
               </tr>

@@ -2,7 +2,9 @@ import { useState } from "preact/hooks";
 import { listAgents } from "../api/agents";
 import { explain, type ExplainAnswer, type LayerVerdict } from "../api/policies";
 import { ErrorBox } from "../ui/ErrorBox";
+import { formatUnix } from "../ui/format";
 import { useLoad } from "../ui/useLoad";
+import { tokenFacts, type TokenFacts } from "./tokenClaims";
 
 export const pipeline = ["transport", "risk", "tags", "rbac", "token"] as const;
 const methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
@@ -123,6 +125,20 @@ export function WhatIfPage() {
   const [method, setMethod] = useState("GET");
   const [path, setPath] = useState("/");
   const [roles, setRoles] = useState("");
+  const [token, setToken] = useState("");
+  const [tokenInfo, setTokenInfo] = useState<{ facts?: TokenFacts; error?: string } | null>(null);
+  // A pasted token fills the roles from its claims; the roles field stays editable.
+  const takeToken = (text: string) => {
+    setToken(text);
+    if (text.trim() === "") return setTokenInfo(null);
+    try {
+      const facts = tokenFacts(text);
+      setRoles(facts.roles.join(", "));
+      setTokenInfo({ facts });
+    } catch (e) {
+      setTokenInfo({ error: e instanceof Error ? e.message : String(e) });
+    }
+  };
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [answer, setAnswer] = useState<ExplainAnswer | null>(null);
@@ -198,6 +214,10 @@ export function WhatIfPage() {
           <input class="mono" value={path} onInput={(e) => setPath(e.currentTarget.value)} />
         </label>
         <label>
+          Access token (optional)
+          <input class="mono" autocomplete="off" spellcheck={false} placeholder="eyJ…" value={token} onInput={(e) => takeToken(e.currentTarget.value)} />
+        </label>
+        <label>
           Roles (optional, comma-separated)
           <input value={roles} onInput={(e) => setRoles(e.currentTarget.value)} />
         </label>
@@ -205,6 +225,14 @@ export function WhatIfPage() {
           Explain
         </button>
       </form>
+      {tokenInfo?.error && <p class="error">Token: {tokenInfo.error}</p>}
+      {tokenInfo?.facts && (
+        <p class="muted" data-testid="token-facts">
+          Token from {tokenInfo.facts.issuer ?? "?"} for {tokenInfo.facts.subject ?? "?"} (aud {tokenInfo.facts.audience ?? "?"}
+          {tokenInfo.facts.expires ? `, expires ${formatUnix(tokenInfo.facts.expires)}` : ""}): roles taken from its claims. Its
+          signature, audience and expiry are not checked here; the target's sidecar checks them (layer 3).
+        </p>
+      )}
       <ErrorBox error={error} />
       {answer && <Answer a={answer} />}
     </section>
