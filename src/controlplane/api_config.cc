@@ -212,7 +212,7 @@ Result<std::optional<ControlPlaneConfig>> parseControlPlaneConfig(const std::str
     const std::string base_dir = base.empty() ? "." : base;
     if (!cp.IsMap()) r.fail(cp, "control_plane", "expected a mapping");
     r.onlyKeys(cp, "control_plane",
-               {"listen", "public_url", "tls", "database", "access", "bootstrap_admin", "login_token_ttl",
+               {"listen", "public_url", "tls", "database", "access", "bootstrap_admin", "login_token_ttl", "login_throttle",
                 "audit_retention", "long_poll_max", "seed", "ssf", "portal"});
     ControlPlaneConfig c;
     c.source_path = source_path;
@@ -287,6 +287,25 @@ Result<std::optional<ControlPlaneConfig>> parseControlPlaneConfig(const std::str
     if (cp["login_token_ttl"]) {
       c.login_token_ttl = seconds(r, cp["login_token_ttl"], "control_plane.login_token_ttl",
                                   milliseconds(60000), milliseconds(24LL * 3600 * 1000));
+    }
+    if (const YAML::Node t = cp["login_throttle"]) {
+      const std::string path = "control_plane.login_throttle";
+      if (!t.IsMap()) r.fail(t, path, "expected a mapping");
+      r.onlyKeys(t, path, {"free_failures", "base_delay", "max_delay"});
+      if (t["free_failures"]) {
+        c.login_throttle.free_failures = r.integer<unsigned>(t["free_failures"], path + ".free_failures", 1, 100);
+      }
+      if (t["base_delay"]) {
+        c.login_throttle.base_delay = seconds(r, t["base_delay"], path + ".base_delay", milliseconds(1000),
+                                              milliseconds(3600 * 1000));
+      }
+      if (t["max_delay"]) {
+        c.login_throttle.max_delay = seconds(r, t["max_delay"], path + ".max_delay", milliseconds(1000),
+                                             milliseconds(24LL * 3600 * 1000));
+      }
+      if (c.login_throttle.max_delay < c.login_throttle.base_delay) {
+        r.fail(t, path + ".max_delay", "must not be shorter than base_delay");
+      }
     }
     if (cp["audit_retention"]) {
       c.audit_retention = seconds(r, cp["audit_retention"], "control_plane.audit_retention",

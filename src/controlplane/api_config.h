@@ -14,6 +14,7 @@
 
 #include "common/result.h"
 #include "controlplane/external_idp.h"
+#include "controlplane/login_throttle.h"
 #include "identity/id_matcher.h"
 
 namespace warden::controlplane {
@@ -78,6 +79,8 @@ struct ControlPlaneConfig {
   // printed once and stored hashed; `warden server rotate-admin` replaces it.
   bool bootstrap_admin = true;
   std::chrono::seconds login_token_ttl{std::chrono::hours(1)};
+  // Password-guessing protection for both sign-ins (login_throttle.h).
+  LoginThrottleOptions login_throttle;
   std::chrono::seconds audit_retention{std::chrono::hours(24 * 30)};
   std::chrono::seconds long_poll_max{std::chrono::seconds(30)};
   // A YAML file of agents, policies and governance blocks loaded once into an empty store.

@@ -136,6 +136,7 @@ struct ApiServer::Impl {
   std::unique_ptr<issuer::SvidTls> tls;
   std::unique_ptr<ExternalIdentityProviders> idps;
   std::unique_ptr<LoginTokens> logins;
+  std::unique_ptr<LoginThrottle> login_throttle;
   std::unique_ptr<api::Context> context;
   std::unique_ptr<PortalStatic> portal;        // with control_plane.portal
   std::unique_ptr<PortalLogin> portal_login;  // with control_plane.portal
@@ -236,8 +237,21 @@ struct ApiServer::Impl {
     if (auto* res = std::get_if<api::HttpResponse>(&password_field)) return std::move(*res);
     const std::string& user = std::get<std::string>(user_field);
     const std::string& password = std::get<std::string>(password_field);
+    const std::string& source = r.exchange->source();
+    const auto clock = LoginThrottle::Clock::now();
+    if (const auto wait = login_throttle->waitFor(user, source, clock)) {
+      auto res = api::error(429, "too_many_attempts",
+                            "too many failed sign-ins for this user name or address; retry in " +
+                                std::to_string(wait->count()) + " s");
+      res.set(http::field::retry_after, std::to_string(wait->count()));
+      return res;
+    }
     const auto role = checkUserPassword(*store, user, password);
-    if (!role) return api::error(401, "invalid_credentials", "unknown user or wrong password");
+    if (!role) {
+      login_throttle->recordFailure(user, source, clock);
+      return api::error(401, "invalid_credentials", "unknown user or wrong password");
+    }
+    login_throttle->recordSuccess(user, clock);
     // The signing keys rotate on their schedule (issuer::JwtAuthority): tick it here,
     // where they are used, so a long-running server does not sign with one key forever.
     logins->rotate(now());
@@ -362,7 +376,7 @@ struct ApiServer::Impl {
     }
     if (path == "/oauth2/authorize") {
       if (method == "GET" || method == "HEAD") return portal_login->authorizeForm(url.encoded_query());
-      if (method == "POST") return portal_login->authorizeSubmit(content_type(), req.body());
+      if (method == "POST") return portal_login->authorizeSubmit(content_type(), req.body(), ex.source());
       return only("GET, HEAD, POST");
     }
     if (path == "/oauth2/token") {
@@ -537,6 +551,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(
                  "401 until they are");
   }
   impl.logins->rotate(std::time(nullptr));
+  impl.login_throttle = std::make_unique<LoginThrottle>(config.login_throttle);
   if (config.portal) {
     auto files = PortalStatic::create(config.portal->dir);
     if (!files) return Error{files.error().message};
@@ -546,7 +561,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(
     portal.redirect_uris = config.portal->redirect_uris;
     portal.token_ttl = config.login_token_ttl;
     portal.now = [raw] { return raw->now(); };
-    impl.portal_login = std::make_unique<PortalLogin>(std::move(portal), store, *impl.logins);
+    impl.portal_login = std::make_unique<PortalLogin>(std::move(portal), store, *impl.logins,
+                                                      *impl.login_throttle);
   }
   impl.context.reset(new api::Context{impl.config, store, *impl.logins, &impl.server->context(), {}, {}});
   impl.ready.store(true, std::memory_order_release);

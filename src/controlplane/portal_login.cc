@@ -260,8 +260,9 @@ HttpResponse loginForm(unsigned status, const AuthRequest& a, std::string_view u
 
 }  // namespace
 
-PortalLogin::PortalLogin(PortalLoginOptions options, Store& store, LoginTokens& logins)
-    : options_(std::move(options)), store_(store), logins_(logins) {}
+PortalLogin::PortalLogin(PortalLoginOptions options, Store& store, LoginTokens& logins,
+                         LoginThrottle& throttle)
+    : options_(std::move(options)), store_(store), logins_(logins), throttle_(throttle) {}
 
 std::time_t PortalLogin::now() const {
   return options_.now ? options_.now() : std::time(nullptr);
@@ -401,7 +402,8 @@ HttpResponse PortalLogin::authorizeForm(std::string_view encoded_query) const {
   return loginForm(200, std::get<AuthRequest>(checked), "", "", options_.base_url);
 }
 
-HttpResponse PortalLogin::authorizeSubmit(std::string_view content_type, std::string_view body) {
+HttpResponse PortalLogin::authorizeSubmit(std::string_view content_type, std::string_view body,
+                                          std::string_view source) {
   if (!formContentType(content_type))
     return errorPage("Send the sign-in form as a form.");
   const auto params = parseForm(body);
@@ -411,11 +413,21 @@ HttpResponse PortalLogin::authorizeSubmit(std::string_view content_type, std::st
     return std::move(*res);
   const AuthRequest& a = std::get<AuthRequest>(checked);
   const std::string user = value(*params, "username");
+  const auto clock = LoginThrottle::Clock::now();
+  if (const auto wait = throttle_.waitFor(user, source, clock)) {
+    auto res = loginForm(429, a, user,
+                         "Too many failed sign-ins: try again in " + std::to_string(wait->count()) + " s",
+                         options_.base_url);
+    res.set(http::field::retry_after, std::to_string(wait->count()));
+    return res;
+  }
   const auto role = checkUserPassword(store_, user, value(*params, "password"));
   if (!role) {
-    spdlog::info("portal sign-in refused for a user name of {} bytes", user.size());
+    throttle_.recordFailure(user, source, clock);
+    spdlog::info("portal sign-in refused for a user name of {} bytes from {}", user.size(), source);
     return loginForm(401, a, user, "Invalid user name or password", options_.base_url);
   }
+  throttle_.recordSuccess(user, clock);
   unsigned char bytes[32];
   if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
     return redirect(withQuery(a.redirect_uri, "error=server_error&state=" + formEncode(a.state)));

@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "controlplane/login_throttle.h"
 #include "controlplane/login_tokens.h"
 #include "controlplane/store.h"
 #include "net/https_server.h"
@@ -45,15 +46,17 @@ struct PortalLoginOptions {
 
 class PortalLogin {
  public:
-  PortalLogin(PortalLoginOptions options, Store& store, LoginTokens& logins);
+  PortalLogin(PortalLoginOptions options, Store& store, LoginTokens& logins, LoginThrottle& throttle);
 
   net::HttpResponse discovery() const;  // /.well-known/openid-configuration
   net::HttpResponse jwks() const;       // /oauth2/jwks
   net::HttpResponse loginCss() const;   // /oauth2/login.css
   // GET /oauth2/authorize: the sign-in form, an error page or an error redirect.
   net::HttpResponse authorizeForm(std::string_view encoded_query) const;
-  // POST /oauth2/authorize (the form): a redirect with a code, or the form again.
-  net::HttpResponse authorizeSubmit(std::string_view content_type, std::string_view body);
+  // POST /oauth2/authorize (the form): a redirect with a code, or the form again (429
+  // with Retry-After while the user name or `source` must wait, login_throttle.h).
+  net::HttpResponse authorizeSubmit(std::string_view content_type, std::string_view body,
+                                    std::string_view source);
   // POST /oauth2/token
   net::HttpResponse token(std::string_view content_type, std::string_view body);
 
@@ -77,6 +80,7 @@ class PortalLogin {
   PortalLoginOptions options_;
   Store& store_;
   LoginTokens& logins_;
+  LoginThrottle& throttle_;
   mutable std::mutex mutex_;
   std::map<std::string, Pending, std::less<>> pending_;  // by code
 };

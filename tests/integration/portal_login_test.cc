@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 #include <openssl/sha.h>
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "support/control_plane_harness.h"
 
@@ -402,6 +404,42 @@ TEST_F(PortalLoginTest, WrongPasswordRendersTheFormAgainWithoutEnumeration) {
   EXPECT_EQ(unknown.status, 401);
   EXPECT_NE(unknown.body.find("Invalid user name or password"), std::string::npos);
   expectSecurityHeaders(unknown, "form again");
+}
+
+// Password guessing (login_throttle.h): after 5 failures for a user name, both sign-ins
+// answer 429 with Retry-After without checking the password, so even the right one waits;
+// the throttle is shared, so the API cannot be used to go around the form.
+TEST_F(PortalLoginTest, RepeatedFailuresAreThrottledOnBothSignInsWithRetryAfter) {
+  auto params = authParams(verifier);
+  params["username"] = "admin";
+  params["password"] = "wrong";
+  for (int i = 0; i < 5; ++i) {
+    auto bad = cp.call(std::nullopt, "POST", "/oauth2/authorize", form(params), kFormType);
+    ASSERT_EQ(bad.status, 401) << "failure " << i + 1 << " is still checked: " << bad.body;
+  }
+  params["password"] = cp.adminPassword();
+  auto waited = cp.call(std::nullopt, "POST", "/oauth2/authorize", form(params), kFormType);
+  EXPECT_EQ(waited.status, 429);
+  EXPECT_TRUE(waited.header("location").empty()) << "no code while throttled, even for the right password";
+  const std::string retry = waited.header("retry-after");
+  ASSERT_FALSE(retry.empty());
+  EXPECT_GE(std::stoi(retry), 1);
+  EXPECT_NE(waited.body.find("Too many failed sign-ins"), std::string::npos);
+  expectSecurityHeaders(waited, "throttled form");
+
+  const json creds{{"username", "admin"}, {"password", cp.adminPassword()}};
+  auto api = cp.call(std::nullopt, "POST", "/api/v1/login", creds.dump(), "Content-Type: application/json\r\n");
+  EXPECT_EQ(api.status, 429) << api.body;
+  EXPECT_EQ(ControlPlane::json(api).value("error", ""), "too_many_attempts");
+  EXPECT_FALSE(api.header("retry-after").empty());
+
+  // Another user name from the same address is not affected (the address has 20 free).
+  const json other{{"username", "someone-else"}, {"password", "wrong"}};
+  EXPECT_EQ(cp.call(std::nullopt, "POST", "/api/v1/login", other.dump(), "Content-Type: application/json\r\n").status, 401);
+
+  // The delay is 1 s after the fifth failure: then the right password works again.
+  std::this_thread::sleep_for(std::chrono::seconds(std::stoi(retry)) + std::chrono::milliseconds(200));
+  EXPECT_FALSE(code("admin", cp.adminPassword(), verifier).empty());
 }
 
 TEST_F(PortalLoginTest, BadVerifierReusedOrExpiredCodeAndOtherRedirectAreInvalidGrant) {
