@@ -92,7 +92,11 @@ export async function startMesh() {
   check(binary, "WARDEN_BINARY is not set (the warden executable)");
   const runDir = mkdtempSync("/tmp/wde2e-"); // short: Unix socket paths live under it
   const base = await freeBasePort();
-  const child = spawn(binary, ["up", meshFile, "--run-dir", runDir, "--base-port", String(base)], {
+  // The portal this checkout built: the binary's default is the dist of the tree it was
+  // compiled from, which need not be this one (a worktree, a prebuilt binary).
+  const portalDir = process.env.WARDEN_PORTAL_DIR || path.join(repo, "portal/dist");
+  const args = ["up", meshFile, "--run-dir", runDir, "--base-port", String(base), "--portal-dir", portalDir];
+  const child = spawn(binary, args, {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const mesh = { child, runDir, base, output: [], exited: null, t0: Date.now() };

@@ -5,7 +5,8 @@
 //
 // Environment: WARDEN_BINARY (required), E2E_ARTIFACTS (screenshots; default
 // /tmp/portal-e2e), CHROMIUM (default /usr/bin/chromium), E2E_KEEP_RUN_DIR=1 (keep the
-// mesh's run directory and logs).
+// mesh's run directory and logs), WARDEN_PORTAL_DIR (the built portal to serve; default
+// this checkout's portal/dist).
 // Every scenario module (scenarios/*.mjs) runs against one mesh, in the order below: later
 // ones may rely on state the earlier ones leave (the viewer user, for instance).
 // Prints one line per scenario (PASS/FAIL and why); exit 0 only if every scenario passed.
