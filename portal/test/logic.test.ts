@@ -11,7 +11,7 @@ describe("routes", () => {
     expect(resolve("/agents")).toEqual({ page: "agents" });
     expect(resolve("/agents/budget%20x")).toEqual({ page: "agent", name: "budget x" });
     expect(resolve("/logs?caller=a")).toEqual({ page: "logs" });
-    expect(resolve("/policy-editor")).toEqual({ page: "placeholder", label: "Policy editor" });
+    expect(resolve("/policy-editor?kind=policy&target=x")).toEqual({ page: "policy-editor" });
     expect(resolve("/")).toEqual({ page: "overview" });
     expect(resolve("/enforcement-layers")).toEqual({ page: "enforcement-layers" });
     expect(resolve("/system-health?x=1")).toEqual({ page: "system-health" });

@@ -43,13 +43,18 @@ function differs(a: DryRunVerdict | undefined, b: DryRunVerdict | undefined): bo
 }
 
 /**
- * The answer boiled down for the page. A row's own `changed` flag wins; without one, a
- * different decision, layer or reason between live and candidate is a change (the rule id
- * alone is not: renaming a rule changes no request's fate).
+ * Whether the candidate changes this request's fate. The row's own flag wins; without one,
+ * a different decision, layer or reason is a change (the rule id alone is not: renaming a
+ * rule changes no request's fate).
  */
+export function rowChanged(r: DryRunResult): boolean {
+  return r.changed ?? differs(r.live, r.candidate);
+}
+
+/** The answer boiled down for the page. */
 export function summariseDryRun(a: DryRunAnswer): DryRunSummary {
   const allRows = a.results ?? [];
-  const changedRows = allRows.filter((r) => r.changed ?? differs(r.live, r.candidate));
+  const changedRows = allRows.filter(rowChanged);
   const evaluated = a.evaluated ?? allRows.length;
   const changed = a.changed ?? changedRows.length;
   const noun = evaluated === 1 ? "recorded request" : "recorded requests";

@@ -1,5 +1,6 @@
 import { AgentDetail } from "../agents/AgentDetail";
 import { AgentsPage } from "../agents/AgentsPage";
+import { PolicyEditorPage } from "../editor/PolicyEditorPage";
 import { SystemHealthPage } from "../health/SystemHealthPage";
 import { LayersPage } from "../layers/LayersPage";
 import { LogsPage } from "../logs/LogsPage";
@@ -30,6 +31,8 @@ function Page() {
       return <LayersPage />;
     case "system-health":
       return <SystemHealthPage />;
+    case "policy-editor":
+      return <PolicyEditorPage />;
     case "what-if":
       return <WhatIfPage />;
     case "placeholder":

@@ -23,6 +23,7 @@ export type Route =
   | { page: "overview" }
   | { page: "enforcement-layers" }
   | { page: "system-health" }
+  | { page: "policy-editor" }
   | { page: "placeholder"; label: string }
   | { page: "not-found" };
 
@@ -37,6 +38,7 @@ export function resolve(pathWithQuery: string): Route {
   if (path === "/network-access") return { page: "network-access" };
   if (path === "/enforcement-layers") return { page: "enforcement-layers" };
   if (path === "/system-health") return { page: "system-health" };
+  if (path === "/policy-editor") return { page: "policy-editor" };
   const item = navItems.find((n) => n.path === path);
   return item ? { page: "placeholder", label: item.label } : { page: "not-found" };
 }
