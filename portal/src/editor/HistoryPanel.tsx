@@ -65,20 +65,22 @@ export function HistoryPanel({ kind, target, live, canRollback, tick, onChanged,
                 <td>{v.author?.subject}</td>
                 <td class="nowrap">{formatUnix(v.time)}</td>
                 <td>{v.comment}</td>
-                <td class="buttons">
-                  <button type="button" onClick={() => open("view", v.version)}>
-                    View
-                  </button>
-                  {v.version !== liveVersion && (
-                    <button type="button" onClick={() => open("diff", v.version)}>
-                      Diff with live
+                <td>
+                  <div class="buttons">
+                    <button type="button" onClick={() => open("view", v.version)}>
+                      View
                     </button>
-                  )}
-                  {canRollback && v.version !== liveVersion && (
-                    <button type="button" onClick={() => open("rollback", v.version)}>
-                      Roll back to v{v.version}
-                    </button>
-                  )}
+                    {v.version !== liveVersion && (
+                      <button type="button" onClick={() => open("diff", v.version)}>
+                        Diff with live
+                      </button>
+                    )}
+                    {canRollback && v.version !== liveVersion && (
+                      <button type="button" onClick={() => open("rollback", v.version)}>
+                        Roll back to v{v.version}
+                      </button>
+                    )}
+                  </div>
                 </td>
               </tr>
             ))}
