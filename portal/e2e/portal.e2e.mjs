@@ -17,11 +17,12 @@ import { mkdirSync } from "node:fs";
 import { Failure, artifacts, launchBrowser, serverSpkiPin, startMesh, stopMesh } from "./harness.mjs";
 import * as access from "./scenarios/access.mjs";
 import * as pages from "./scenarios/pages.mjs";
+import * as policyEditor from "./scenarios/policy-editor.mjs";
 import * as quarantine from "./scenarios/quarantine.mjs";
 import * as whatIf from "./scenarios/what-if.mjs";
 
 const filter = process.argv[2] ? new RegExp(process.argv[2], "i") : null;
-const scenarios = [access, quarantine, whatIf, pages].flatMap((m) => m.scenarios).filter(([name]) => !filter || filter.test(name));
+const scenarios = [access, quarantine, whatIf, policyEditor, pages].flatMap((m) => m.scenarios).filter(([name]) => !filter || filter.test(name));
 
 async function main() {
   if (scenarios.length === 0) {

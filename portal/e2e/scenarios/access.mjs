@@ -47,6 +47,8 @@ async function viewerCannotMutate({ browser, mesh }) {
   check(created.status === 201 && created.json?.password, `POST /api/v1/users: ${created.status} ${created.text}`);
   check(created.json.role === "viewer", `the user was created with role ${created.json.role}`);
   const password = created.json.password;
+  // Later scenarios sign in as this viewer too.
+  mesh.viewer = { username: "auditor", password };
 
   const context = await browser.newContext();
   try {
@@ -62,6 +64,15 @@ async function viewerCannotMutate({ browser, mesh }) {
     check(actionButtons === 0, `the viewer sees ${actionButtons} action button(s) on budget-report`);
     const controls = await main.locator("form, textarea, select, input, button").count();
     check(controls === 0, `the viewer's agent page has ${controls} form control(s)`);
+
+    // The Policy editor shows a viewer the live text and the history, and nothing to change them with.
+    await page.goto(`${mesh.portalUrl}/policy-editor?kind=policy&target=budget-backend`);
+    await main.getByTestId("yaml-readonly").waitFor({ timeout: 15_000 });
+    await main.getByTestId("history").getByRole("button", { name: "View" }).first().waitFor({ timeout: 15_000 });
+    await shot(page, "viewer-policy-editor");
+    const editors = await main.locator("textarea").count();
+    const writeButtons = await main.getByRole("button", { name: /^(Apply|Dry run|Discard changes|Roll back|Confirm rollback)/ }).count();
+    check(editors === 0 && writeButtons === 0, `the viewer's Policy editor has ${editors} textarea(s) and ${writeButtons} write button(s)`);
   } finally {
     await context.close();
   }
@@ -75,7 +86,7 @@ async function viewerCannotMutate({ browser, mesh }) {
   check(put.status === 403, `the viewer's PUT .../budget-report/risk answered ${put.status} ${put.text}, not 403`);
   const after = await apiRequest(mesh, "GET", "/api/v1/agents/budget-report", { token: adminToken });
   check(after.json?.risk === before.json?.risk && after.json?.revision === before.json?.revision, "budget-report changed after the refused PUT");
-  return `viewer "auditor" sees no action on budget-report; PUT risk with its token: 403 ${put.json?.error ?? ""}`;
+  return `viewer "auditor" sees no action on budget-report and no editor in the Policy editor; PUT risk with its token: 403 ${put.json?.error ?? ""}`;
 }
 
 export const scenarios = [
