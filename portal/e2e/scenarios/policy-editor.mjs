@@ -86,9 +86,11 @@ async function editsAppliesAndRollsBack({ browser, mesh }) {
         const text = (await page.getByTestId("dry-run-summary").textContent()) ?? "";
         const m = /(\d+) of (\d+) recorded requests? would change/.exec(text);
         if (!m || Number(m[1]) < 1) return false;
-        const rows = await page.getByTestId("dry-run-row").allTextContents();
+        const rows = await page
+          .getByTestId("dry-run-row")
+          .evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent.replace(/\s+/g, " ").trim()).join(" | ")));
         const row = rows.find((r) => r.includes(CALLER) && r.includes("GET /budget/read"));
-        return row ? `${m[0]}; e.g. ${row.replace(/\s+/g, " ").trim()}` : false;
+        return row ? `${m[0]}; e.g. ${row}` : false;
       });
       await shot(page, summary.missing ? "editor-dry-run-missing" : "editor-dry-run");
       if (summary.missing) dryRunProblem = "dry-run endpoint missing (404)";
