@@ -24,6 +24,10 @@ async function quarantineShowsInLiveLog({ browser, mesh }) {
     check(baseline.status === 200, `before isolating, budget-report -> budget-backend answered ${JSON.stringify(baseline)}`);
 
     // Start from an empty table: a deny row found later was streamed after the isolation.
+    // The baseline call's two events (the caller's egress, the target's ingress) are shipped
+    // by two sidecars at their own pace: wait for both, so neither lands after Clear.
+    const baselineRows = logs.getByRole("row").filter({ hasText: reportId }).filter({ has: logs.getByText("allow", { exact: true }) });
+    await eventually("the live log shows the baseline call from both sides", 10_000, async () => (await baselineRows.count()) >= 2);
     await logs.getByRole("button", { name: "Clear" }).click();
     check((await logs.getByRole("row").count()) === 0, "the live log still has rows after Clear");
 
