@@ -1,7 +1,10 @@
 // /api/v1/policies and /api/v1/governance: a target's developer policy and its admin
 // governance block, each a versioned document (docs/control-plane.md#policies).
-// Both are validated with the compilers the sidecars use before anything is stored.
+// Both are validated with the compilers the sidecars use before anything is stored; a
+// candidate can be dry-run against the target's recorded requests first (dry_run.h).
 #include "controlplane/api_context.h"
+#include "controlplane/distribution.h"
+#include "controlplane/dry_run.h"
 #include "controlplane/text_diff.h"
 #include "governance/governance.h"
 #include "policy/policy.h"
@@ -9,10 +12,17 @@
 namespace warden::controlplane::api {
 namespace {
 
-// Validates a document of `kind` for `target`; the error names the field path.
-Status validateDocument(std::string_view kind, const std::string& target,
-                        const std::string& content, const AgentRecord* agent) {
+// A candidate document compiled with the compilers the sidecars use.
+struct Candidate {
+  std::shared_ptr<const policy::PolicySnapshot> policy;  // kPolicyDocument
+  governance::TargetGovernance governance;               // kGovernanceDocument
+};
+
+// Compiles a document of `kind` for `target`; the error names the field path.
+Result<Candidate> compileCandidate(std::string_view kind, const std::string& target,
+                                   const std::string& content, const AgentRecord* agent) {
   const std::string source = std::string(kind) + "/" + target;
+  Candidate candidate;
   if (kind == kPolicyDocument) {
     auto parsed = policy::parsePolicyYaml(content, source);
     if (!parsed) return parsed.error();
@@ -23,11 +33,77 @@ Status validateDocument(std::string_view kind, const std::string& target,
     }
     auto compiled = policy::compilePolicy(std::move(*parsed));
     if (!compiled) return compiled.error();
-    return {};
+    candidate.policy = std::move(*compiled);
+    return candidate;
   }
   auto parsed = governance::parseTargetGovernanceYaml(content, source);
   if (!parsed) return parsed.error();
+  candidate.governance = std::move(*parsed);
+  return candidate;
+}
+
+Status validateDocument(std::string_view kind, const std::string& target,
+                        const std::string& content, const AgentRecord* agent) {
+  auto candidate = compileCandidate(kind, target, content, agent);
+  if (!candidate) return candidate.error();
   return {};
+}
+
+// POST {kind}/{target}/dry-run (dry_run.h): read-only, so open to every reader, and not
+// in the change log.
+HttpResponse dryRun(Context& c, const Route& r, std::string_view kind, const std::string& target,
+                    std::uint64_t live_version) {
+  auto agent = c.store.getAgent(target);
+  if (!agent) {
+    return agent.error().kind == StoreErrorKind::kNotFound
+               ? error(404, "unknown_target", "no agent named " + target)
+               : storeError(agent.error());
+  }
+  auto body = jsonBody(r);
+  if (auto* res = std::get_if<HttpResponse>(&body)) return std::move(*res);
+  auto request = parseDryRunRequest(std::get<json>(body));
+  if (!request) return error(400, "invalid_request", request.error().message);
+  auto candidate = compileCandidate(kind, target, request->document, &*agent);
+  if (!candidate) {
+    // The shape of PUT's refusal, plus the list /validate answers, for the portal's editor.
+    return net::jsonResponse(400, json{{"error", "invalid_" + std::string(kind)},
+                                       {"layer", "control_plane"},
+                                       {"reason", candidate.error().message},
+                                       {"errors", json::array({candidate.error().message})}}
+                                      .dump());
+  }
+
+  DryRunInputs in;
+  std::shared_ptr<const policy::PolicySnapshot> live_policy;
+  if (auto doc = c.store.getDocument(kPolicyDocument, target)) {
+    auto compiled = compileStoredPolicy(*doc);
+    // Stored policies were compiled on the way in: a failure is a newer server's text.
+    if (!compiled) return error(500, "internal", "the live policy: " + compiled.error().message);
+    live_policy = std::move(*compiled);
+  } else if (doc.error().kind != StoreErrorKind::kNotFound) {
+    return storeError(doc.error());
+  }
+  auto gov = governanceFor(c.store, target, c.store.generation());
+  if (!gov) return storeError(gov.error());
+  in.live_policy = live_policy.get();
+  in.candidate_policy = kind == kPolicyDocument ? candidate->policy.get() : live_policy.get();
+  in.live_governance = gov->target;
+  in.candidate_governance = kind == kPolicyDocument ? gov->target : candidate->governance;
+  for (auto& facts : gov->agents) in.registry.emplace(facts.spiffe_id, std::move(facts));
+
+  std::vector<AuditRow> rows;
+  if (!agent->spiffe_id.empty()) {
+    auto recent = c.store.recentIngressRequests(agent->spiffe_id, request->limit);
+    if (!recent) return storeError(recent.error());
+    rows = std::move(*recent);
+  }
+  auto replayed = replayRecordedRequests(in, rows);
+  return ok(json{{"target", target},
+                 {"kind", kind},
+                 {"live_version", live_version},
+                 {"evaluated", replayed.results.size()},
+                 {"changed", replayed.changed},
+                 {"results", std::move(replayed.results)}});
 }
 
 json versionJson(const DocumentVersion& v, bool with_content) {
@@ -138,6 +214,10 @@ boost::asio::awaitable<HttpResponse> documents(Context& c, Route& r, std::string
   }
 
   const std::string& action = seg[2];
+  if (action == "dry-run" && seg.size() == 3) {
+    if (r.method != "POST") co_return error(405, "method_not_allowed", "use POST");
+    co_return dryRun(c, r, kind, target, current ? current->version : 0);
+  }
   if (action == "history" && read && seg.size() == 3) {
     auto history = c.store.documentHistory(kind, target);
     if (!history) co_return storeError(history.error());

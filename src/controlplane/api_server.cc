@@ -15,6 +15,7 @@
 
 #include "controlplane/api_context.h"
 #include "controlplane/distribution.h"
+#include "controlplane/dry_run.h"
 #include "controlplane/explain.h"
 #include "controlplane/openapi.h"
 #include "controlplane/local_users.h"
@@ -335,10 +336,7 @@ struct ApiServer::Impl {
     if (auto agent = store->getAgent(target); !agent) return api::storeError(agent.error());
     std::shared_ptr<const policy::PolicySnapshot> compiled;
     if (auto doc = store->getDocument(kPolicyDocument, target)) {
-      auto parsed = policy::parsePolicyYaml(doc->content, "policies/" + target);
-      if (!parsed) return api::error(500, "internal", parsed.error().message);
-      parsed->version = distributedPolicyVersion(parsed->version, doc->version);
-      auto c = policy::compilePolicy(std::move(*parsed));
+      auto c = compileStoredPolicy(*doc);
       if (!c) return api::error(500, "internal", c.error().message);
       compiled = *c;
     } else if (doc.error().kind != StoreErrorKind::kNotFound) {

@@ -116,6 +116,14 @@ class Store {
   StoreResult<AuditPage> queryAuditEvents(const AuditQuery& query);
   // Matching rows, ignoring after_id and limit.
   StoreResult<std::uint64_t> countAuditEvents(const AuditQuery& query);
+  // The newest `limit` (1..1000) ingress request events whose target is `target_id`
+  // (handshakes and egress events left out), newest first by event time then id: what a
+  // policy dry-run replays.
+  StoreResult<std::vector<AuditRow>> recentIngressRequests(std::string_view target_id,
+                                                           std::size_t limit);
+  // Counts per time bucket, denial reasons and caller->target pairs, aggregated in SQL
+  // (store_audit_stats.cc). kInvalid for an empty or reversed range or a bucket <= 0.
+  StoreResult<AuditStats> auditStats(const AuditStatsQuery& query);
   // Retention: deletes events whose time is before older_than_unix_us; returns how many.
   StoreResult<std::uint64_t> pruneAuditEvents(std::int64_t older_than_unix_us);
 

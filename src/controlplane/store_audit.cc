@@ -164,6 +164,38 @@ StoreResult<std::uint64_t> Store::countAuditEvents(const AuditQuery& query) {
   });
 }
 
+StoreResult<std::vector<AuditRow>> Store::recentIngressRequests(std::string_view target_id,
+                                                                std::size_t limit) {
+  if (target_id.empty()) return StoreError::invalid("target: a SPIFFE ID is required");
+  if (limit < 1 || limit > 1000) return StoreError::invalid("limit: expected 1..1000");
+  return impl_->read<std::vector<AuditRow>>([&](sqlite::Db& db) -> StoreResult<std::vector<AuditRow>> {
+    // Kind and direction are not indexed columns: they are read from the line of the
+    // target's rows only (audit_by_target). json_valid() guards json_extract(), which
+    // fails the whole statement on a malformed line, and CASE guarantees the order. A
+    // line without `event` (a sender using other names) counts as a request when it has
+    // a method; one without `direction` as ingress.
+    auto stmt = statement(
+        db,
+        "SELECT id, source, line FROM audit_events WHERE target = ?"
+        " AND CASE WHEN json_valid(line) THEN"
+        "   COALESCE(json_extract(line, '$.event'), CASE WHEN method <> '' THEN 'request' END)"
+        "   = 'request'"
+        "   AND COALESCE(json_extract(line, '$.direction'), 'ingress') = 'ingress'"
+        " ELSE 0 END"
+        " ORDER BY time_unix_us DESC, id DESC LIMIT ?",
+        target_id, static_cast<std::int64_t>(limit));
+    if (!stmt.ok()) return stmt.error();
+    std::vector<AuditRow> rows;
+    for (;;) {
+      auto row = nextRow(*stmt);
+      if (!row.ok()) return row.error();
+      if (!*row) break;
+      rows.push_back(AuditRow{columnU64(*stmt, 0), stmt->columnText(1), stmt->columnText(2)});
+    }
+    return rows;
+  });
+}
+
 StoreResult<std::uint64_t> Store::pruneAuditEvents(std::int64_t older_than_unix_us) {
   return impl_->write<std::uint64_t>([&](WriteTx& tx) -> StoreResult<std::uint64_t> {
     auto deleted =

@@ -107,6 +107,47 @@ struct AuditPage {
   std::optional<std::uint64_t> next_after_id;
 };
 
+// Aggregates of the audit events whose time is in [from, to) (docs/control-plane.md#audit-statistics).
+// Egress events are left out: a call between two sidecars is audited by both, and the
+// target's (ingress) record is the one its policy decided.
+struct AuditStatsQuery {
+  std::int64_t from_unix_us = 0;
+  std::int64_t to_unix_us = 0;
+  std::int64_t bucket_us = 60'000'000;  // > 0
+  std::size_t max_edges = 1000;         // the busiest caller->target pairs kept
+};
+
+// Events of one (bucket, decision, layer); bucket = (time - from) / bucket_us.
+struct AuditBucketCount {
+  std::int64_t bucket = 0;
+  std::string decision;  // "allow" / "deny"
+  std::string layer;
+  std::uint64_t count = 0;
+};
+
+struct AuditReasonCount {
+  std::string reason;
+  std::uint64_t count = 0;
+};
+
+// One caller->target pair; caller "" for a handshake refused before an identity was known.
+struct AuditEdge {
+  std::string caller;
+  std::string target;
+  std::uint64_t allow = 0;
+  std::uint64_t deny = 0;
+  std::int64_t last_time_unix_us = 0;
+  std::string last_decision;  // of the pair's newest event
+  std::string last_reason;
+};
+
+struct AuditStats {
+  std::vector<AuditBucketCount> counts;     // by bucket, then decision, then layer
+  std::vector<AuditReasonCount> deny_reasons;  // by reason
+  std::vector<AuditEdge> edges;             // busiest first, then by caller and target
+  bool edges_truncated = false;             // more pairs than max_edges
+};
+
 // Tokens whose `sub` equals subject and whose `iat` is before issued_before_unix are
 // revoked (a CAEP session-revoked event, or an administrator's action).
 struct Revocation {

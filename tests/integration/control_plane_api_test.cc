@@ -268,6 +268,8 @@ class ControlPlaneApiTest : public ::testing::Test {
     } else if (path.ends_with("/validate")) {
       a.body = json{{"content", path.starts_with("/api/v1/policies") ? kBackendPolicy : kBackendGovernance},
                     {"target", "budget-backend"}}.dump();
+    } else if (path.ends_with("/dry-run")) {
+      a.body = json{{"document", path.starts_with("/api/v1/policies") ? kBackendPolicyV2 : kBackendGovernance}}.dump();
     } else if (path == "/api/v1/explain") {
       a.body = R"({"caller":"budget-report","target":"budget-backend","method":"GET","path":"/budget/read"})";
     } else if (path == "/api/v1/audit/events") {
@@ -327,7 +329,8 @@ TEST_F(ControlPlaneApiTest, ViewerCannotChangeAnythingOnAnyDocumentedRoute) {
   const json doc = openapi();
   const std::set<std::string> expected_open{
       "POST /api/v1/login", "POST /api/v1/ssf/events", "POST /api/v1/policies/validate",
-      "POST /api/v1/governance/validate", "POST /api/v1/explain"};
+      "POST /api/v1/governance/validate", "POST /api/v1/explain",
+      "POST /api/v1/policies/{target}/dry-run", "POST /api/v1/governance/{target}/dry-run"};
   std::set<std::string> open;
   int tried = 0;
   for (const auto& [path, ops] : doc["paths"].items()) {
@@ -343,7 +346,7 @@ TEST_F(ControlPlaneApiTest, ViewerCannotChangeAnythingOnAnyDocumentedRoute) {
         // Open to the viewer: read-only operations.
         open.insert(name);
         EXPECT_NE(res.status, 403) << name << ": " << res.body;
-        if (path.ends_with("/validate") || path == "/api/v1/explain") {
+        if (path.ends_with("/validate") || path.ends_with("/dry-run") || path == "/api/v1/explain") {
           EXPECT_EQ(res.status, 200) << name << ": " << res.body;
         }
       } else {
@@ -1048,6 +1051,258 @@ TEST_F(ControlPlaneAuditTest, SidecarShipsIdempotentlyViewerQueriesAndExports) {
   EXPECT_NE(rows[5].find(",\"v1,\"\"beta\"\"\","), std::string::npos) << rows[5];
   EXPECT_NE(rows[1].find("\"2024-05-01T10:00:00.000000Z\""), std::string::npos) << rows[1];
   EXPECT_EQ(as("viewer", "GET", "/api/v1/audit/export?format=xml").status, 400);
+}
+
+// One event of the budget backend's sidecar, to be adjusted (kind, direction, token,
+// governance facts) before it is rendered as audit::toJsonLine does.
+audit::AuditEvent backendEvent(std::int64_t unix_seconds, const std::string& request_id,
+                               const std::string& caller, const std::string& method,
+                               const std::string& path, bool allowed, const std::string& layer,
+                               const std::string& reason, const std::string& rule = "") {
+  audit::AuditEvent e;
+  e.time_unix_us = unix_seconds * 1000000;
+  e.request_id = request_id;
+  e.allowed = allowed;
+  e.layer = layer;
+  e.reason = reason;
+  e.status = allowed ? 200 : 403;
+  e.caller_id = caller.empty() ? "" : "spiffe://example.org/" + caller;
+  e.target_id = "spiffe://example.org/budget-backend";
+  e.method = method;
+  e.path = path;
+  e.rule_id = rule;
+  e.policy_version = "budget@v1";
+  return e;
+}
+
+TEST_F(ControlPlaneAuditTest, PolicyDryRunReplaysRecordedRequestsAgainstACandidate) {
+  auto handshake = backendEvent(kT0 + 10, "", "employee-menus", "", "", false, "transport",
+                                "peer_not_allowed");
+  handshake.kind = audit::EventKind::kHandshake;
+  // The same call as budget-report's sidecar audits it: egress, not replayed.
+  auto egress = backendEvent(kT0 + 20, "e1", "budget-report", "POST", "/budget/submit", true,
+                             "rbac", "allowed");
+  egress.direction = audit::Direction::kEgress;
+  // Recorded while budget-approval was high risk (the registry says low today).
+  auto risky = backendEvent(kT0 + 30, "g1", "budget-approval", "GET", "/budget/read", false, "risk",
+                            "risk_too_high");
+  risky.caller_risk = "high";
+  risky.caller_state = "enabled";
+  risky.caller_name = "budget-approval";
+  risky.caller_tags = "team=finance";
+  const std::vector<std::string> lines = {
+      audit::toJsonLine(backendEvent(kT0, "d1", "budget-report", "GET", "/budget/read", true, "rbac",
+                                     "allowed", "report-read")),
+      audit::toJsonLine(handshake),
+      audit::toJsonLine(egress),
+      audit::toJsonLine(risky),
+      audit::toJsonLine(backendEvent(kT0 + 60, "d2", "budget-approval", "GET", "/budget/read", true,
+                                     "rbac", "allowed", "approval-read")),
+      audit::toJsonLine(backendEvent(kT0 + 120, "d3", "budget-approval", "POST", "/budget/submit",
+                                     true, "rbac", "allowed", "approval-submit")),
+  };
+  ASSERT_EQ(as("budget-backend", "POST", "/api/v1/audit/events", auditBatch("dd01", 1, lines)).status, 200);
+  const auto before = state();
+
+  auto dryRun = [&](const std::string& kind, const json& body, const std::string& target = "budget-backend") {
+    return as("viewer", "POST", "/api/v1/" + kind + "/" + target + "/dry-run", body.dump());
+  };
+  auto ids = [](const json& out) {
+    std::vector<std::string> v;
+    for (const auto& r : out["results"]) v.push_back(r["request_id"]);
+    return v;
+  };
+
+  // The candidate drops approval-submit: only d3's decision changes.
+  auto res = dryRun("policies", {{"document", kBackendPolicyV2}});
+  ASSERT_EQ(res.status, 200) << res.body;
+  json out = ControlPlane::json(res);
+  EXPECT_EQ(out["target"], "budget-backend");
+  EXPECT_EQ(out["live_version"], 1);
+  EXPECT_EQ(out["evaluated"], 4);
+  EXPECT_EQ(out["changed"], 1);
+  // Newest first; the handshake and the egress record are not replayed.
+  EXPECT_EQ(ids(out), (std::vector<std::string>{"d3", "d2", "g1", "d1"}));
+  const json& d3 = out["results"][0];
+  EXPECT_EQ(d3["changed"], true);
+  EXPECT_EQ(d3["caller_id"], "spiffe://example.org/budget-approval");
+  EXPECT_EQ(d3["caller_name"], "budget-approval");
+  EXPECT_EQ(d3["method"], "POST");
+  EXPECT_EQ(d3["path"], "/budget/submit");
+  EXPECT_EQ(d3["time_unix_us"], (kT0 + 120) * 1000000);
+  EXPECT_EQ(d3["recorded"], (json{{"decision", "allow"}, {"layer", "rbac"}, {"reason", "allowed"},
+                                  {"rule_id", "approval-submit"}}));
+  EXPECT_EQ(d3["live"], d3["recorded"]);
+  EXPECT_EQ(d3["candidate"], (json{{"decision", "deny"}, {"layer", "rbac"},
+                                   {"reason", "no_matching_rule"}, {"rule_id", ""}}));
+  EXPECT_EQ(out["results"][1]["changed"], false);
+  EXPECT_EQ(out["results"][1]["candidate"]["rule_id"], "approval-read");
+  // g1 is replayed with the facts it recorded (high risk), not today's registry (low).
+  const json& g1 = out["results"][2];
+  EXPECT_EQ(g1["caller_facts"], "recorded");
+  EXPECT_EQ(g1["live"]["reason"], "risk_too_high") << g1.dump();
+  EXPECT_EQ(g1["changed"], false);
+  EXPECT_EQ(out["results"][3]["caller_facts"], "registry");
+
+  // The live policy itself as the candidate: nothing changes.
+  out = ControlPlane::json(dryRun("policies", {{"document", kBackendPolicy}, {"limit", 1000}}));
+  EXPECT_EQ(out["evaluated"], 4);
+  EXPECT_EQ(out["changed"], 0) << out.dump();
+
+  // limit: the newest N.
+  out = ControlPlane::json(dryRun("policies", {{"document", kBackendPolicyV2}, {"limit", 1}}));
+  EXPECT_EQ(ids(out), (std::vector<std::string>{"d3"}));
+  for (const json& bad : {json(0), json(1001), json(-3), json(2.5), json("10")}) {
+    res = dryRun("policies", {{"document", kBackendPolicyV2}, {"limit", bad}});
+    EXPECT_EQ(res.status, 400) << bad.dump() << ": " << res.body;
+    EXPECT_EQ(ControlPlane::json(res)["reason"],
+              "limit: expected an integer from 1 to 1000, got " + bad.dump());
+  }
+  res = dryRun("policies", {{"document", kBackendPolicyV2}, {"content", "x"}});
+  EXPECT_EQ(res.status, 400) << res.body;
+  EXPECT_EQ(ControlPlane::json(res)["reason"], "content: unknown member (expected document and limit)");
+  EXPECT_EQ(dryRun("policies", json::object()).status, 400);
+
+  // An invalid candidate: 400 with the very error list /validate gives.
+  const std::string invalid = "version: x\nallow: []\nbogus: 1\n";
+  res = dryRun("policies", {{"document", invalid}});
+  ASSERT_EQ(res.status, 400) << res.body;
+  out = ControlPlane::json(res);
+  EXPECT_EQ(out["error"], "invalid_policy");
+  auto validated = ControlPlane::json(as("viewer", "POST", "/api/v1/policies/validate",
+                                         json{{"content", invalid}, {"target", "budget-backend"}}.dump()));
+  ASSERT_EQ(validated["valid"], false);
+  EXPECT_EQ(out["errors"], validated["errors"]);
+  EXPECT_NE(out["errors"][0].get<std::string>().find("bogus"), std::string::npos) << out.dump();
+  // A policy naming another target is refused as PUT refuses it.
+  res = dryRun("policies", {{"document", replaceAll(kBackendPolicyV2, "budget-backend", "elsewhere")}});
+  EXPECT_EQ(res.status, 400) << res.body;
+
+  // Governance: a block requiring another tag denies every replayed request at the tags
+  // layer; g1 was refused at the risk layer before and still is.
+  res = dryRun("governance", {{"document", "max_risk: medium\nrequired_tags: {team: ops}\n"}});
+  ASSERT_EQ(res.status, 200) << res.body;
+  out = ControlPlane::json(res);
+  EXPECT_EQ(out["live_version"], 1);
+  EXPECT_EQ(out["changed"], 3) << out.dump();
+  EXPECT_EQ(out["results"][0]["candidate"]["layer"], "tags");
+  EXPECT_EQ(out["results"][0]["candidate"]["reason"], "tag_mismatch");
+  // Tolerating high risk lets g1 through, judged by the facts it recorded.
+  out = ControlPlane::json(dryRun("governance", {{"document", "max_risk: high\nrequired_tags: {team: finance}\n"}}));
+  EXPECT_EQ(out["changed"], 1) << out.dump();
+  EXPECT_EQ(out["results"][2]["request_id"], "g1");
+  EXPECT_EQ(out["results"][2]["candidate"]["decision"], "allow");
+  res = dryRun("governance", {{"document", "max_risk: extreme\n"}});
+  EXPECT_EQ(res.status, 400) << res.body;
+  EXPECT_EQ(ControlPlane::json(res)["error"], "invalid_governance");
+  EXPECT_EQ(ControlPlane::json(res)["errors"].size(), 1u);
+
+  // Unknown target, wrong method, and a target without recorded requests.
+  res = dryRun("policies", {{"document", kBackendPolicyV2}}, "nobody");
+  EXPECT_EQ(res.status, 404) << res.body;
+  EXPECT_EQ(ControlPlane::json(res)["error"], "unknown_target");
+  EXPECT_EQ(as("viewer", "GET", "/api/v1/policies/budget-backend/dry-run").status, 405);
+  out = ControlPlane::json(dryRun("governance", {{"document", "max_risk: low\n"}}, "employee-menus"));
+  EXPECT_EQ(out["evaluated"], 0);
+  EXPECT_EQ(out["live_version"], 0);
+  EXPECT_EQ(out["results"], json::array());
+
+  // Read-only: no version, no change record, no generation bump.
+  EXPECT_EQ(state(), before) << describe(before) << " -> " << describe(state());
+}
+
+TEST_F(ControlPlaneAuditTest, AuditStatsCountBucketsEdgesAndTotals) {
+  auto handshake = backendEvent(kT0 + 30, "", "", "", "", false, "transport", "handshake_failed");
+  handshake.kind = audit::EventKind::kHandshake;
+  auto egress = backendEvent(kT0 + 5, "e1", "budget-report", "GET", "/budget/read", true, "rbac", "allowed");
+  egress.direction = audit::Direction::kEgress;
+  std::vector<std::string> lines = lines_;
+  lines.push_back(audit::toJsonLine(handshake));
+  lines.push_back(audit::toJsonLine(egress));
+  ASSERT_EQ(as("budget-backend", "POST", "/api/v1/audit/events", auditBatch("5a75", 1, lines)).status, 200);
+
+  auto stats = [&](const std::string& query) {
+    return as("viewer", "GET", "/api/v1/audit/stats" + query);
+  };
+  auto res = stats("?since=" + std::to_string(kT0) + "&until=" + std::to_string(kT0 + 300) + "&bucket=60");
+  ASSERT_EQ(res.status, 200) << res.body;
+  json out = ControlPlane::json(res);
+  EXPECT_EQ(out["since"], kT0);
+  EXPECT_EQ(out["until"], kT0 + 300);
+  EXPECT_EQ(out["bucket_seconds"], 60);
+  EXPECT_EQ(out["layers"], (json{"transport", "risk", "tags", "rbac", "token", "proxy"}));
+  // r1..r5 one a minute, plus the handshake in the first minute; the egress copy is not
+  // counted.
+  std::vector<std::tuple<std::int64_t, int, int, std::string>> series;
+  for (const auto& b : out["series"]) {
+    std::string layers;
+    for (const auto& [layer, n] : b["deny_by_layer"].items()) {
+      if (n != 0) layers += layer + "=" + n.dump() + " ";
+    }
+    series.emplace_back(b["start"], b["allow"], b["deny"], layers);
+  }
+  EXPECT_EQ(series, (decltype(series){{kT0, 1, 1, "transport=1 "},
+                                      {kT0 + 60, 0, 1, "risk=1 "},
+                                      {kT0 + 120, 1, 0, ""},
+                                      {kT0 + 180, 0, 1, "tags=1 "},
+                                      {kT0 + 240, 0, 1, "rbac=1 "}}));
+  EXPECT_EQ(out["totals"]["allow"], 2);
+  EXPECT_EQ(out["totals"]["deny"], 4);
+  EXPECT_EQ(out["totals"]["deny_by_layer"],
+            (json{{"transport", 1}, {"risk", 1}, {"tags", 1}, {"rbac", 1}, {"token", 0}, {"proxy", 0}}));
+  EXPECT_EQ(out["totals"]["deny_by_reason"],
+            (json{{"handshake_failed", 1}, {"risk_too_high", 1}, {"tag_mismatch", 1}, {"rule_denied", 1}}));
+  std::map<std::string, json> edges;
+  for (const auto& e : out["edges"]) edges[e["caller_id"]] = e;
+  ASSERT_EQ(edges.size(), 4u) << out["edges"].dump();
+  const json& report = edges["spiffe://example.org/budget-report"];
+  EXPECT_EQ(report["caller_name"], "budget-report");
+  EXPECT_EQ(report["target_id"], "spiffe://example.org/budget-backend");
+  EXPECT_EQ(report["target_name"], "budget-backend");
+  EXPECT_EQ(report["allow"], 1);
+  EXPECT_EQ(report["deny"], 1);
+  EXPECT_EQ(report["last_time_unix_us"], (kT0 + 60) * 1000000);
+  EXPECT_EQ(report["last_decision"], "deny");
+  EXPECT_EQ(report["last_reason"], "risk_too_high");
+  EXPECT_EQ(edges["spiffe://example.org/budget-approval"]["last_reason"], "rule_denied");
+  EXPECT_EQ(edges["spiffe://example.org/employee-menus"]["deny"], 1);
+  EXPECT_EQ(edges[""]["caller_name"], "");
+  EXPECT_EQ(edges[""]["last_reason"], "handshake_failed");
+
+  // Wider buckets, the last one partial; a range holding nothing has zeros.
+  out = ControlPlane::json(stats("?since=" + std::to_string(kT0) + "&until=" + std::to_string(kT0 + 300) + "&bucket=120"));
+  ASSERT_EQ(out["series"].size(), 3u);
+  EXPECT_EQ(out["series"][2]["start"], kT0 + 240);
+  EXPECT_EQ(out["series"][0]["allow"], 1);
+  EXPECT_EQ(out["series"][0]["deny"], 2);
+  out = ControlPlane::json(stats("?since=" + std::to_string(kT0 - 600) + "&until=" + std::to_string(kT0)));
+  EXPECT_EQ(out["series"].size(), 10u);
+  EXPECT_EQ(out["totals"]["allow"], 0);
+  EXPECT_EQ(out["edges"], json::array());
+  // Defaults: the last hour, by the minute.
+  res = stats("");
+  ASSERT_EQ(res.status, 200) << res.body;
+  out = ControlPlane::json(res);
+  EXPECT_EQ(out["until"].get<std::int64_t>() - out["since"].get<std::int64_t>(), 3600);
+  EXPECT_EQ(out["series"].size(), 60u);
+
+  // Bounds: 400 naming what is wrong.
+  const std::string t = std::to_string(kT0);
+  for (const auto& [query, reason_starts] : std::vector<std::pair<std::string, std::string>>{
+           {"?since=" + t + "&until=" + t, "since: must be before until"},
+           {"?since=" + std::to_string(kT0 + 10) + "&until=" + t, "since: must be before until"},
+           {"?since=0&until=" + std::to_string(7 * 86400 + 1) + "&bucket=3600", "until - since: at most 604800"},
+           {"?bucket=0", "bucket: expected a whole number"},
+           {"?bucket=1", "bucket: 3600 seconds in buckets of 1 is 3600 buckets, at most 720"},
+           {"?since=soon", "since: expected Unix seconds"}}) {
+    res = stats(query);
+    EXPECT_EQ(res.status, 400) << query << ": " << res.body;
+    EXPECT_EQ(ControlPlane::json(res)["reason"].get<std::string>().rfind(reason_starts, 0), 0u)
+        << query << ": " << res.body;
+  }
+  // Any signed-in reader; not sidecars.
+  EXPECT_EQ(as("developer", "GET", "/api/v1/audit/stats").status, 200);
+  EXPECT_EQ(as("budget-backend", "GET", "/api/v1/audit/stats").status, 403);
 }
 
 TEST_F(ControlPlaneAuditTest, LiveStreamDeliversNewEventsAndHonoursLastEventId) {
