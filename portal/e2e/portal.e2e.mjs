@@ -12,7 +12,8 @@
 // Prints one line per scenario (PASS/FAIL and why); exit 0 only if every scenario passed.
 // The mesh is always stopped (SIGINT, then SIGKILL after a bound), also on failure.
 
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import path from "node:path";
 
 import { Failure, artifacts, launchBrowser, serverSpkiPin, startMesh, stopMesh } from "./harness.mjs";
 import * as access from "./scenarios/access.mjs";
@@ -31,6 +32,8 @@ async function main() {
     return;
   }
   mkdirSync(artifacts, { recursive: true });
+  // Screenshots are numbered per run: an earlier run's would interleave with this one's.
+  for (const f of readdirSync(artifacts)) if (f.endsWith(".png")) rmSync(path.join(artifacts, f));
   const results = [];
   let mesh;
   let browser;

@@ -8,6 +8,7 @@ import { getHealth } from "../api/health";
 import type { PolicyVersion } from "../api/policies";
 import { getAuditStats } from "../api/stats";
 import { ErrorBox } from "../ui/ErrorBox";
+import { plural } from "../ui/format";
 import { useLoad } from "../ui/useLoad";
 import { usePoll } from "../ui/usePoll";
 import { layerConfig, type TargetConfig } from "./layerConfig";
@@ -126,10 +127,11 @@ export function LayersPage() {
                   <div class="muted">v{t.version}</div>
                 </td>
                 <td>
-                  {t.allowEntries} entries{t.broadEntries > 0 && <span class="pill badge-broad">{t.broadEntries} broad</span>}
+                  {plural(t.allowEntries, "entry", "entries")}
+                  {t.broadEntries > 0 && <span class="pill badge-broad">{t.broadEntries} broad</span>}
                 </td>
                 <td>
-                  {t.callers} callers, {t.rules} rules
+                  {plural(t.callers, "caller")}, {plural(t.rules, "rule")}
                 </td>
                 <td>
                   {t.issuers.length === 0 && <span class="muted">no token required</span>}

@@ -10,6 +10,7 @@ export const layerTitles: Record<string, string> = {
   token: "3 Token (OAuth2/JWT)",
   risk: "4a Risk and state",
   tags: "4b Tags",
+  proxy: "Upstream (the app answered or failed)",
 };
 
 export interface LayerCount {

@@ -50,7 +50,6 @@ export function ConnectionGraph({ nodes, edges, onSelect }: { nodes: GraphNode[]
             "font-size": 9,
             "text-background-color": "#ffffff",
             "text-background-opacity": 1,
-            "text-rotation": "autorotate",
           },
         },
       ],

@@ -17,7 +17,7 @@ export interface GraphEdge {
   verdict: "allow" | "deny" | "mixed";
   /** 1..8 px on a log scale of the volume: the thickness. */
   width: number;
-  label: string;
+  label: string; // "allowed/denied", or just "allowed" when nothing was denied
 }
 
 export const UNKNOWN_PEER = "unknown peer";
@@ -51,7 +51,7 @@ export function buildGraph(agents: Agent[], edges: StatsEdge[]): { nodes: GraphN
       deny: e.deny,
       verdict: e.deny === 0 ? "allow" : e.allow === 0 ? "deny" : "mixed",
       width: 1 + Math.round((7 * Math.log1p(volume)) / Math.log1p(max)),
-      label: e.deny > 0 ? `${e.allow} ✓ / ${e.deny} ✗` : `${e.allow}`,
+      label: e.deny > 0 ? `${e.allow}/${e.deny}` : `${e.allow}`,
     });
   }
   return { nodes: [...nodes.values()].sort((a, b) => a.label.localeCompare(b.label)), edges: out };

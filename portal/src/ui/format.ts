@@ -15,3 +15,8 @@ export function rolesText(roles: Record<string, string[]> | undefined): string {
     .map(([aud, r]) => `${aud}: ${r.length ? r.join(", ") : "(no roles)"}`)
     .join("; ");
 }
+
+/** "1 entry", "3 entries": a count with its noun. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
