@@ -34,7 +34,7 @@ const std::vector<Field> kSvid = {
 const std::vector<Field> kBundle = {
     {"trust_domain", Type::kString}, {"source", Type::kString}, {"updated_at", Type::kInteger}};
 const std::vector<Field> kIssuer = {{"issuer", Type::kString},        {"ready", Type::kBool},
-                                    {"keys", Type::kCount},           {"last_success_at", Type::kInteger},
+                                    {"keys", Type::kCount},           {"last_success", Type::kInteger},
                                     {"last_error", Type::kString}};
 const std::vector<Field> kConfig = {
     {"policy_version", Type::kString}, {"governance_version", Type::kString},
@@ -51,13 +51,13 @@ const std::vector<Field> kReport = {
     {"interval_seconds", Type::kCount, nullptr, true},
     {"ready", Type::kBool},
     {"svid", Type::kObject, &kSvid},
-    {"trust_bundles", Type::kList, &kBundle},
-    {"issuers", Type::kList, &kIssuer},
+    {"bundles", Type::kList, &kBundle},
+    {"jwks", Type::kList, &kIssuer},
     {"config", Type::kObject, &kConfig},
     {"control_plane", Type::kObject, &kControlPlane},
     {"audit_shipping", Type::kObject, &kAuditShipping},
     {"listeners", Type::kStringMap},
-    {"decisions", Type::kCounters},
+    {"layers", Type::kCounters},
 };
 
 bool isCount(const json& v) {

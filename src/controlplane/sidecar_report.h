@@ -31,8 +31,8 @@ struct SidecarReport {
 };
 
 // Schema (docs/control-plane.md#sidecar-status): version (string), started_at (integer) and
-// interval_seconds (1..300) are required; ready, svid, trust_bundles, issuers, config,
-// control_plane, audit_shipping, listeners and decisions are optional.
+// interval_seconds (1..300) are required; ready, svid, bundles, jwks, config,
+// control_plane, audit_shipping, listeners and layers are optional.
 Result<SidecarReport> parseSidecarReport(std::string_view body);
 
 }  // namespace warden::controlplane

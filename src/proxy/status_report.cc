@@ -39,18 +39,18 @@ json buildStatusReport(const json& readyz, const StatusReportFacts& facts) {
   for (const auto& td : member<json>(readyz, "identity", "trust_domains", json::array())) {
     bundles.push_back({{"trust_domain", td}, {"source", id_source}, {"updated_at", loaded}});
   }
-  report["trust_bundles"] = std::move(bundles);
+  report["bundles"] = std::move(bundles);
 
   json issuers = json::array();
   for (const auto& i : member<json>(readyz, "token", "issuers", json::array())) {
     json out = {{"issuer", i.value("issuer", "")},
                 {"ready", i.value("ready", false)},
                 {"keys", i.value("keys", 0)},
-                {"last_success_at", i.value("last_success_unix", std::int64_t{0})}};
+                {"last_success", i.value("last_success_unix", std::int64_t{0})}};
     if (i.contains("last_error")) out["last_error"] = i["last_error"];
     issuers.push_back(std::move(out));
   }
-  report["issuers"] = std::move(issuers);
+  report["jwks"] = std::move(issuers);
 
   // The view in force. Stale by the data plane's own rule (governance.h): older than the
   // target's max_staleness, when it sets one.
@@ -74,7 +74,7 @@ json buildStatusReport(const json& readyz, const StatusReportFacts& facts) {
   for (const auto& [layer, counts] : facts.decisions) {
     decisions[layer] = {{"allow", counts.allow}, {"deny", counts.deny}};
   }
-  report["decisions"] = std::move(decisions);
+  report["layers"] = std::move(decisions);
   return report;
 }
 

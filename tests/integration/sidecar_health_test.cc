@@ -108,8 +108,8 @@ TEST_F(SidecarHealthTest, AGovernedSidecarProcessReportsAndHealthShowsIt) {
   EXPECT_EQ(entry["interval_seconds"], 1);
   EXPECT_EQ(entry["stale"], false);
   EXPECT_EQ(entry["ready"], true);
-  ASSERT_EQ(entry["trust_bundles"].size(), 1u);
-  EXPECT_EQ(entry["trust_bundles"][0]["trust_domain"], "example.org");
+  ASSERT_EQ(entry["bundles"].size(), 1u);
+  EXPECT_EQ(entry["bundles"][0]["trust_domain"], "example.org");
   EXPECT_FALSE(entry["version"].get<std::string>().empty());
 
   // Decisions the data plane made show up in the next report, per layer.
@@ -125,8 +125,8 @@ TEST_F(SidecarHealthTest, AGovernedSidecarProcessReportsAndHealthShowsIt) {
     entry = sidecarOf(health(), backend);
     if (!entry.is_object()) return false;
     std::uint64_t allowed = 0;
-    const json decisions = entry.value("decisions", json::object());  // outlives the loop
-    for (const auto& [layer, counts] : decisions.items()) {
+    const json layers = entry.value("layers", json::object());  // outlives the loop
+    for (const auto& [layer, counts] : layers.items()) {
       allowed += counts.value("allow", std::uint64_t{0});
     }
     return allowed >= 1;

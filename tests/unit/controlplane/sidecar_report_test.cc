@@ -18,14 +18,14 @@ json validReport() {
   return json::parse(R"({
     "version": "0.1.0", "started_at": 1700000000, "interval_seconds": 15, "ready": true,
     "svid": {"spiffe_id": "spiffe://example.org/budget-backend", "not_after": 1700003600, "source": "files"},
-    "trust_bundles": [{"trust_domain": "example.org", "source": "files", "updated_at": 1700000000}],
-    "issuers": [{"issuer": "https://idp.example", "ready": true, "keys": 2, "last_success_at": 1700000005}],
+    "bundles": [{"trust_domain": "example.org", "source": "files", "updated_at": 1700000000}],
+    "jwks": [{"issuer": "https://idp.example", "ready": true, "keys": 2, "last_success": 1700000005}],
     "config": {"policy_version": "seed@v3", "governance_version": "g1", "generation": 9,
                "age_seconds": -1, "stale": false, "source": "live"},
     "control_plane": {"connected": true, "last_error": ""},
     "audit_shipping": {"shipped": 1, "backlog": 0, "failures": 0, "last_error": ""},
     "listeners": {"ingress": "127.0.0.1:8443"},
-    "decisions": {"transport": {"allow": 3, "deny": 1}}
+    "layers": {"transport": {"allow": 3, "deny": 1}}
   })");
 }
 
@@ -92,10 +92,10 @@ TEST(SidecarReportTest, WrongTypesNameTheField) {
   EXPECT_EQ(with(json::json_pointer("/svid/not_after"), "tomorrow"), "svid.not_after: expected an integer");
   EXPECT_EQ(with(json::json_pointer("/config/generation"), -1),
             "config.generation: expected a non-negative integer");
-  EXPECT_EQ(with(json::json_pointer("/trust_bundles"), json::object()), "trust_bundles: expected a list");
-  EXPECT_EQ(with(json::json_pointer("/issuers/0/keys"), 1.5), "issuers[0].keys: expected a non-negative integer");
+  EXPECT_EQ(with(json::json_pointer("/bundles"), json::object()), "bundles: expected a list");
+  EXPECT_EQ(with(json::json_pointer("/jwks/0/keys"), 1.5), "jwks[0].keys: expected a non-negative integer");
   EXPECT_EQ(with(json::json_pointer("/listeners/admin"), 9901), "listeners.admin: expected a string");
-  EXPECT_EQ(with(json::json_pointer("/decisions/rbac"), json{{"allow", 1}}), "decisions.rbac.deny: is required");
+  EXPECT_EQ(with(json::json_pointer("/layers/rbac"), json{{"allow", 1}}), "layers.rbac.deny: is required");
 }
 
 TEST(SidecarReportTest, NotAJsonObjectOrTooLarge) {

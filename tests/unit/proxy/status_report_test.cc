@@ -85,13 +85,13 @@ TEST(StatusReportTest, CarriesTheReadyzFactsUnderTheReportNames) {
   EXPECT_EQ(r["svid"], (json{{"spiffe_id", "spiffe://example.org/budget-backend"},
                              {"not_after", 1700003600},
                              {"source", "files"}}));
-  ASSERT_EQ(r["trust_bundles"].size(), 2u);
-  EXPECT_EQ(r["trust_bundles"][1],
+  ASSERT_EQ(r["bundles"].size(), 2u);
+  EXPECT_EQ(r["bundles"][1],
             (json{{"trust_domain", "partner.example"}, {"source", "files"}, {"updated_at", 1700000000}}));
-  ASSERT_EQ(r["issuers"].size(), 2u);
-  EXPECT_EQ(r["issuers"][0], (json{{"issuer", "https://idp.example"}, {"ready", true}, {"keys", 2},
-                                   {"last_success_at", 1700000005}}));
-  EXPECT_EQ(r["issuers"][1]["last_error"], "connection refused");
+  ASSERT_EQ(r["jwks"].size(), 2u);
+  EXPECT_EQ(r["jwks"][0], (json{{"issuer", "https://idp.example"}, {"ready", true}, {"keys", 2},
+                                   {"last_success", 1700000005}}));
+  EXPECT_EQ(r["jwks"][1]["last_error"], "connection refused");
   // Governance 40 s old against a 30 s max_staleness: stale, by the data plane's rule.
   EXPECT_EQ(r["config"], (json{{"policy_version", "seed-1 (v3)"}, {"governance_version", "g7"},
                                {"generation", 9}, {"age_seconds", 40}, {"stale", true},
@@ -99,7 +99,7 @@ TEST(StatusReportTest, CarriesTheReadyzFactsUnderTheReportNames) {
   EXPECT_EQ(r["control_plane"], (json{{"connected", true}, {"last_error", ""}}));
   EXPECT_EQ(r["audit_shipping"]["shipped"], 5);
   EXPECT_EQ(r["listeners"]["ingress"], "127.0.0.1:8443");
-  EXPECT_EQ(r["decisions"], (json{{"rbac", {{"allow", 6}, {"deny", 2}}},
+  EXPECT_EQ(r["layers"], (json{{"rbac", {{"allow", 6}, {"deny", 2}}},
                                   {"transport", {{"allow", 7}, {"deny", 1}}}}));
 }
 
@@ -114,9 +114,9 @@ TEST(StatusReportTest, WithoutGovernanceOrViewNothingIsStaleOrInvented) {
   EXPECT_EQ(r["config"]["governance_version"], "");
   EXPECT_EQ(r["config"]["age_seconds"], 40) << "the view's age when there is no governance section";
   EXPECT_EQ(r["config"]["source"], "disk");
-  EXPECT_TRUE(r["issuers"].empty());
+  EXPECT_TRUE(r["jwks"].empty());
   EXPECT_FALSE(r.contains("audit_shipping"));
-  EXPECT_TRUE(r["decisions"].empty());
+  EXPECT_TRUE(r["layers"].empty());
 }
 
 }  // namespace
