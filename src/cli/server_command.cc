@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <map>
 #include <optional>
 
 #include "cli/signals.h"
@@ -97,6 +98,28 @@ int runServer(const std::string& config_path) {
       if (token_service) out.emplace_back("token_service", true);
       return out;
     };
+    if (token_service) {
+      hooks.token_service = [&token_service]() -> std::optional<controlplane::TokenServiceHealth> {
+        return controlplane::TokenServiceHealth{token_service->issuerIdentifier(),
+                                                token_service->signingKeys().keyStates()};
+      };
+    }
+    if (auto* federation = (*server)->federation(); federation != nullptr && !config->federation.empty()) {
+      std::map<std::string, std::string> urls;
+      for (const auto& rel : config->federation) urls[rel.trust_domain] = rel.url;
+      hooks.federated_bundles = [federation, urls] {
+        std::vector<controlplane::BundleHealth> out;
+        for (const auto& st : federation->status()) {
+          const auto at = st.last_success == std::chrono::system_clock::time_point{}
+                              ? std::int64_t{0}
+                              : static_cast<std::int64_t>(std::chrono::system_clock::to_time_t(st.last_success));
+          const auto url = urls.find(st.trust_domain);
+          out.push_back({st.trust_domain, url == urls.end() ? std::string() : url->second, at,
+                         !st.has_bundle || !st.last_error.empty()});
+        }
+        return out;
+      };
+    }
     std::shared_ptr<controlplane::SsfEndpoint> ssf;  // Shared Signals push receiver
     if (cp.ssf) {
       auto created = controlplane::SsfEndpoint::create(*cp.ssf, *store);

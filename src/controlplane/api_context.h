@@ -15,6 +15,8 @@
 #include "controlplane/etag.h"
 #include "controlplane/login_tokens.h"
 #include "controlplane/principal.h"
+#include "controlplane/server_health.h"
+#include "controlplane/sidecar_reports.h"
 #include "controlplane/store.h"
 #include "net/https_server.h"
 
@@ -80,5 +82,9 @@ boost::asio::awaitable<HttpResponse> documents(Context& c, Route& r, std::string
 boost::asio::awaitable<HttpResponse> audit(Context& c, Route& r);
 boost::asio::awaitable<HttpResponse> distribution(Context& c, Route& r);
 HttpResponse users(Context& c, Route& r);
+// api_routes_health.cc; `now` in Unix seconds.
+HttpResponse sidecarStatus(Route& r, SidecarReports& reports, std::int64_t now);
+HttpResponse health(Context& c, Route& r, const ServerHealthInputs& server, SidecarReports& reports,
+                    std::int64_t now);
 
 }  // namespace warden::controlplane::api

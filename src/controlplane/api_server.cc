@@ -141,6 +141,8 @@ struct ApiServer::Impl {
   std::unique_ptr<api::Context> context;
   std::unique_ptr<PortalStatic> portal;        // with control_plane.portal
   std::unique_ptr<PortalLogin> portal_login;  // with control_plane.portal
+  SidecarReports sidecar_reports;
+  ServerHealthInputs health_inputs;
   std::string generated_password;
   std::string base_url;
   std::uint64_t subscription = 0;
@@ -469,6 +471,7 @@ struct ApiServer::Impl {
     }
     if (area == "distribution") co_return co_await api::distribution(*context, r);
     if (area == "audit") co_return co_await api::audit(*context, r);
+    if (area == "sidecars") co_return api::sidecarStatus(r, sidecar_reports, now());
     if (r.principal.role == Role::kSidecar) {
       co_return api::error(403, "forbidden", "a sidecar may only fetch its view and ship audit");
     }
@@ -477,6 +480,7 @@ struct ApiServer::Impl {
     if (area == "governance") co_return co_await api::documents(*context, r, kGovernanceDocument);
     if (area == "changes" && r.method == "GET") co_return changes(r);
     if (area == "explain") co_return explain(r);
+    if (area == "health") co_return api::health(*context, r, health_inputs, sidecar_reports, now());
     if (area == "users") co_return api::users(*context, r);
     if (area == "credentials" && r.segments.size() == 2 && r.segments[1] == "rotate" &&
         r.method == "POST") {
@@ -562,6 +566,12 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(
     impl.portal_login = std::make_unique<PortalLogin>(std::move(portal), store, *impl.logins,
                                                       *impl.login_throttle);
   }
+  impl.health_inputs.started_at = static_cast<std::int64_t>(impl.now());
+  impl.health_inputs.database = config.database;
+  impl.health_inputs.issuer = &issuer;
+  if (!config.access.identity_providers.empty()) impl.health_inputs.identity_providers = impl.idps.get();
+  impl.health_inputs.token_service = impl.hooks.token_service;
+  impl.health_inputs.federated_bundles = impl.hooks.federated_bundles;
   impl.context.reset(new api::Context{impl.config, store, *impl.logins, &impl.server->context(), {}, {}});
   impl.ready.store(true, std::memory_order_release);
   auto& ioc = impl.server->context();

@@ -21,6 +21,7 @@
 
 #include "common/result.h"
 #include "controlplane/api_config.h"
+#include "controlplane/server_health.h"
 #include "controlplane/store.h"
 #include "issuer/issuer.h"
 #include "issuer/registration.h"
@@ -38,6 +39,10 @@ struct ApiServerHooks {
   // The clock login tokens' expiry is checked against, in Unix seconds; tests pass a fake.
   // Default: the system clock.
   std::function<std::int64_t()> now_unix;
+  // GET /api/v1/health: the token service and the federated bundles `warden server` runs
+  // beside the API. Unset: not run, and left out of the document.
+  std::function<std::optional<TokenServiceHealth>()> token_service;
+  std::function<std::vector<BundleHealth>()> federated_bundles;
 };
 
 class ApiServer {

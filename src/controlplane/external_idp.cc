@@ -63,6 +63,14 @@ Result<Principal> ExternalIdentityProviders::authenticate(std::string_view token
   return p;
 }
 
+std::vector<ExternalIdentityProviders::ProviderStatus> ExternalIdentityProviders::status() const {
+  std::vector<ProviderStatus> out;
+  for (std::size_t i = 0; i < providers_.size() && i < sources_.size(); ++i) {
+    out.push_back({providers_[i].issuer.issuer, sources_[i]->ready()});
+  }
+  return out;
+}
+
 bool ExternalIdentityProviders::waitReady(std::chrono::milliseconds timeout) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (const auto& s : sources_) {

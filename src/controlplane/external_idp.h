@@ -36,6 +36,13 @@ class ExternalIdentityProviders {
   Result<Principal> authenticate(std::string_view token, std::chrono::system_clock::time_point now) const;
   // Blocks until every provider has keys or `timeout` passes (startup).
   bool waitReady(std::chrono::milliseconds timeout) const;
+  // Per provider, in configuration order: its issuer and whether its keys are held
+  // (GET /api/v1/health).
+  struct ProviderStatus {
+    std::string issuer;
+    bool ready = false;
+  };
+  std::vector<ProviderStatus> status() const;
 
  private:
   ExternalIdentityProviders() = default;

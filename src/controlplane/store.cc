@@ -93,6 +93,14 @@ void Store::Impl::notify(std::uint64_t new_generation) {
   }
 }
 
+StoreResult<std::int64_t> Store::schemaVersion() {
+  return impl_->read<std::int64_t>([](sqlite::Db& db) -> StoreResult<std::int64_t> {
+    auto version = controlplane::schemaVersion(db);
+    if (!version.ok()) return StoreError::internal(version.error().message);
+    return *version;
+  });
+}
+
 StoreResult<std::vector<ChangeRecord>> Store::listChanges(const ChangeQuery& query) {
   return impl_->read<std::vector<ChangeRecord>>(
       [&](sqlite::Db& db) -> StoreResult<std::vector<ChangeRecord>> {

@@ -99,6 +99,9 @@ class Store {
   // The current version of every document of `kind`, with content, ordered by target.
   StoreResult<std::vector<DocumentVersion>> listDocuments(std::string_view kind);
 
+  // The schema version of the database (schema.h), read from it (GET /api/v1/health).
+  StoreResult<std::int64_t> schemaVersion();
+
   // --- Generation and change notification ---
   std::uint64_t generation() const;
   using Subscriber = std::function<void(std::uint64_t generation)>;

@@ -230,6 +230,16 @@ std::vector<identity::JwtAuthority> JwtAuthority::publishedKeys() const {
   return out;
 }
 
+std::vector<JwtAuthority::KeyState> JwtAuthority::keyStates() const {
+  std::lock_guard lock(mutex_);
+  const auto leaves = [&](const Key& k) { return pointInLife(k, 0.75) + options_.max_token_ttl.count(); };
+  std::vector<KeyState> out;
+  if (prepared_) out.push_back({prepared_->kid, "next", leaves(*prepared_)});
+  out.push_back({active_.kid, "active", leaves(active_)});
+  for (const auto& k : retired_) out.push_back({k.kid, "retiring", k.drop_at});
+  return out;
+}
+
 std::int64_t JwtAuthority::sequence() const {
   std::lock_guard lock(mutex_);
   return sequence_;

@@ -58,6 +58,16 @@ class JwtAuthority {
   // Every published key (prepared, active, retired), each with its kid.
   std::vector<identity::JwtAuthority> publishedKeys() const;
   std::string activeKid() const;
+  // Every published key with its place in the rotation: "next" (prepared), "active" or
+  // "retiring", and when it is expected to leave the published set (a retiring key's drop
+  // time; for the others, the end of their active period plus the longest token TTL, as
+  // the schedule stands now).
+  struct KeyState {
+    std::string kid;
+    std::string state;
+    std::time_t not_after = 0;
+  };
+  std::vector<KeyState> keyStates() const;
   // Increases with every change of the published keys (persisted).
   std::int64_t sequence() const;
 

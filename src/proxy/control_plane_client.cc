@@ -30,6 +30,10 @@ namespace {
 constexpr std::size_t kMaxViewBytes = 16 * 1024 * 1024;
 constexpr auto kRetryInitial = std::chrono::milliseconds(500);
 constexpr auto kRetryMax = std::chrono::seconds(15);
+// The first status report: soon after start, once the first view exchange has usually
+// happened, so the server does not list a freshly started sidecar as missing for a whole
+// interval.
+constexpr auto kFirstReportDelay = std::chrono::seconds(1);
 
 std::int64_t nowUnix() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
@@ -129,8 +133,11 @@ struct ControlPlaneClient::Impl {
   ControlPlaneClient* owner = nullptr;
   token::FetchUrl view_url;
   token::FetchUrl audit_url;
+  token::FetchUrl status_url;
+  StatusSource status_source;  // empty: no status reports
   asio::io_context ioc{1};
   std::optional<asio::steady_timer> retry_timer;
+  std::optional<asio::steady_timer> report_timer;
   std::thread thread;
   std::atomic<bool> stopping{false};
 
@@ -167,6 +174,44 @@ struct ControlPlaneClient::Impl {
     if (status.last_error != error) spdlog::warn("control plane: {}", error);
     status.connected = false;
     status.last_error = std::move(error);
+  }
+
+  void noteReport(std::string error) {
+    std::lock_guard lock(mutex);
+    if (error.empty()) {
+      if (!status.last_report_error.empty()) spdlog::info("control plane: status reports accepted again");
+      ++status.reports_sent;
+    } else {
+      // Once per distinct failure at warn; the same failure again every interval is noise.
+      if (status.last_report_error != error) {
+        spdlog::warn("control plane: status report not accepted (retried every {}s): {}",
+                     config.status_interval.count(), error);
+      } else {
+        spdlog::debug("control plane: status report not accepted: {}", error);
+      }
+      ++status.reports_failed;
+    }
+    status.last_report_error = std::move(error);
+  }
+
+  // The health report loop: on this client's thread, never on a worker, so a slow or
+  // absent server costs the data plane nothing.
+  asio::awaitable<void> reportStatus() {
+    auto wait = std::min<std::chrono::milliseconds>(kFirstReportDelay, config.status_interval);
+    while (!stopping.load()) {
+      report_timer->expires_after(wait);
+      co_await report_timer->async_wait(asio::as_tuple(asio::use_awaitable));
+      if (stopping.load()) break;
+      wait = config.status_interval;
+      auto res = co_await exchange(status_url, true, status_source().dump(), std::chrono::seconds(10));
+      if (!res.ok) {
+        noteReport(res.error);
+      } else if (res.status != 204) {
+        noteReport("answered " + std::to_string(res.status) + ": " + token::printableText(res.body));
+      } else {
+        noteReport({});
+      }
+    }
   }
 
   asio::awaitable<void> run() {
@@ -226,6 +271,7 @@ struct ControlPlaneClient::Impl {
       if (ok) {
         std::lock_guard lock(mutex);
         status.connected = true;
+        status.live = true;
         status.confirmed_unix = owner->confirmed_unix_.load();
         delay = kRetryInitial;
         continue;
@@ -250,9 +296,12 @@ ControlPlaneClient::ControlPlaneClient(ControlPlaneConfig config, TlsSource tls,
   while (!base.empty() && base.back() == '/') base.pop_back();
   auto view = token::parseFetchUrl(base + "/api/v1/distribution/view");
   auto audit = token::parseFetchUrl(base + "/api/v1/audit/events");
+  auto report = token::parseFetchUrl(base + "/api/v1/sidecars/status");
   if (view) impl_->view_url = *view;
   if (audit) impl_->audit_url = *audit;
+  if (report) impl_->status_url = *report;
   impl_->retry_timer.emplace(impl_->ioc);
+  impl_->report_timer.emplace(impl_->ioc);
   std::error_code ec;
   std::filesystem::create_directories(impl_->config.state_dir, ec);
 }
@@ -283,9 +332,14 @@ std::optional<ControlPlaneView> ControlPlaneClient::loadCached() {
   return std::move(*view);
 }
 
+void ControlPlaneClient::reportStatusWith(StatusSource source) {
+  impl_->status_source = std::move(source);
+}
+
 void ControlPlaneClient::start() {
   if (impl_->thread.joinable()) return;
   asio::co_spawn(impl_->ioc, impl_->run(), asio::detached);
+  if (impl_->status_source) asio::co_spawn(impl_->ioc, impl_->reportStatus(), asio::detached);
   impl_->thread = std::thread([this] { impl_->ioc.run(); });
 }
 

@@ -2,7 +2,9 @@
 // the distribution view over mTLS with its X509-SVID (the server must present
 // `server_id`), validates every view with the same compilers the server used, hands good
 // ones to the sidecar, and keeps the last good one on disk so a restart while the server
-// is unreachable still enforces it (fail-static). It also ships audit batches.
+// is unreachable still enforces it (fail-static). It also ships audit batches and, every
+// `status_interval`, a health report (POST /api/v1/sidecars/status); a report that fails
+// is logged and simply sent again at the next interval.
 //
 // Nothing here decides a request: the data plane reads the Runtime the sidecar built from
 // the last good view, and `confirmedAt()` says how fresh its governance data is.
@@ -52,12 +54,20 @@ struct ControlPlaneStatus {
   std::string last_error;
   std::uint64_t views_applied = 0;
   std::uint64_t views_rejected = 0;
+  // The server confirmed the view in force during this run (applied or answered "not
+  // modified"); false while enforcing the view cached on disk without a word from it.
+  bool live = false;
+  std::uint64_t reports_sent = 0;
+  std::uint64_t reports_failed = 0;
+  std::string last_report_error;  // empty after a report the server accepted
 };
 
 class ControlPlaneClient {
  public:
   using TlsSource = std::function<std::shared_ptr<const TlsContexts>()>;
   using ApplyView = std::function<Status(const ControlPlaneView&)>;
+  // Builds the status report body (proxy/status_report.h); called on the client's thread.
+  using StatusSource = std::function<nlohmann::json()>;
 
   ControlPlaneClient(ControlPlaneConfig config, TlsSource tls, ApplyView apply);
   ~ControlPlaneClient();
@@ -67,6 +77,8 @@ class ControlPlaneClient {
   // Loads the persisted view, if any (call before start()); nullopt when there is none
   // or it no longer compiles.
   std::optional<ControlPlaneView> loadCached();
+  // Enables the periodic status report (call before start()).
+  void reportStatusWith(StatusSource source);
   void start();
   void stop();
 

@@ -145,6 +145,23 @@ void SidecarMetrics::recordReload(std::string_view what, bool ok) {
 
 void SidecarMetrics::setSvidExpiry(double unix_seconds) { svid_expiry_.Set(unix_seconds); }
 
+std::map<std::string, SidecarMetrics::LayerDecisions> SidecarMetrics::decisionsByLayer() const {
+  std::map<std::string, LayerDecisions> out;
+  for (const auto& family : decisions_.Collect()) {
+    for (const auto& metric : family.metric) {
+      std::string layer;
+      bool allowed = false;
+      for (const auto& label : metric.label) {
+        if (label.name == "layer") layer = label.value;
+        if (label.name == "decision") allowed = label.value == "allow";
+      }
+      auto& counts = out[layer];
+      (allowed ? counts.allow : counts.deny) += static_cast<std::uint64_t>(metric.counter.value);
+    }
+  }
+  return out;
+}
+
 std::string SidecarMetrics::render() const {
   return prometheus::TextSerializer().Serialize(registry_->Collect());
 }

@@ -12,6 +12,8 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -38,6 +40,14 @@ class SidecarMetrics {
   void setSvidExpiry(double unix_seconds);
 
   std::string render() const;
+
+  struct LayerDecisions {
+    std::uint64_t allow = 0;
+    std::uint64_t deny = 0;
+  };
+  // warden_decisions_total summed over direction and reason, per layer (the status report
+  // the sidecar sends its control plane). Reads the same counters /metrics renders.
+  std::map<std::string, LayerDecisions> decisionsByLayer() const;
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;

@@ -16,6 +16,7 @@
 #include "proxy/file_digest.h"
 #include "proxy/http_exchange.h"
 #include "proxy/runtime.h"
+#include "proxy/status_report.h"
 #include "proxy/token_layer.h"
 #include "audit/audit_shipper.h"
 #include "proxy/control_plane_client.h"
@@ -48,6 +49,8 @@ struct Sidecar::Impl {
   std::string identity_digest;             // guarded by reload_mutex
   std::string last_policy_error, last_identity_error;  // guarded by reload_mutex
   double policy_loaded_at = 0;                          // guarded by reload_mutex
+  std::int64_t identity_loaded_at = 0;  // guarded by reload_mutex: SVID and bundles in force
+  const std::int64_t started_at = static_cast<std::int64_t>(std::time(nullptr));
   // Egress access tokens (null without a route `token:` block). Declared after `current`:
   // its thread reads the runtime until it is destroyed.
   std::unique_ptr<EgressTokens> egress_tokens;
@@ -70,6 +73,7 @@ struct Sidecar::Impl {
   void publish(std::shared_ptr<const Runtime> next) {
     // Caller holds reload_mutex.
     const bool new_identity = !current || current->tls != next->tls;
+    if (new_identity && next->tls) identity_loaded_at = static_cast<std::int64_t>(nowSeconds());
     current = next;
     for (auto& w : workers) w->postRuntime(next);
     if (new_identity && egress_tokens) egress_tokens->identityChanged();
@@ -361,6 +365,26 @@ struct Sidecar::Impl {
   }
 
   std::pair<bool, std::string> readiness() {
+    json j = readinessDocument();
+    const bool ready = j.value("ready", false);
+    return {ready, j.dump() + "\n"};
+  }
+
+  // The control plane's status report: the /readyz facts plus what only the report says.
+  json statusReport() {
+    StatusReportFacts facts;
+    facts.started_at = started_at;
+    facts.interval = shared.config.control_plane->status_interval;
+    if (!workers.empty()) {
+      if (shared.config.ingress) facts.listeners["ingress"] = workers.front()->boundIngress().str();
+      if (shared.config.egress) facts.listeners["egress"] = workers.front()->boundEgress().str();
+    }
+    if (admin_acceptor) facts.listeners["admin"] = admin_bound.str();
+    facts.decisions = metrics.decisionsByLayer();
+    return buildStatusReport(readinessDocument(), facts);
+  }
+
+  json readinessDocument() {
     auto rt = runtime();
     const auto now = static_cast<std::time_t>(nowSeconds());
     const bool svid_valid = rt && rt->tls && rt->tls->not_after > now;
@@ -376,6 +400,7 @@ struct Sidecar::Impl {
     {
       std::lock_guard lock(reload_mutex);
       if (!last_identity_error.empty()) j["identity"]["last_reload_error"] = last_identity_error;
+      j["identity"]["loaded_unix"] = identity_loaded_at;
       if (shared.config.ingress) {
         j["policy"] = {{"ok", policy_ok},
                        {"version", rt && rt->policy ? rt->policy->version() : ""},
@@ -395,7 +420,10 @@ struct Sidecar::Impl {
       json issuers = json::array();
       for (const auto& st : token_layer.status()) {
         json i = {{"issuer", st.issuer}, {"ready", st.ready}, {"keys", st.key_count},
-                  {"source", st.source}};
+                  {"source", st.source},
+                  {"last_success_unix", st.last_success == std::chrono::system_clock::time_point{}
+                                            ? std::int64_t{0}
+                                            : static_cast<std::int64_t>(std::chrono::system_clock::to_time_t(st.last_success))}};
         if (!st.last_error.empty()) i["last_error"] = st.last_error;
         issuers.push_back(std::move(i));
       }
@@ -437,7 +465,11 @@ struct Sidecar::Impl {
                             {"age_seconds", confirmed > 0 ? static_cast<std::int64_t>(nowSeconds()) - confirmed : -1},
                             {"views_applied", st.views_applied},
                             {"views_rejected", st.views_rejected},
-                            {"last_error", st.last_error}};
+                            {"last_error", st.last_error},
+                            {"source", st.live ? "live" : "disk"},
+                            {"reports_sent", st.reports_sent},
+                            {"reports_failed", st.reports_failed}};
+      if (!st.last_report_error.empty()) j["control_plane"]["last_report_error"] = st.last_report_error;
       if (audit_shipper) {
         const auto s = audit_shipper->stats();
         j["audit_shipping"] = {{"shipped", s.shipped}, {"backlog", s.backlog},
@@ -447,7 +479,7 @@ struct Sidecar::Impl {
     const bool ready = svid_valid && policy_ok && tokens_ok && egress_tokens_ok &&
                        control_plane_ok && !shared.draining.load();
     j["ready"] = ready;
-    return {ready, j.dump() + "\n"};
+    return j;
   }
 
   std::string configDump() {
@@ -600,6 +632,7 @@ Result<std::unique_ptr<Sidecar>> Sidecar::create(SidecarConfig config) {
           return rt ? rt->tls : nullptr;
         },
         [raw](const ControlPlaneView& view) { return raw->applyView(view); });
+    impl->control_plane->reportStatusWith([raw] { return raw->statusReport(); });
   }
   if (c.ingress && c.control_plane) {
     // Fail static across restarts: the last good view, else nobody gets in until the
@@ -638,6 +671,7 @@ Result<std::unique_ptr<Sidecar>> Sidecar::create(SidecarConfig config) {
     impl->policy_loaded_at = Impl::nowSeconds();
     impl->metrics.setPolicyInfo(runtime->policy->version(), impl->policy_loaded_at);
   }
+  if (runtime->tls) impl->identity_loaded_at = static_cast<std::int64_t>(Impl::nowSeconds());
   impl->current = std::move(runtime);
 
   if (c.egress && std::any_of(c.egress->routes.begin(), c.egress->routes.end(),

@@ -139,7 +139,8 @@ SidecarConfig parse(const YAML::Node& root, const Reader& r, const std::string& 
   // Where the target's rules come from: files (standalone) or the control plane.
   const auto cp = root["control_plane"];
   if (cp) {
-    r.onlyKeys(cp, "control_plane", {"url", "server_id", "state_dir", "poll_wait", "ship_audit"});
+    r.onlyKeys(cp, "control_plane", {"url", "server_id", "state_dir", "poll_wait", "ship_audit",
+                                         "status_interval"});
     ControlPlaneConfig cc;
     for (const char* k : {"url", "server_id", "state_dir"}) {
       if (!cp[k]) r.fail(cp, std::string("control_plane.") + k, "is required");
@@ -157,6 +158,16 @@ SidecarConfig parse(const YAML::Node& root, const Reader& r, const std::string& 
                      std::chrono::seconds(300)));
     }
     if (cp["ship_audit"]) cc.ship_audit = r.boolean(cp["ship_audit"], "control_plane.ship_audit");
+    if (cp["status_interval"]) {
+      // Whole seconds: the report says its interval in seconds, and the server's staleness
+      // (three intervals) is computed from that.
+      const auto interval = r.duration(cp["status_interval"], "control_plane.status_interval",
+                                       std::chrono::seconds(1), std::chrono::seconds(300));
+      if (interval.count() % 1000 != 0) {
+        r.fail(cp["status_interval"], "control_plane.status_interval", "must be whole seconds");
+      }
+      cc.status_interval = std::chrono::duration_cast<std::chrono::seconds>(interval);
+    }
     c.control_plane = cc;
   }
 

@@ -109,6 +109,9 @@ struct ControlPlaneConfig {
   std::string state_dir;  // last good view and the audit spool
   std::chrono::seconds poll_wait{30};
   bool ship_audit = true;
+  // How often the sidecar reports its health (POST /api/v1/sidecars/status); the server
+  // calls a report stale after three intervals without a new one.
+  std::chrono::seconds status_interval{15};
 };
 
 struct Limits {

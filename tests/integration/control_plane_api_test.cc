@@ -275,6 +275,8 @@ class ControlPlaneApiTest : public ::testing::Test {
     } else if (path == "/api/v1/audit/events") {
       a.body = auditBatch("aa", 1, {auditLine(1714557600, "attempt", true, "rbac", "allowed",
                                               "budget-report", "GET", "/budget/read")});
+    } else if (path == "/api/v1/sidecars/status") {
+      a.body = R"({"version":"0.1.0","started_at":1,"interval_seconds":15})";
     } else if (path == "/api/v1/users" && method == "POST") {
       a.body = R"({"username":"made-by-viewer","role":"admin"})";
     } else if (path == "/api/v1/login") {
@@ -455,7 +457,8 @@ TEST_F(ControlPlaneApiTest, SidecarMayOnlyFetchItsViewAndShipAudit) {
       const auto before = state();
       const auto res = as("budget-backend", method, concrete(path), attempt.body, attempt.headers);
       if (hasRole(op, "sidecar")) {
-        EXPECT_EQ(res.status, 200) << method << " " << path << ": " << res.body;
+        EXPECT_EQ(res.status, path == "/api/v1/sidecars/status" ? 204 : 200)
+            << method << " " << path << ": " << res.body;
         ++allowed;
         continue;
       }
@@ -463,8 +466,8 @@ TEST_F(ControlPlaneApiTest, SidecarMayOnlyFetchItsViewAndShipAudit) {
       EXPECT_EQ(state(), before) << method << " " << path;
     }
   }
-  // The view, the audit ingest and whoami.
-  EXPECT_EQ(allowed, 3);
+  // The view, the audit ingest, the status report and whoami.
+  EXPECT_EQ(allowed, 4);
   auto who = ControlPlane::json(as("budget-backend", "GET", "/api/v1/whoami"));
   EXPECT_EQ(who["role"], "sidecar");
   EXPECT_EQ(who["agent"], "budget-backend");

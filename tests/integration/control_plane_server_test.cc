@@ -178,6 +178,21 @@ TEST_F(ControlPlaneServerTest, BootstrapAdminSeedAndTokenTimeGovernance) {
   EXPECT_EQ(call(port, "GET", "/api/v1/policies/budget-backend", "", token).status, 200);
   EXPECT_EQ(call(port, "GET", "/api/v1/agents", "").status, 401);
 
+  // The health document describes the token service this server runs (issue 6), and
+  // leaves out what it does not run (no federation, no external identity providers).
+  auto health = call(port, "GET", "/api/v1/health", "", token);
+  ASSERT_EQ(health.status, 200) << health.body;
+  const Json server = Json::parse(health.body)["server"];
+  EXPECT_EQ(server["token_service"]["issuer"], token_issuer_);
+  ASSERT_FALSE(server["token_service"]["keys"].empty()) << server.dump();
+  int active = 0;
+  for (const auto& k : server["token_service"]["keys"]) active += k["state"] == "active" ? 1 : 0;
+  EXPECT_EQ(active, 1) << server.dump();
+  EXPECT_FALSE(server.contains("bundles"));
+  EXPECT_FALSE(server.contains("identity_providers"));
+  EXPECT_EQ(server["store"]["ok"], true);
+  EXPECT_EQ(Json::parse(health.body)["agents_without_sidecar"], (Json{"budget-backend", "budget-report"}));
+
   // Token-time governance from the registry.
   EXPECT_EQ(grant(), 200);
   ASSERT_EQ(call(port, "PUT", "/api/v1/agents/budget-report/state", R"({"state":"disabled"})", token).status, 200);
