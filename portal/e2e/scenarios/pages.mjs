@@ -18,10 +18,11 @@ const PAGES = [
 /** Console messages that mean the page broke: CSP refusals and uncaught errors. */
 function watchConsole(page) {
   const problems = [];
+  const where = () => new URL(page.url()).pathname;
   page.on("console", (m) => {
-    if (m.type() === "error" && !/Failed to load resource/.test(m.text())) problems.push(m.text());
+    if (m.type() === "error" && !/Failed to load resource/.test(m.text())) problems.push(`${where()}: ${m.text()}`);
   });
-  page.on("pageerror", (e) => problems.push(`uncaught: ${e.message}`));
+  page.on("pageerror", (e) => problems.push(`${where()}: uncaught: ${e.message}`));
   return problems;
 }
 

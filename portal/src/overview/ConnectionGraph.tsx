@@ -14,6 +14,17 @@ function nodeColour(state: string): string {
   return COLOURS.other;
 }
 
+// Cytoscape injects a <style> element (position: relative for its container) unless an
+// element with this id exists; the CSP refuses inline styles, so dashboards.css carries the
+// rule and this marker tells cytoscape it is there.
+const CYTOSCAPE_STYLESHEET_ID = "__________cytoscape_stylesheet";
+function markCytoscapeStylesheet(): void {
+  if (document.getElementById(CYTOSCAPE_STYLESHEET_ID)) return;
+  const marker = document.createElement("meta");
+  marker.id = CYTOSCAPE_STYLESHEET_ID;
+  document.head.prepend(marker);
+}
+
 /** Agents as nodes, calls as edges coloured by recent decisions and as thick as their volume. */
 export function ConnectionGraph({ nodes, edges, onSelect }: { nodes: GraphNode[]; edges: GraphEdge[]; onSelect?: (agent: string) => void }) {
   const box = useRef<HTMLDivElement>(null);
@@ -21,6 +32,7 @@ export function ConnectionGraph({ nodes, edges, onSelect }: { nodes: GraphNode[]
 
   useEffect(() => {
     if (!box.current) return;
+    markCytoscapeStylesheet();
     const c = cytoscape({
       container: box.current,
       userZoomingEnabled: false,
