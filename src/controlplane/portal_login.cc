@@ -137,8 +137,8 @@ HttpResponse PortalLogin::signInPage(unsigned status, const AuthorizationRequest
   auto field = [&](std::string_view name, std::string_view v) {
     if (v.empty())
       return;
-    hidden += "<input type=\"hidden\" name=\"" + std::string(name) + "\" value=\"" +
-              htmlEscape(v) + "\">";
+    hidden += "<input type=\"hidden\" name=\"" + std::string(name) + "\" value=\"" + htmlEscape(v) +
+              "\">";
   };
   field("response_type", "code");
   field("client_id", kPortalClientId);
@@ -270,8 +270,8 @@ HttpResponse PortalLogin::authorizeSubmit(std::string_view content_type, std::st
   const auto clock = LoginThrottle::Clock::now();
   if (const auto wait = throttle_.waitFor(user, source, clock)) {
     auto res = signInPage(
-        429, a,
-        "Too many failed sign-ins: try again in " + std::to_string(wait->count()) + " s", user);
+        429, a, "Too many failed sign-ins: try again in " + std::to_string(wait->count()) + " s",
+        user);
     res.set(http::field::retry_after, std::to_string(wait->count()));
     return res;
   }

@@ -44,9 +44,9 @@ inline constexpr std::string_view kPortalClientId = "warden-portal";
 
 // A "Sign in with <display_name>" button under the password form (upstream_sign_in.h).
 struct SignInButton {
-  std::string provider;      // the provider's name, posted as `provider`
+  std::string provider;  // the provider's name, posted as `provider`
   std::string display_name;
-  std::string origin;        // where its redirect leads (CSP form-action)
+  std::string origin;  // where its redirect leads (CSP form-action)
 };
 
 struct PortalLoginOptions {
@@ -63,7 +63,8 @@ struct PortalLoginOptions {
 
 class PortalLogin {
  public:
-  PortalLogin(PortalLoginOptions options, Store& store, LoginTokens& logins, LoginThrottle& throttle);
+  PortalLogin(PortalLoginOptions options, Store& store, LoginTokens& logins,
+              LoginThrottle& throttle);
 
   net::HttpResponse discovery() const;  // /.well-known/openid-configuration
   net::HttpResponse jwks() const;       // /oauth2/jwks

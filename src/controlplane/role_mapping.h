@@ -22,9 +22,12 @@ inline Role roleFromClaimValues(const std::vector<std::string>& have,
       return std::find(wanted.begin(), wanted.end(), v) != wanted.end();
     });
   };
-  if (any(admin_values)) return Role::kAdmin;
-  if (any(developer_values)) return Role::kDeveloper;
-  if (any(viewer_values)) return Role::kViewer;
+  if (any(admin_values))
+    return Role::kAdmin;
+  if (any(developer_values))
+    return Role::kDeveloper;
+  if (any(viewer_values))
+    return Role::kViewer;
   return Role::kNone;
 }
 

@@ -9,7 +9,8 @@ namespace warden::controlplane {
 
 namespace http = boost::beast::http;
 
-net::HttpResponse signInHtml(unsigned status, std::string body, std::string_view extra_form_action) {
+net::HttpResponse signInHtml(unsigned status, std::string body,
+                             std::string_view extra_form_action) {
   net::HttpResponse res{static_cast<http::status>(status), 11};
   res.set(http::field::content_type, "text/html; charset=utf-8");
   res.set(http::field::cache_control, "no-store");
@@ -29,8 +30,8 @@ std::string signInDocument(std::string_view title, std::string_view inner) {
 }
 
 net::HttpResponse signInErrorPage(unsigned status, std::string_view message) {
-  return signInHtml(status, signInDocument("Sign-in error", "<p class=\"error\">" +
-                                                                htmlEscape(message) + "</p>"));
+  return signInHtml(status, signInDocument("Sign-in error",
+                                           "<p class=\"error\">" + htmlEscape(message) + "</p>"));
 }
 
 net::HttpResponse signInRedirect(const std::string& location) {

@@ -24,7 +24,7 @@ struct SignInProviderConfig {
   std::string client_id;
   std::string client_secret_file;  // read at start; client_secret_basic at the token endpoint
   std::vector<std::string> scopes{"openid", "profile", "email"};
-  std::string role_claim;          // e.g. groups or roles (a dotted path for nested claims)
+  std::string role_claim;  // e.g. groups or roles (a dotted path for nested claims)
   std::vector<std::string> admin_values;
   std::vector<std::string> developer_values;
   std::vector<std::string> viewer_values;

@@ -18,7 +18,8 @@ bool printable(const std::string& s) {
 // A claim that is a non-empty string, or "".
 std::string stringClaim(const nlohmann::json& claims, const std::string& name) {
   const auto it = claims.find(name);
-  if (it == claims.end() || !it->is_string()) return {};
+  if (it == claims.end() || !it->is_string())
+    return {};
   return it->get<std::string>();
 }
 
@@ -27,7 +28,8 @@ std::string stringClaim(const nlohmann::json& claims, const std::string& name) {
 Status checkIdToken(const token::VerifiedToken& t, const IdTokenExpectations& e) {
   // Item 7: the algorithm the provider says it signs ID tokens with.
   if (std::find(e.algorithms.begin(), e.algorithms.end(), t.alg) == e.algorithms.end()) {
-    return Error{"alg " + t.alg + " is not among the provider's id_token_signing_alg_values_supported"};
+    return Error{"alg " + t.alg +
+                 " is not among the provider's id_token_signing_alg_values_supported"};
   }
   // Item 3 (again, independent of the verifier's configuration).
   if (std::find(t.audiences.begin(), t.audiences.end(), e.client_id) == t.audiences.end()) {
@@ -43,17 +45,20 @@ Status checkIdToken(const token::VerifiedToken& t, const IdTokenExpectations& e)
     return Error{"several audiences and no azp"};
   }
   // OIDC Core §2: sub is REQUIRED.
-  if (stringClaim(t.claims, "sub").empty()) return Error{"sub missing"};
+  if (stringClaim(t.claims, "sub").empty())
+    return Error{"sub missing"};
   // Item 10: iat is REQUIRED; a token issued long ago was not issued for this sign-in.
   const auto iat = t.claims.find("iat");
-  if (iat == t.claims.end() || !iat->is_number()) return Error{"iat missing"};
+  if (iat == t.claims.end() || !iat->is_number())
+    return Error{"iat missing"};
   const auto issued = iat->get<double>();
   if (issued < static_cast<double>(e.now - e.max_age.count() - e.skew.count())) {
     return Error{"iat is more than " + std::to_string(e.max_age.count()) + " s old"};
   }
   // Item 11: the nonce we sent, so a token minted for another sign-in cannot be injected.
   const std::string nonce = stringClaim(t.claims, "nonce");
-  if (nonce.empty()) return Error{"nonce missing"};
+  if (nonce.empty())
+    return Error{"nonce missing"};
   if (nonce.size() != e.nonce.size() ||
       CRYPTO_memcmp(nonce.data(), e.nonce.data(), nonce.size()) != 0) {
     return Error{"nonce does not match the one sent"};
@@ -76,7 +81,8 @@ Result<std::string> upstreamSubject(const nlohmann::json& claims,
       value = stringClaim(claims, from);
     }
   }
-  if (value.empty()) return Error{"the ID token has no " + from + " for the subject"};
+  if (value.empty())
+    return Error{"the ID token has no " + from + " for the subject"};
   if (value.size() > kMaxSubjectBytes || !printable(value)) {
     return Error{"the ID token's " + from + " is not printable text of at most 256 bytes"};
   }

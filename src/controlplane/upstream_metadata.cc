@@ -14,12 +14,15 @@ Result<std::vector<std::string>> stringList(const json& doc, const char* key, bo
   std::vector<std::string> out;
   const auto it = doc.find(key);
   if (it == doc.end()) {
-    if (required) return Error{std::string("\"") + key + "\" is missing"};
+    if (required)
+      return Error{std::string("\"") + key + "\" is missing"};
     return out;
   }
-  if (!it->is_array()) return Error{std::string("\"") + key + "\" is not a list"};
+  if (!it->is_array())
+    return Error{std::string("\"") + key + "\" is not a list"};
   for (const auto& v : *it) {
-    if (!v.is_string()) return Error{std::string("\"") + key + "\" holds a non-string"};
+    if (!v.is_string())
+      return Error{std::string("\"") + key + "\" holds a non-string"};
     out.push_back(v.get<std::string>());
   }
   return out;
@@ -31,12 +34,13 @@ bool contains(const std::vector<std::string>& list, std::string_view v) {
 
 }  // namespace
 
-Result<ProviderMetadata> parseProviderMetadata(std::string_view document,
-                                               std::string_view issuer) {
+Result<ProviderMetadata> parseProviderMetadata(std::string_view document, std::string_view issuer) {
   auto parsed = jose::parseJsonNoDuplicates(document);
-  if (!parsed) return Error{"discovery document: " + parsed.error().message};
+  if (!parsed)
+    return Error{"discovery document: " + parsed.error().message};
   const json& doc = *parsed;
-  if (!doc.is_object()) return Error{"discovery document: not a JSON object"};
+  if (!doc.is_object())
+    return Error{"discovery document: not a JSON object"};
   auto text = [&](const char* key) -> Result<std::string> {
     const auto it = doc.find(key);
     if (it == doc.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
@@ -45,37 +49,44 @@ Result<ProviderMetadata> parseProviderMetadata(std::string_view document,
     return it->get<std::string>();
   };
   auto iss = text("issuer");
-  if (!iss) return iss.error();
+  if (!iss)
+    return iss.error();
   if (*iss != issuer) {
     return Error{"discovery document names issuer \"" + token::printableText(*iss) +
                  "\", not the configured \"" + std::string(issuer) + "\""};
   }
   ProviderMetadata out;
   auto authorization = text("authorization_endpoint");
-  if (!authorization) return authorization.error();
+  if (!authorization)
+    return authorization.error();
   if (auto url = token::parseFetchUrl(*authorization); !url) {
     return Error{"discovery document: authorization_endpoint: " + url.error().message};
   }
   out.authorization_endpoint = std::move(*authorization);
   auto token_endpoint = text("token_endpoint");
-  if (!token_endpoint) return token_endpoint.error();
+  if (!token_endpoint)
+    return token_endpoint.error();
   auto token_url = token::parseFetchUrl(*token_endpoint);
-  if (!token_url) return Error{"discovery document: token_endpoint: " + token_url.error().message};
+  if (!token_url)
+    return Error{"discovery document: token_endpoint: " + token_url.error().message};
   out.token_endpoint = std::move(*token_url);
 
   auto responses = stringList(doc, "response_types_supported", true);
-  if (!responses) return Error{"discovery document: " + responses.error().message};
+  if (!responses)
+    return Error{"discovery document: " + responses.error().message};
   if (!contains(*responses, "code")) {
     return Error{"discovery document: the provider does not offer response_type code"};
   }
   // Omitted means client_secret_basic (OIDC Discovery §3).
   auto auth_methods = stringList(doc, "token_endpoint_auth_methods_supported", false);
-  if (!auth_methods) return Error{"discovery document: " + auth_methods.error().message};
+  if (!auth_methods)
+    return Error{"discovery document: " + auth_methods.error().message};
   if (!auth_methods->empty() && !contains(*auth_methods, "client_secret_basic")) {
     return Error{"discovery document: the token endpoint does not accept client_secret_basic"};
   }
   auto algs = stringList(doc, "id_token_signing_alg_values_supported", true);
-  if (!algs) return Error{"discovery document: " + algs.error().message};
+  if (!algs)
+    return Error{"discovery document: " + algs.error().message};
   for (const auto& alg : *algs) {
     // jose names the asymmetric algorithms only: never none, never HS*.
     if (jose::algFromName(alg) && !contains(out.id_token_algorithms, alg)) {

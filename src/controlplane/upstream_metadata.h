@@ -29,7 +29,6 @@ struct ProviderMetadata {
   bool iss_parameter = false;
 };
 
-Result<ProviderMetadata> parseProviderMetadata(std::string_view document,
-                                               std::string_view issuer);
+Result<ProviderMetadata> parseProviderMetadata(std::string_view document, std::string_view issuer);
 
 }  // namespace warden::controlplane

@@ -30,9 +30,9 @@
 namespace warden::controlplane {
 
 struct PendingUpstream {
-  std::string provider;       // the provider's name; the callback must be its own
-  std::string nonce;          // sent to the provider; the ID token must carry it
-  std::string code_verifier;  // RFC 7636: ours, for the provider's token endpoint
+  std::string provider;          // the provider's name; the callback must be its own
+  std::string nonce;             // sent to the provider; the ID token must carry it
+  std::string code_verifier;     // RFC 7636: ours, for the provider's token endpoint
   AuthorizationRequest request;  // the portal's, answered when the provider vouched
   std::time_t expires_at = 0;
 };

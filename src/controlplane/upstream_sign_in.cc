@@ -58,31 +58,39 @@ const std::vector<std::string> kAsymmetric{"RS256", "RS384", "RS512", "PS256", "
 
 Result<std::string> readSecret(const std::string& path, const std::string& field) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{field + ": cannot read " + path};
+  if (!in)
+    return Error{field + ": cannot read " + path};
   std::ostringstream text;
   text << in.rdbuf();
   std::string secret = text.str();
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-  if (secret.empty()) return Error{field + ": " + path + " is empty"};
-  if (secret.size() > 4096) return Error{field + ": " + path + " holds more than 4096 bytes"};
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r'))
+    secret.pop_back();
+  if (secret.empty())
+    return Error{field + ": " + path + " is empty"};
+  if (secret.size() > 4096)
+    return Error{field + ": " + path + " holds more than 4096 bytes"};
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-    spdlog::warn("{}: {} may be read by others than its owner (chmod 600 recommended)", field, path);
+    spdlog::warn("{}: {} may be read by others than its owner (chmod 600 recommended)", field,
+                 path);
   }
   return secret;
 }
 
-Result<std::shared_ptr<ssl::context>> clientTls(const std::string& ca_file, const std::string& field) {
+Result<std::shared_ptr<ssl::context>> clientTls(const std::string& ca_file,
+                                                const std::string& field) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
   net::hardenTls(ctx->native_handle());
   ctx->set_verify_mode(ssl::verify_peer);
   boost::system::error_code ec;
   if (ca_file.empty()) {
     ctx->set_default_verify_paths(ec);
-    if (ec) return Error{field + ": cannot load the system CA roots: " + ec.message()};
+    if (ec)
+      return Error{field + ": cannot load the system CA roots: " + ec.message()};
   } else {
     ctx->load_verify_file(ca_file, ec);
-    if (ec) return Error{field + ".ca_file \"" + ca_file + "\": " + net::withOpensslErrors(ec)};
+    if (ec)
+      return Error{field + ".ca_file \"" + ca_file + "\": " + net::withOpensslErrors(ec)};
   }
   return ctx;
 }
@@ -107,12 +115,14 @@ asio::awaitable<Result<ProviderMetadata>> fetchMetadata(const Provider& p,
   request.timeout = timeout;
   request.tls = p.tls.get();
   token::HttpFetchResult res = co_await token::httpFetch(request);
-  if (!res.ok) co_return Error{res.error};
+  if (!res.ok)
+    co_return Error{res.error};
   if (res.status != 200) {
     co_return Error{p.discovery_url.text + ": HTTP " + std::to_string(res.status)};
   }
   auto parsed = parseProviderMetadata(res.body, p.config.issuer);
-  if (!parsed) co_return Error{p.discovery_url.text + ": " + parsed.error().message};
+  if (!parsed)
+    co_return Error{p.discovery_url.text + ": " + parsed.error().message};
   co_return std::move(*parsed);
 }
 
@@ -128,14 +138,16 @@ asio::awaitable<std::optional<ProviderMetadata>> metadataFor(Provider& p,
                                                              std::chrono::milliseconds timeout) {
   {
     std::lock_guard lock(p.mutex);
-    if (p.metadata && std::chrono::steady_clock::now() - p.fetched < refresh) co_return p.metadata;
+    if (p.metadata && std::chrono::steady_clock::now() - p.fetched < refresh)
+      co_return p.metadata;
   }
   auto fetched = co_await fetchMetadata(p, timeout);
   if (fetched) {
     keep(p, *fetched);
     co_return std::move(*fetched);
   }
-  spdlog::warn("portal sign-in via {}: discovery failed: {}", p.config.name, fetched.error().message);
+  spdlog::warn("portal sign-in via {}: discovery failed: {}", p.config.name,
+               fetched.error().message);
   co_return p.current();
 }
 
@@ -148,11 +160,14 @@ UpstreamSignIn::UpstreamSignIn(UpstreamSignInOptions options, PortalLogin& porta
 
 UpstreamSignIn::~UpstreamSignIn() = default;
 
-std::time_t UpstreamSignIn::now() const { return options_.now ? options_.now() : std::time(nullptr); }
+std::time_t UpstreamSignIn::now() const {
+  return options_.now ? options_.now() : std::time(nullptr);
+}
 
 UpstreamSignIn::Provider* UpstreamSignIn::find(std::string_view name) const {
   for (const auto& p : providers_) {
-    if (p->config.name == name) return p.get();
+    if (p->config.name == name)
+      return p.get();
   }
   return nullptr;
 }
@@ -166,13 +181,16 @@ Result<std::unique_ptr<UpstreamSignIn>> UpstreamSignIn::create(
     auto p = std::make_unique<Provider>();
     p->config = providers[i];
     auto secret = readSecret(p->config.client_secret_file, f + ".client_secret_file");
-    if (!secret) return secret.error();
+    if (!secret)
+      return secret.error();
     p->client_secret = std::move(*secret);
     auto discovery = token::parseFetchUrl(p->config.discovery);
-    if (!discovery) return Error{f + ".discovery: " + discovery.error().message};
+    if (!discovery)
+      return Error{f + ".discovery: " + discovery.error().message};
     p->discovery_url = std::move(*discovery);
     auto tls = clientTls(p->config.ca_file, f);
-    if (!tls) return tls.error();
+    if (!tls)
+      return tls.error();
     p->tls = std::move(*tls);
 
     token::TokenIssuerConfig issuer;
@@ -185,12 +203,14 @@ Result<std::unique_ptr<UpstreamSignIn>> UpstreamSignIn::create(
     issuer.required_claims = {"sub", "iat"};
     issuer.roles_claim = p->config.role_claim;
     auto keys = token::JwksSource::start(issuer);
-    if (!keys) return Error{f + ": " + keys.error().message};
+    if (!keys)
+      return Error{f + ": " + keys.error().message};
     p->keys = *keys;
     token::TokenRequirements requirements;
     requirements.issuers = {issuer.issuer};
     auto verifier = token::AccessTokenVerifier::create(requirements, {{issuer, p->keys}});
-    if (!verifier) return Error{f + ": " + verifier.error().message};
+    if (!verifier)
+      return Error{f + ": " + verifier.error().message};
     p->verifier = std::move(*verifier);
     out->providers_.push_back(std::move(p));
   }
@@ -237,13 +257,16 @@ std::vector<SignInButton> UpstreamSignIn::buttons() const {
 }
 
 asio::awaitable<HttpResponse> UpstreamSignIn::begin(std::string content_type, std::string body) {
-  if (!formContentType(content_type)) co_return signInErrorPage(400, "Send the sign-in form as a form.");
+  if (!formContentType(content_type))
+    co_return signInErrorPage(400, "Send the sign-in form as a form.");
   const auto params = parseForm(body);
   auto checked = portal_.checkRequest(params);
-  if (auto* res = std::get_if<HttpResponse>(&checked)) co_return std::move(*res);
+  if (auto* res = std::get_if<HttpResponse>(&checked))
+    co_return std::move(*res);
   const AuthorizationRequest request = std::get<AuthorizationRequest>(checked);
   Provider* p = find(formValue(*params, "provider"));
-  if (p == nullptr) co_return portal_.signInPage(400, request, "Unknown sign-in provider.");
+  if (p == nullptr)
+    co_return portal_.signInPage(400, request, "Unknown sign-in provider.");
   const auto metadata =
       co_await metadataFor(*p, options_.metadata_refresh, options_.request_timeout);
   if (!metadata) {
@@ -268,7 +291,8 @@ asio::awaitable<HttpResponse> UpstreamSignIn::begin(std::string content_type, st
                                  "Too many sign-ins are under way. Try again in a minute.");
   }
   std::string scope;
-  for (const auto& s : p->config.scopes) scope += (scope.empty() ? "" : " ") + s;
+  for (const auto& s : p->config.scopes)
+    scope += (scope.empty() ? "" : " ") + s;
   // OIDC Core §3.1.2.1, RFC 7636 §4.3.
   const std::string query =
       "response_type=code&client_id=" + formEncode(p->config.client_id) +
@@ -282,7 +306,8 @@ asio::awaitable<HttpResponse> UpstreamSignIn::begin(std::string content_type, st
 asio::awaitable<HttpResponse> UpstreamSignIn::callback(std::string name, std::string encoded_query,
                                                        std::string source) {
   Provider* p = find(name);
-  if (p == nullptr) co_return signInErrorPage(404, "Unknown sign-in provider.");
+  if (p == nullptr)
+    co_return signInErrorPage(404, "Unknown sign-in provider.");
   const SignInProviderConfig& config = p->config;
   auto refuse = [&](std::string_view why) {
     spdlog::info("portal sign-in via {} refused: {} (from {})", config.name, why, source);
@@ -308,7 +333,8 @@ asio::awaitable<HttpResponse> UpstreamSignIn::callback(std::string name, std::st
   const AuthorizationRequest& request = entry->request;
   const auto metadata = p->current();
   if (!metadata) {
-    co_return portal_.signInPage(503, request, config.display_name + " cannot be reached right now.");
+    co_return portal_.signInPage(503, request,
+                                 config.display_name + " cannot be reached right now.");
   }
   // RFC 9207 §2.4: the answer must come from the provider we sent the person to (a mix-up
   // with another provider's response is refused).
@@ -338,8 +364,8 @@ asio::awaitable<HttpResponse> UpstreamSignIn::callback(std::string name, std::st
   exchange.url = &metadata->token_endpoint;
   exchange.post = true;
   exchange.content_type = "application/x-www-form-urlencoded";
-  exchange.body = "grant_type=authorization_code&code=" + formEncode(code) +
-                  "&redirect_uri=" + formEncode(options_.base_url + "/oauth2/callback/" + config.name) +
+  exchange.body = "grant_type=authorization_code&code=" + formEncode(code) + "&redirect_uri=" +
+                  formEncode(options_.base_url + "/oauth2/callback/" + config.name) +
                   "&code_verifier=" + formEncode(entry->code_verifier);
   exchange.headers = {{"Authorization", basicAuthorization(config.client_id, p->client_secret)}};
   exchange.user_agent = "warden-sign-in";
@@ -348,7 +374,8 @@ asio::awaitable<HttpResponse> UpstreamSignIn::callback(std::string name, std::st
   const token::HttpFetchResult answer = co_await token::httpFetch(exchange);
   if (!answer.ok) {
     spdlog::warn("portal sign-in via {}: token endpoint: {}", config.name, answer.error);
-    co_return portal_.signInPage(502, request, config.display_name + " cannot be reached right now.");
+    co_return portal_.signInPage(502, request,
+                                 config.display_name + " cannot be reached right now.");
   }
   auto body = jose::parseJsonNoDuplicates(answer.body);
   if (answer.status != 200 || !body || !body->is_object()) {
@@ -357,21 +384,21 @@ asio::awaitable<HttpResponse> UpstreamSignIn::callback(std::string name, std::st
       why += " " + token::printableText((*body)["error"].get<std::string>(), 64);
     }
     refuse(why);
-    co_return portal_.signInPage(502, request,
-                                 "The sign-in at " + config.display_name + " could not be completed.");
+    co_return portal_.signInPage(
+        502, request, "The sign-in at " + config.display_name + " could not be completed.");
   }
   const auto id_token = body->find("id_token");
   if (id_token == body->end() || !id_token->is_string()) {
     refuse("the token response has no id_token");
-    co_return portal_.signInPage(502, request,
-                                 "The sign-in at " + config.display_name + " could not be completed.");
+    co_return portal_.signInPage(
+        502, request, "The sign-in at " + config.display_name + " could not be completed.");
   }
 
   // OIDC Core §3.1.3.7.
   const std::time_t t = now();
-  const auto verdict = p->verifier->verify(id_token->get_ref<const std::string&>(),
-                                           token::CallerBinding{},
-                                           std::chrono::system_clock::from_time_t(t));
+  const auto verdict =
+      p->verifier->verify(id_token->get_ref<const std::string&>(), token::CallerBinding{},
+                          std::chrono::system_clock::from_time_t(t));
   Status checked = verdict.ok ? Status{} : Status{Error{verdict.reason + ": " + verdict.detail}};
   if (checked) {
     IdTokenExpectations expected;
@@ -384,17 +411,18 @@ asio::awaitable<HttpResponse> UpstreamSignIn::callback(std::string name, std::st
   Result<std::string> subject = Error{""};
   if (checked) {
     subject = upstreamSubject(verdict.token->claims, config);
-    if (!subject) checked = subject.error();
+    if (!subject)
+      checked = subject.error();
   }
   if (!checked) {
     refuse("ID token: " + checked.message());
-    co_return portal_.signInPage(401, request,
-                                 "The sign-in at " + config.display_name + " could not be verified.");
+    co_return portal_.signInPage(
+        401, request, "The sign-in at " + config.display_name + " could not be verified.");
   }
   const Role role = upstreamRole(*verdict.token, config);
   if (role == Role::kNone) {
-    spdlog::info("portal sign-in via {}: {} has no value of {} mapped to a Warden role", config.name,
-                 *subject, config.role_claim);
+    spdlog::info("portal sign-in via {}: {} has no value of {} mapped to a Warden role",
+                 config.name, *subject, config.role_claim);
     co_return portal_.signInPage(403, request,
                                  "Your account at " + config.display_name + " has no Warden role.");
   }

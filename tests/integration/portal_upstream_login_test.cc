@@ -43,7 +43,8 @@ std::string findOnPath(const std::string& name) {
   std::stringstream dirs(path == nullptr ? "" : path);
   std::string dir;
   while (std::getline(dirs, dir, ':')) {
-    if (!dir.empty() && ::access((dir + "/" + name).c_str(), X_OK) == 0) return dir + "/" + name;
+    if (!dir.empty() && ::access((dir + "/" + name).c_str(), X_OK) == 0)
+      return dir + "/" + name;
   }
   return {};
 }
@@ -62,7 +63,8 @@ std::string base64Url(const unsigned char* data, std::size_t n) {
       out.push_back(kAlphabet[(buffer >> bits) & 63]);
     }
   }
-  if (bits > 0) out.push_back(kAlphabet[(buffer << (6 - bits)) & 63]);
+  if (bits > 0)
+    out.push_back(kAlphabet[(buffer << (6 - bits)) & 63]);
   return out;
 }
 
@@ -103,14 +105,16 @@ std::string dec(const std::string& s) {
 
 std::string form(const std::map<std::string, std::string>& params) {
   std::string out;
-  for (const auto& [k, v] : params) out += (out.empty() ? "" : "&") + enc(k) + "=" + enc(v);
+  for (const auto& [k, v] : params)
+    out += (out.empty() ? "" : "&") + enc(k) + "=" + enc(v);
   return out;
 }
 
 std::map<std::string, std::string> queryOf(const std::string& url) {
   std::map<std::string, std::string> out;
   const std::size_t q = url.find('?');
-  if (q == std::string::npos) return out;
+  if (q == std::string::npos)
+    return out;
   std::string rest = url.substr(q + 1);
   while (!rest.empty()) {
     const std::size_t amp = rest.find('&');
@@ -130,12 +134,18 @@ json jwtClaims(const std::string& token) {
   int bits = 0;
   for (char c : token.substr(a + 1, b - a - 1)) {
     int v = -1;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    if (c >= '0' && c <= '9') v = c - '0' + 52;
-    if (c == '-') v = 62;
-    if (c == '_') v = 63;
-    if (v < 0) continue;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    if (c == '-')
+      v = 62;
+    if (c == '_')
+      v = 63;
+    if (v < 0)
+      continue;
     buffer = (buffer << 6) | static_cast<std::uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -154,7 +164,8 @@ struct PlainResponse {
   std::string body;
   std::string header(const std::string& name) const {
     for (const auto& [n, v] : headers) {
-      if (n == name) return v;
+      if (n == name)
+        return v;
     }
     return {};
   }
@@ -164,7 +175,8 @@ struct PlainResponse {
 std::optional<PlainResponse> plainGet(std::uint16_t port, const std::string& target,
                                       const std::string& cookie) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return std::nullopt;
+  if (fd < 0)
+    return std::nullopt;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -175,9 +187,11 @@ std::optional<PlainResponse> plainGet(std::uint16_t port, const std::string& tar
   }
   std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
                         "\r\nConnection: close\r\n";
-  if (!cookie.empty()) request += "Cookie: " + cookie + "\r\n";
+  if (!cookie.empty())
+    request += "Cookie: " + cookie + "\r\n";
   request += "\r\n";
-  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
     ::close(fd);
     return std::nullopt;
   }
@@ -186,27 +200,34 @@ std::optional<PlainResponse> plainGet(std::uint16_t port, const std::string& tar
   char buf[16384];
   while (std::chrono::steady_clock::now() < deadline) {
     pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 100) <= 0) continue;
+    if (::poll(&p, 1, 100) <= 0)
+      continue;
     const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) break;
+    if (n <= 0)
+      break;
     raw.append(buf, static_cast<std::size_t>(n));
   }
   ::close(fd);
   const std::size_t end = raw.find("\r\n\r\n");
-  if (raw.rfind("HTTP/1.1 ", 0) != 0 || end == std::string::npos) return std::nullopt;
+  if (raw.rfind("HTTP/1.1 ", 0) != 0 || end == std::string::npos)
+    return std::nullopt;
   PlainResponse res;
   res.status = std::stoi(raw.substr(9, 3));
   std::istringstream lines(raw.substr(0, end));
   std::string line;
   std::getline(lines, line);  // status line
   while (std::getline(lines, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();
     const std::size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
+    if (colon == std::string::npos)
+      continue;
     std::string name = line.substr(0, colon);
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto& c : name)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     std::string value = line.substr(colon + 1);
-    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    while (!value.empty() && value.front() == ' ')
+      value.erase(0, 1);
     res.headers.emplace_back(std::move(name), std::move(value));
   }
   res.body = raw.substr(end + 4);
@@ -219,14 +240,18 @@ class Browser {
  public:
   std::optional<PlainResponse> get(std::uint16_t port, const std::string& target) {
     std::string cookie;
-    for (const auto& [n, v] : jar_) cookie += (cookie.empty() ? "" : "; ") + n + "=" + v;
+    for (const auto& [n, v] : jar_)
+      cookie += (cookie.empty() ? "" : "; ") + n + "=" + v;
     auto res = plainGet(port, target, cookie);
-    if (!res) return res;
+    if (!res)
+      return res;
     for (const auto& [name, value] : res->headers) {
-      if (name != "set-cookie") continue;
+      if (name != "set-cookie")
+        continue;
       const std::string pair = value.substr(0, value.find(';'));
       const std::size_t eq = pair.find('=');
-      if (eq == std::string::npos) continue;
+      if (eq == std::string::npos)
+        continue;
       const std::string n = pair.substr(0, eq);
       const std::string v = pair.substr(eq + 1);
       if (v.empty()) {
@@ -249,18 +274,22 @@ class LoginProvider {
     child_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{node, kInterop + "/oidc_provider_login.mjs", redirect_uri},
         dir.path());
-    if (!child_->waitForOutput("READY", kWait)) return;
+    if (!child_->waitForOutput("READY", kWait))
+      return;
     const std::string out = child_->out();
     const std::size_t at = out.find("READY ");
-    if (at == std::string::npos) return;
+    if (at == std::string::npos)
+      return;
     const json ready = json::parse(out.substr(at + 6, out.find('\n', at) - at - 6), nullptr, false);
-    if (ready.is_discarded()) return;
+    if (ready.is_discarded())
+      return;
     issuer_ = ready.value("issuer", "");
     port_ = ready.value("port", 0);
   }
   ~LoginProvider() {
     child_->signal(SIGTERM);
-    if (!child_->wait(2s)) child_->signal(SIGKILL);
+    if (!child_->wait(2s))
+      child_->signal(SIGKILL);
   }
   LoginProvider(const LoginProvider&) = delete;
   LoginProvider& operator=(const LoginProvider&) = delete;
@@ -315,10 +344,14 @@ class PortalUpstreamLoginTest : public ::testing::Test {
 
   // The SPA's authorization request (its own PKCE pair and state).
   std::map<std::string, std::string> portalRequest() const {
-    return {{"response_type", "code"},          {"client_id", "warden-portal"},
-            {"redirect_uri", redirectUri()},    {"state", "spa-state-1"},
-            {"code_challenge", challengeOf(kVerifier)}, {"code_challenge_method", "S256"},
-            {"scope", "openid"},                {"nonce", "spa-nonce"}};
+    return {{"response_type", "code"},
+            {"client_id", "warden-portal"},
+            {"redirect_uri", redirectUri()},
+            {"state", "spa-state-1"},
+            {"code_challenge", challengeOf(kVerifier)},
+            {"code_challenge_method", "S256"},
+            {"scope", "openid"},
+            {"nonce", "spa-nonce"}};
   }
 
   // The sign-in page, then its "Sign in with Test IdP" form: Warden's redirect to the
@@ -330,8 +363,9 @@ class PortalUpstreamLoginTest : public ::testing::Test {
     EXPECT_NE(page.body.find("Sign in with Test IdP"), std::string::npos) << page.body;
     EXPECT_NE(page.body.find("name=\"provider\" value=\"test-idp\""), std::string::npos);
     // CSP form-action governs the redirect after the post: the provider's origin is allowed.
-    EXPECT_NE(page.header("content-security-policy").find("form-action 'self' " + provider->issuer()),
-              std::string::npos)
+    EXPECT_NE(
+        page.header("content-security-policy").find("form-action 'self' " + provider->issuer()),
+        std::string::npos)
         << page.header("content-security-policy");
     auto params = portalRequest();
     params["provider"] = kProvider;
@@ -344,21 +378,25 @@ class PortalUpstreamLoginTest : public ::testing::Test {
   // route, until it sends the browser back to Warden; returns that callback URL.
   std::string atProvider(Browser& browser, std::string url, const std::string& account) {
     for (int step = 0; step < 10; ++step) {
-      if (url.rfind(cp.baseUrl() + "/", 0) == 0) return url;
+      if (url.rfind(cp.baseUrl() + "/", 0) == 0)
+        return url;
       if (url.rfind(provider->issuer() + "/", 0) != 0) {
         ADD_FAILURE() << "redirected elsewhere: " << url;
         return {};
       }
       std::string target = url.substr(provider->issuer().size());
-      if (target.rfind("/interaction/", 0) == 0) target += "?account=" + account;
+      if (target.rfind("/interaction/", 0) == 0)
+        target += "?account=" + account;
       auto res = browser.get(provider->port(), target);
       if (!res || res->status / 100 != 3) {
-        ADD_FAILURE() << target << ": " << (res ? std::to_string(res->status) + " " + res->body : "no answer")
-                      << "\n" << provider->log();
+        ADD_FAILURE() << target << ": "
+                      << (res ? std::to_string(res->status) + " " + res->body : "no answer") << "\n"
+                      << provider->log();
         return {};
       }
       url = res->header("location");
-      if (url.rfind("/", 0) == 0) url = provider->issuer() + url;
+      if (url.rfind("/", 0) == 0)
+        url = provider->issuer() + url;
     }
     ADD_FAILURE() << "too many redirects at the provider";
     return {};
@@ -435,8 +473,9 @@ TEST_F(PortalUpstreamLoginTest, AdminGroupSignsInAsAdminThroughTheProvider) {
   EXPECT_EQ(jwtClaims(ControlPlane::json(token).value("id_token", ""))["nonce"], "spa-nonce");
 
   // The change log names the person as the provider vouched for them.
-  auto created = cp.call(std::nullopt, "POST", "/api/v1/agents",
-                         R"({"name":"by-alice","spiffe_id":"spiffe://example.org/by-alice"})", auth);
+  auto created =
+      cp.call(std::nullopt, "POST", "/api/v1/agents",
+              R"({"name":"by-alice","spiffe_id":"spiffe://example.org/by-alice"})", auth);
   ASSERT_EQ(created.status, 201) << created.body;
   auto changes = cp.admin("GET", "/api/v1/changes?kind=agent&id=by-alice");
   ASSERT_EQ(changes.status, 200) << changes.body;
@@ -533,13 +572,15 @@ TEST_F(PortalUpstreamLoginTest, UnreachableProviderGivesAClearPage) {
   provider.reset();  // the provider stops; Warden still holds its metadata
   auto params = portalRequest();
   params["provider"] = kProvider;
-  auto started = cp.call(std::nullopt, "POST", "/oauth2/authorize/upstream", form(params), kFormType);
+  auto started =
+      cp.call(std::nullopt, "POST", "/oauth2/authorize/upstream", form(params), kFormType);
   ASSERT_EQ(started.status, 302) << "metadata is cached: " << started.body;
   // The provider is gone, so nobody completes the sign-in; a made-up code for the real
   // state reaches a token endpoint that does not answer.
   const std::string state = queryOf(started.header("location"))["state"];
-  auto res = cp.call(std::nullopt, "GET",
-                     "/oauth2/callback/test-idp?code=abc&state=" + enc(state) + "&iss=" + enc(issuer));
+  auto res =
+      cp.call(std::nullopt, "GET",
+              "/oauth2/callback/test-idp?code=abc&state=" + enc(state) + "&iss=" + enc(issuer));
   EXPECT_EQ(res.status, 502) << res.body;
   expectNoCode(res, "provider down");
   EXPECT_NE(res.body.find("Test IdP cannot be reached right now."), std::string::npos) << res.body;

@@ -20,19 +20,25 @@ token::VerifiedToken verified(json claims, std::string alg = "ES256") {
     if (claims["aud"].is_string()) {
       t.audiences = {claims["aud"].get<std::string>()};
     } else {
-      for (const auto& a : claims["aud"]) t.audiences.push_back(a.get<std::string>());
+      for (const auto& a : claims["aud"])
+        t.audiences.push_back(a.get<std::string>());
     }
   }
   if (claims.contains("groups")) {
-    for (const auto& g : claims["groups"]) t.roles.push_back(g.get<std::string>());
+    for (const auto& g : claims["groups"])
+      t.roles.push_back(g.get<std::string>());
   }
   t.claims = std::move(claims);
   return t;
 }
 
 json good() {
-  return {{"iss", "https://idp.example"}, {"sub", "u-1"},     {"aud", "warden"},
-          {"iat", kNow - 5},              {"exp", kNow + 300}, {"nonce", "nonce-123"},
+  return {{"iss", "https://idp.example"},
+          {"sub", "u-1"},
+          {"aud", "warden"},
+          {"iat", kNow - 5},
+          {"exp", kNow + 300},
+          {"nonce", "nonce-123"},
           {"preferred_username", "alice"}};
 }
 
@@ -51,7 +57,9 @@ std::string checkError(const json& claims, const IdTokenExpectations& e = expect
   return s.ok() ? std::string() : s.message();
 }
 
-TEST(UpstreamIdTokenTest, AGoodTokenPasses) { EXPECT_EQ(checkError(good()), ""); }
+TEST(UpstreamIdTokenTest, AGoodTokenPasses) {
+  EXPECT_EQ(checkError(good()), "");
+}
 
 // Item 7: the provider's advertised id_token_signing_alg_values_supported.
 TEST(UpstreamIdTokenTest, AlgMustBeAdvertised) {
@@ -145,7 +153,8 @@ TEST(UpstreamIdTokenTest, RoleMappingAdminWinsOverDeveloperOverViewer) {
     c["groups"] = std::move(groups);
     return verified(c);
   };
-  EXPECT_EQ(upstreamRole(with_groups({"staff", "warden-admins", "devs"}), provider()), Role::kAdmin);
+  EXPECT_EQ(upstreamRole(with_groups({"staff", "warden-admins", "devs"}), provider()),
+            Role::kAdmin);
   EXPECT_EQ(upstreamRole(with_groups({"staff", "devs"}), provider()), Role::kDeveloper);
   EXPECT_EQ(upstreamRole(with_groups({"staff"}), provider()), Role::kViewer);
   EXPECT_EQ(upstreamRole(with_groups({"Warden-Admins", "other"}), provider()), Role::kNone)

@@ -53,9 +53,11 @@ TEST(UpstreamMetadataTest, RefusesDocumentsThatCannotBeTrustedOrUsed) {
            {with("token_endpoint", nullptr), "token_endpoint"},
            {with("token_endpoint", "ftp://idp.example/token"), "token_endpoint"},
            {with("response_types_supported", {"id_token"}), "response_type code"},
-           {with("token_endpoint_auth_methods_supported", {"private_key_jwt"}), "client_secret_basic"},
+           {with("token_endpoint_auth_methods_supported", {"private_key_jwt"}),
+            "client_secret_basic"},
            {with("id_token_signing_alg_values_supported", {"none", "HS256"}), "algorithm"},
-           {with("id_token_signing_alg_values_supported", nullptr), "id_token_signing_alg_values_supported"},
+           {with("id_token_signing_alg_values_supported", nullptr),
+            "id_token_signing_alg_values_supported"},
            {"[]", "not an object"},
            {R"({"issuer":"a","issuer":"b"})", "discovery document"},
        }) {

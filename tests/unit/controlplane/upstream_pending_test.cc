@@ -56,7 +56,8 @@ TEST(UpstreamPendingTest, ExpiredStatesAreRefusedAndPurged) {
 
 TEST(UpstreamPendingTest, FullStoreRefusesNewEntriesUntilSomeExpire) {
   PendingUpstreamStore store(3, std::chrono::seconds(60));
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(store.add(entry("idp"), 100).has_value());
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(store.add(entry("idp"), 100).has_value());
   EXPECT_FALSE(store.add(entry("idp"), 101).has_value());
   EXPECT_TRUE(store.add(entry("idp"), 160).has_value()) << "the old ones expired and were purged";
   EXPECT_EQ(store.size(), 1u);
