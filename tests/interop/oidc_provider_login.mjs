@@ -25,7 +25,7 @@
 // authorization (303 to /auth/<uid>). Cookies tie the steps together as in a browser.
 // Any other account, or no account on a login prompt, is 400. There is no password: this
 // provider exists for tests only and listens on loopback.
-// SIGTERM/SIGINT stop it.
+// SIGTERM/SIGINT stop it, and so does the test process going away.
 import crypto from 'node:crypto';
 import http from 'node:http';
 import Provider from 'oidc-provider';
@@ -136,6 +136,16 @@ server.listen(0, '127.0.0.1', () => {
   };
   process.stdout.write(`READY ${JSON.stringify({ issuer, port })}\n`);
 });
+
+// A test that crashes never sends SIGTERM: leave with the parent instead of lingering.
+const parent = process.ppid;
+setInterval(() => {
+  try {
+    process.kill(parent, 0);
+  } catch {
+    process.exit(0);
+  }
+}, 1000).unref();
 
 for (const sig of ['SIGTERM', 'SIGINT']) {
   process.on(sig, () => {
