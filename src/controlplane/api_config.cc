@@ -173,7 +173,7 @@ SsfConfig readSsf(const YamlReader& r, const YAML::Node& node, const std::string
 PortalConfig readPortal(const YamlReader& r, const YAML::Node& node, const std::string& base_dir) {
   const std::string path = "control_plane.portal";
   if (!node.IsMap()) r.fail(node, path, "expected a mapping {dir, redirect_uris}");
-  r.onlyKeys(node, path, {"dir", "redirect_uris"});
+  r.onlyKeys(node, path, {"dir", "redirect_uris", "sign_in_providers"});
   PortalConfig c;
   if (!node["dir"]) r.fail(node, path + ".dir", "is required");
   c.dir = resolveConfigPath(base_dir, r.nonEmptyString(node["dir"], path + ".dir"));
@@ -194,6 +194,10 @@ PortalConfig readPortal(const YamlReader& r, const YAML::Node& node, const std::
       }
       c.redirect_uris.push_back(std::move(uri));
     }
+  }
+  if (node["sign_in_providers"]) {
+    c.sign_in_providers =
+        readSignInProviders(r, node["sign_in_providers"], path + ".sign_in_providers", base_dir);
   }
   return c;
 }

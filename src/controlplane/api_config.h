@@ -15,6 +15,7 @@
 #include "common/result.h"
 #include "controlplane/external_idp.h"
 #include "controlplane/login_throttle.h"
+#include "controlplane/sign_in_provider_config.h"
 #include "identity/id_matcher.h"
 
 namespace warden::controlplane {
@@ -63,6 +64,8 @@ struct PortalConfig {
   // Redirect URIs accepted for the `warden-portal` client besides <base URL>/callback,
   // compared exactly (a development server on another origin).
   std::vector<std::string> redirect_uris;
+  // External OpenID Providers offered on the sign-in page (upstream_sign_in.h).
+  std::vector<SignInProviderConfig> sign_in_providers;
 };
 
 struct ControlPlaneConfig {

@@ -22,6 +22,7 @@
 #include "controlplane/password_hash.h"
 #include "controlplane/portal_login.h"
 #include "controlplane/portal_static.h"
+#include "controlplane/upstream_sign_in.h"
 #include "identity/spiffe_id.h"
 #include "issuer/svid_tls.h"
 
@@ -143,6 +144,7 @@ struct ApiServer::Impl {
   std::unique_ptr<PortalLogin> portal_login;  // with control_plane.portal
   SidecarReports sidecar_reports;
   ServerHealthInputs health_inputs;
+  std::unique_ptr<UpstreamSignIn> upstream;   // with portal.sign_in_providers
   std::string generated_password;
   std::string base_url;
   std::uint64_t subscription = 0;
@@ -386,6 +388,37 @@ struct ApiServer::Impl {
     return std::nullopt;
   }
 
+  // The portal's sign-in at external providers (upstream_sign_in.h); nullopt: not one of
+  // its routes.
+  asio::awaitable<std::optional<api::HttpResponse>> upstreamSignIn(std::string path,
+                                                                   net::HttpsExchange& ex,
+                                                                   boost::urls::url_view url) {
+    const auto& req = ex.request();
+    const std::string method(req.method_string());
+    constexpr std::string_view kCallback = "/oauth2/callback/";
+    const bool begin = path == "/oauth2/authorize/upstream";
+    const bool callback = path.starts_with(kCallback);
+    if (!begin && !callback) co_return std::nullopt;
+    const std::string allowed = begin ? "POST" : "GET";
+    if (method != allowed) {
+      auto res = api::error(405, "method_not_allowed", "use " + allowed);
+      res.set(http::field::allow, allowed);
+      co_return res;
+    }
+    // Arguments as named values: GCC 12 mishandles temporaries of a conditional expression
+    // inside a co_await (destroyed twice).
+    if (begin) {
+      std::string content_type;
+      if (auto it = req.find(http::field::content_type); it != req.end()) content_type = it->value();
+      std::string body = req.body();
+      co_return co_await upstream->begin(std::move(content_type), std::move(body));
+    }
+    std::string name = path.substr(kCallback.size());
+    std::string query(url.encoded_query());
+    std::string source = ex.source();
+    co_return co_await upstream->callback(std::move(name), std::move(query), std::move(source));
+  }
+
   // Every request: routed, with a last line of defence for a handler that throws (a
   // malformed value reaching a JSON accessor), which would otherwise drop the connection
   // without an answer.
@@ -424,6 +457,9 @@ struct ApiServer::Impl {
     if (path == "/healthz") co_return api::ok(json{{"status", "ok"}});
     if (path == "/readyz") co_return readiness();
     if (path == "/api/v1/openapi.json") co_return api::ok(json::parse(openApiDocument()));
+    if (upstream) {
+      if (auto res = co_await upstreamSignIn(path, ex, *url)) co_return std::move(*res);
+    }
     if (portal_login) {
       if (auto res = portalSignIn(path, ex, *url)) co_return std::move(*res);
     }
@@ -563,8 +599,24 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(
     portal.redirect_uris = config.portal->redirect_uris;
     portal.token_ttl = config.login_token_ttl;
     portal.now = [raw] { return raw->now(); };
+    portal.buttons = [raw] {
+      return raw->upstream ? raw->upstream->buttons() : std::vector<SignInButton>{};
+    };
     impl.portal_login = std::make_unique<PortalLogin>(std::move(portal), store, *impl.logins,
                                                       *impl.login_throttle);
+    if (!config.portal->sign_in_providers.empty()) {
+      UpstreamSignInOptions upstream;
+      upstream.base_url = impl.base_url;
+      upstream.now = [raw] { return raw->now(); };
+      auto created = UpstreamSignIn::create(config.portal->sign_in_providers, std::move(upstream),
+                                            *impl.portal_login);
+      if (!created) return created.error();
+      impl.upstream = std::move(*created);
+      if (!impl.upstream->prefetch(std::chrono::seconds(5))) {
+        spdlog::warn("control plane: a portal sign-in provider's metadata or keys are not "
+                     "fetched yet; its button answers once they are");
+      }
+    }
   }
   impl.health_inputs.started_at = static_cast<std::int64_t>(impl.now());
   impl.health_inputs.database = config.database;

@@ -2,16 +2,9 @@
 
 #include <algorithm>
 
+#include "controlplane/role_mapping.h"
+
 namespace warden::controlplane {
-namespace {
-
-bool anyOf(const std::vector<std::string>& have, const std::vector<std::string>& wanted) {
-  return std::any_of(have.begin(), have.end(), [&](const std::string& v) {
-    return std::find(wanted.begin(), wanted.end(), v) != wanted.end();
-  });
-}
-
-}  // namespace
 
 Result<std::unique_ptr<ExternalIdentityProviders>> ExternalIdentityProviders::create(
     const std::vector<IdentityProviderConfig>& providers) {
@@ -50,13 +43,9 @@ Result<Principal> ExternalIdentityProviders::authenticate(std::string_view token
   Principal p;
   p.subject = t.subject.empty() ? t.client_id : t.subject;
   p.method = "oidc";
-  if (anyOf(t.roles, provider->admin_values)) {
-    p.role = Role::kAdmin;
-  } else if (anyOf(t.roles, provider->developer_values)) {
-    p.role = Role::kDeveloper;
-  } else if (anyOf(t.roles, provider->viewer_values)) {
-    p.role = Role::kViewer;
-  } else {
+  p.role = roleFromClaimValues(t.roles, provider->admin_values, provider->developer_values,
+                               provider->viewer_values);
+  if (p.role == Role::kNone) {
     return Error{"the token's " + provider->issuer.roles_claim + " grant no control-plane role"};
   }
   if (p.subject.empty()) return Error{"the token names no subject"};

@@ -13,111 +13,17 @@
 
 #include "controlplane/local_users.h"
 #include "controlplane/portal_static.h"
+#include "controlplane/sign_in_page.h"
 #include "jose/base64url.h"
-#include "common/hex.h"
 
 namespace warden::controlplane {
 namespace {
 
 namespace http = boost::beast::http;
 using net::HttpResponse;
-using Params = std::map<std::string, std::string, std::less<>>;
 
 constexpr std::size_t kMaxStateBytes = 1024;
 constexpr std::size_t kMaxNonceBytes = 256;
-
-std::optional<std::string> formDecode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%') {
-      if (i + 2 >= s.size())
-        return std::nullopt;
-      const int hi = hexDigitValue(s[i + 1]);
-      const int lo = hexDigitValue(s[i + 2]);
-      if (hi < 0 || lo < 0)
-        return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-// application/x-www-form-urlencoded (a query string or a form body). A parameter sent
-// twice is refused (RFC 6749 §3.1: it must not be), so nobody can smuggle a second
-// redirect_uri past the check; one without a value counts as omitted.
-std::optional<Params> parseForm(std::string_view text) {
-  Params out;
-  while (!text.empty()) {
-    const std::size_t amp = text.find('&');
-    const std::string_view pair = text.substr(0, amp);
-    text = amp == std::string_view::npos ? std::string_view() : text.substr(amp + 1);
-    if (pair.empty())
-      continue;
-    const std::size_t eq = pair.find('=');
-    auto key = formDecode(pair.substr(0, eq));
-    auto value =
-        formDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
-    if (!key || !value)
-      return std::nullopt;
-    if (out.contains(*key))
-      return std::nullopt;
-    if (!value->empty())
-      out.emplace(std::move(*key), std::move(*value));
-  }
-  return out;
-}
-
-std::string formEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
-std::string htmlEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
-std::string value(const Params& p, std::string_view key) {
-  auto it = p.find(key);
-  return it == p.end() ? std::string() : it->second;
-}
 
 // RFC 7636 §4.1/§4.2: 43-128 unreserved characters (a verifier, and its S256 challenge).
 bool pkceValue(std::string_view s) {
@@ -132,59 +38,6 @@ bool pkceValue(std::string_view s) {
   return true;
 }
 
-bool printableUtf8Free(std::string_view s) {
-  for (char c : s) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-      return false;
-  }
-  return true;
-}
-
-std::string originOf(std::string_view url) {
-  const std::size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos)
-    return {};
-  const std::size_t end = url.find_first_of("/?#", scheme + 3);
-  return std::string(url.substr(0, end));
-}
-
-HttpResponse html(unsigned status, std::string body, std::string_view extra_form_action = {}) {
-  HttpResponse res{static_cast<http::status>(status), 11};
-  res.set(http::field::content_type, "text/html; charset=utf-8");
-  // Sign-in pages are never cached: they echo request parameters.
-  res.set(http::field::cache_control, "no-store");
-  setPortalSecurityHeaders(res, extra_form_action);
-  res.body() = std::move(body);
-  return res;
-}
-
-std::string page(std::string_view title, std::string_view inner) {
-  return "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-         "<title>" +
-         std::string(title) +
-         " · Warden</title><link rel=\"stylesheet\" href=\"/oauth2/login.css\"></head>"
-         "<body><main><h1>Warden</h1>" +
-         std::string(inner) + "</main></body></html>\n";
-}
-
-// Never a redirect: the redirect URI is not trusted yet (RFC 6749 §4.1.2.1).
-HttpResponse errorPage(std::string_view message) {
-  return html(400, page("Sign-in error", "<p class=\"error\">" + htmlEscape(message) + "</p>"));
-}
-
-HttpResponse redirect(const std::string& location) {
-  HttpResponse res{http::status::found, 11};
-  res.set(http::field::location, location);
-  res.set(http::field::cache_control, "no-store");
-  setPortalSecurityHeaders(res);
-  return res;
-}
-
-std::string withQuery(const std::string& uri, const std::string& query) {
-  return uri + (uri.find('?') == std::string::npos ? "?" : "&") + query;
-}
-
 HttpResponse tokenError(unsigned status, std::string_view code, std::string_view description) {
   auto res = net::jsonResponse(
       status, nlohmann::json{{"error", code}, {"error_description", description}}.dump());
@@ -195,67 +48,11 @@ HttpResponse tokenError(unsigned status, std::string_view code, std::string_view
   return res;
 }
 
-bool formContentType(std::string_view type) {
-  const std::string_view prefix = "application/x-www-form-urlencoded";
-  if (type.size() < prefix.size())
-    return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(type[i])) != prefix[i])
-      return false;
-  }
-  return type.size() == prefix.size() || type[prefix.size()] == ';';
-}
-
 std::string s256(std::string_view verifier) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(verifier.data()), verifier.size(), digest);
   return jose::base64UrlEncode(
       std::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
-}
-
-// A validated authorization request: safe to redirect to and to render.
-struct AuthRequest {
-  std::string redirect_uri;
-  std::string state;
-  std::string code_challenge;
-  std::string nonce;
-  std::string scope;
-};
-
-// The form, with the request in hidden fields; every value escaped.
-HttpResponse loginForm(unsigned status, const AuthRequest& a, std::string_view user,
-                       std::string_view message, std::string_view base_url) {
-  std::string inner;
-  if (!message.empty())
-    inner += "<p class=\"error\" role=\"alert\">" + htmlEscape(message) + "</p>";
-  inner += "<form method=\"post\" action=\"/oauth2/authorize\">";
-  inner +=
-      "<label for=\"username\">User name</label><input id=\"username\" name=\"username\" "
-      "autocomplete=\"username\" required autofocus value=\"" +
-      htmlEscape(user) + "\">";
-  inner +=
-      "<label for=\"password\">Password</label><input id=\"password\" name=\"password\" "
-      "type=\"password\" autocomplete=\"current-password\" required>";
-  auto hidden = [&](std::string_view name, std::string_view v) {
-    if (v.empty())
-      return;
-    inner += "<input type=\"hidden\" name=\"" + std::string(name) + "\" value=\"" + htmlEscape(v) +
-             "\">";
-  };
-  hidden("response_type", "code");
-  hidden("client_id", kPortalClientId);
-  hidden("redirect_uri", a.redirect_uri);
-  hidden("state", a.state);
-  hidden("code_challenge", a.code_challenge);
-  hidden("code_challenge_method", "S256");
-  hidden("nonce", a.nonce);
-  hidden("scope", a.scope);
-  inner += "<button type=\"submit\">Sign in</button></form>";
-  // form-action is checked on the redirect after the POST as well: a development
-  // redirect URI on another origin must be allowed, and only that one.
-  const std::string target = originOf(a.redirect_uri);
-  const std::string extra = target == originOf(base_url) ? std::string() : target;
-  return html(status, page("Sign in", inner), extra);
 }
 
 }  // namespace
@@ -326,137 +123,194 @@ HttpResponse PortalLogin::loginCss() const {
       "h1{font-size:1.4rem;margin:0 0 1rem}label{display:block;margin:.8rem 0 .3rem}"
       "input{width:100%;box-sizing:border-box;padding:.5rem;font-size:1rem}"
       "button{margin-top:1.2rem;width:100%;padding:.6rem;font-size:1rem}"
-      ".error{color:#a00;font-weight:600}\n";
+      ".error{color:#a00;font-weight:600}"
+      "form.upstream{margin-top:.6rem}form.upstream button{margin-top:.4rem;background:#fff;"
+      "border:1px solid #999;border-radius:4px}\n";
   return res;
 }
 
-namespace {
+// The form, with the request in hidden fields, and under it one form per upstream
+// provider that posts the same request to /oauth2/authorize/upstream; every value escaped.
+HttpResponse PortalLogin::signInPage(unsigned status, const AuthorizationRequest& a,
+                                     std::string_view message, std::string_view user) const {
+  std::string hidden;
+  auto field = [&](std::string_view name, std::string_view v) {
+    if (v.empty())
+      return;
+    hidden += "<input type=\"hidden\" name=\"" + std::string(name) + "\" value=\"" + htmlEscape(v) +
+              "\">";
+  };
+  field("response_type", "code");
+  field("client_id", kPortalClientId);
+  field("redirect_uri", a.redirect_uri);
+  field("state", a.state);
+  field("code_challenge", a.code_challenge);
+  field("code_challenge_method", "S256");
+  field("nonce", a.nonce);
+  field("scope", a.scope);
+
+  std::string inner;
+  if (!message.empty())
+    inner += "<p class=\"error\" role=\"alert\">" + htmlEscape(message) + "</p>";
+  inner += "<form method=\"post\" action=\"/oauth2/authorize\">";
+  inner +=
+      "<label for=\"username\">User name</label><input id=\"username\" name=\"username\" "
+      "autocomplete=\"username\" required autofocus value=\"" +
+      htmlEscape(user) + "\">";
+  inner +=
+      "<label for=\"password\">Password</label><input id=\"password\" name=\"password\" "
+      "type=\"password\" autocomplete=\"current-password\" required>";
+  inner += hidden;
+  inner += "<button type=\"submit\">Sign in</button></form>";
+  // form-action is checked on the redirect after the POST as well: a development
+  // redirect URI on another origin must be allowed, and only that one; likewise each
+  // provider's authorization endpoint.
+  std::string extra;
+  auto allow = [&](const std::string& origin) {
+    if (origin.empty() || origin == originOf(options_.base_url))
+      return;
+    if (extra.empty() || (" " + extra + " ").find(" " + origin + " ") == std::string::npos)
+      extra += (extra.empty() ? "" : " ") + origin;
+  };
+  allow(originOf(a.redirect_uri));
+  const auto buttons = options_.buttons ? options_.buttons() : std::vector<SignInButton>{};
+  for (const auto& b : buttons) {
+    inner += "<form method=\"post\" action=\"/oauth2/authorize/upstream\" class=\"upstream\">" +
+             hidden + "<input type=\"hidden\" name=\"provider\" value=\"" + htmlEscape(b.provider) +
+             "\"><button type=\"submit\">Sign in with " + htmlEscape(b.display_name) +
+             "</button></form>";
+    allow(b.origin);
+  }
+  return signInHtml(status, signInDocument("Sign in", inner), extra);
+}
+
+HttpResponse PortalLogin::errorRedirect(const AuthorizationRequest& a, std::string_view code,
+                                        std::string_view description) const {
+  std::string q = "error=" + std::string(code);
+  if (!description.empty())
+    q += "&error_description=" + formEncode(description);
+  if (!a.state.empty())
+    q += "&state=" + formEncode(a.state);
+  q += "&iss=" + formEncode(options_.base_url);  // RFC 9207
+  return signInRedirect(withQuery(a.redirect_uri, q));
+}
 
 // Checks an authorization request (GET query or POST form). An untrusted client or
 // redirect URI gives an error page; anything else wrong, an error redirect.
-std::variant<AuthRequest, HttpResponse> validateRequest(
-    const std::optional<Params>& params, const std::function<bool(std::string_view)>& registered,
-    std::string_view issuer) {
+std::variant<AuthorizationRequest, HttpResponse> PortalLogin::checkRequest(
+    const std::optional<FormParams>& params) const {
   if (!params)
-    return errorPage(
-        "The sign-in request is malformed (a parameter is repeated or badly encoded).");
-  const Params& p = *params;
-  if (value(p, "client_id") != kPortalClientId)
-    return errorPage("Unknown client.");
-  const std::string redirect_uri = value(p, "redirect_uri");
+    return signInErrorPage(
+        400, "The sign-in request is malformed (a parameter is repeated or badly encoded).");
+  const FormParams& p = *params;
+  if (formValue(p, "client_id") != kPortalClientId)
+    return signInErrorPage(400, "Unknown client.");
+  const std::string redirect_uri = formValue(p, "redirect_uri");
   if (!registered(redirect_uri))
-    return errorPage("The redirect URI is not registered for this client.");
-  AuthRequest a;
+    return signInErrorPage(400, "The redirect URI is not registered for this client.");
+  AuthorizationRequest a;
   a.redirect_uri = redirect_uri;
-  a.state = value(p, "state");
-  auto fail = [&](std::string_view code, std::string_view description) {
-    std::string q = "error=" + std::string(code) + "&error_description=" + formEncode(description);
-    if (!a.state.empty())
-      q += "&state=" + formEncode(a.state);
-    q += "&iss=" + formEncode(issuer);
-    return redirect(withQuery(a.redirect_uri, q));
-  };
-  if (a.state.size() > kMaxStateBytes || !printableUtf8Free(a.state)) {
+  a.state = formValue(p, "state");
+  if (a.state.size() > kMaxStateBytes || !noControlCharacters(a.state)) {
     a.state.clear();  // not echoed: it is what is wrong
-    return fail("invalid_request", "state: at most 1024 bytes without control characters");
+    return errorRedirect(a, "invalid_request",
+                         "state: at most 1024 bytes without control characters");
   }
-  const std::string response_type = value(p, "response_type");
+  const std::string response_type = formValue(p, "response_type");
   if (response_type.empty())
-    return fail("invalid_request", "response_type is required");
+    return errorRedirect(a, "invalid_request", "response_type is required");
   if (response_type != "code")
-    return fail("unsupported_response_type", "only code is supported");
-  const std::string method = value(p, "code_challenge_method");
+    return errorRedirect(a, "unsupported_response_type", "only code is supported");
+  const std::string method = formValue(p, "code_challenge_method");
   if (method != "S256") {
-    return fail("invalid_request", "code_challenge_method must be S256 (plain is not accepted)");
+    return errorRedirect(a, "invalid_request",
+                         "code_challenge_method must be S256 (plain is not accepted)");
   }
-  a.code_challenge = value(p, "code_challenge");
+  a.code_challenge = formValue(p, "code_challenge");
   if (!pkceValue(a.code_challenge)) {
-    return fail("invalid_request", "code_challenge: 43-128 characters of [A-Za-z0-9-._~]");
+    return errorRedirect(a, "invalid_request",
+                         "code_challenge: 43-128 characters of [A-Za-z0-9-._~]");
   }
-  a.scope = value(p, "scope");
+  a.scope = formValue(p, "scope");
   if (!a.scope.empty()) {
     std::string_view rest = a.scope;
     while (!rest.empty()) {
       const std::size_t sp = rest.find(' ');
       const std::string_view one = rest.substr(0, sp);
       if (!one.empty() && one != "openid")
-        return fail("invalid_scope", "only openid is supported");
+        return errorRedirect(a, "invalid_scope", "only openid is supported");
       rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
     }
   }
-  a.nonce = value(p, "nonce");
-  if (a.nonce.size() > kMaxNonceBytes || !printableUtf8Free(a.nonce)) {
-    return fail("invalid_request", "nonce: at most 256 bytes without control characters");
+  a.nonce = formValue(p, "nonce");
+  if (a.nonce.size() > kMaxNonceBytes || !noControlCharacters(a.nonce)) {
+    return errorRedirect(a, "invalid_request",
+                         "nonce: at most 256 bytes without control characters");
   }
   return a;
 }
 
-}  // namespace
-
 HttpResponse PortalLogin::authorizeForm(std::string_view encoded_query) const {
-  auto checked = validateRequest(
-      parseForm(encoded_query), [this](std::string_view uri) { return registered(uri); },
-      options_.base_url);
+  auto checked = checkRequest(parseForm(encoded_query));
   if (auto* res = std::get_if<HttpResponse>(&checked))
     return std::move(*res);
-  return loginForm(200, std::get<AuthRequest>(checked), "", "", options_.base_url);
+  return signInPage(200, std::get<AuthorizationRequest>(checked), "");
 }
 
 HttpResponse PortalLogin::authorizeSubmit(std::string_view content_type, std::string_view body,
                                           std::string_view source) {
   if (!formContentType(content_type))
-    return errorPage("Send the sign-in form as a form.");
+    return signInErrorPage(400, "Send the sign-in form as a form.");
   const auto params = parseForm(body);
-  auto checked = validateRequest(
-      params, [this](std::string_view uri) { return registered(uri); }, options_.base_url);
+  auto checked = checkRequest(params);
   if (auto* res = std::get_if<HttpResponse>(&checked))
     return std::move(*res);
-  const AuthRequest& a = std::get<AuthRequest>(checked);
-  const std::string user = value(*params, "username");
+  const AuthorizationRequest& a = std::get<AuthorizationRequest>(checked);
+  const std::string user = formValue(*params, "username");
   const auto clock = LoginThrottle::Clock::now();
   if (const auto wait = throttle_.waitFor(user, source, clock)) {
-    auto res = loginForm(429, a, user,
-                         "Too many failed sign-ins: try again in " + std::to_string(wait->count()) + " s",
-                         options_.base_url);
+    auto res = signInPage(
+        429, a, "Too many failed sign-ins: try again in " + std::to_string(wait->count()) + " s",
+        user);
     res.set(http::field::retry_after, std::to_string(wait->count()));
     return res;
   }
-  const auto role = checkUserPassword(store_, user, value(*params, "password"));
+  const auto role = checkUserPassword(store_, user, formValue(*params, "password"));
   if (!role) {
     throttle_.recordFailure(user, source, clock);
     spdlog::info("portal sign-in refused for a user name of {} bytes from {}", user.size(), source);
-    return loginForm(401, a, user, "Invalid user name or password", options_.base_url);
+    return signInPage(401, a, "Invalid user name or password", user);
   }
   throttle_.recordSuccess(user, clock);
+  return issueCode(a, user, *role);
+}
+
+HttpResponse PortalLogin::issueCode(const AuthorizationRequest& a, const std::string& subject,
+                                    Role role) {
   unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
-    return redirect(withQuery(a.redirect_uri, "error=server_error&state=" + formEncode(a.state)));
-  }
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1)
+    return errorRedirect(a, "server_error", "");
   std::string code =
       jose::base64UrlEncode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
   const std::time_t t = now();
   {
     std::lock_guard lock(mutex_);
     purgeExpired(t);
-    if (pending_.size() >= options_.max_pending) {
-      std::string q = "error=temporarily_unavailable";
-      if (!a.state.empty())
-        q += "&state=" + formEncode(a.state);
-      return redirect(withQuery(a.redirect_uri, q + "&iss=" + formEncode(options_.base_url)));
-    }
+    if (pending_.size() >= options_.max_pending)
+      return errorRedirect(a, "temporarily_unavailable", "");
     pending_[code] = Pending{std::string(kPortalClientId),
                              a.redirect_uri,
                              a.code_challenge,
                              a.nonce,
-                             user,
-                             *role,
+                             subject,
+                             role,
                              t + static_cast<std::time_t>(options_.code_ttl.count())};
   }
   std::string q = "code=" + formEncode(code);
   if (!a.state.empty())
     q += "&state=" + formEncode(a.state);
   q += "&iss=" + formEncode(options_.base_url);  // RFC 9207: the answer names its issuer
-  return redirect(withQuery(a.redirect_uri, q));
+  return signInRedirect(withQuery(a.redirect_uri, q));
 }
 
 HttpResponse PortalLogin::token(std::string_view content_type, std::string_view body) {
@@ -466,19 +320,19 @@ HttpResponse PortalLogin::token(std::string_view content_type, std::string_view 
   const auto params = parseForm(body);
   if (!params)
     return tokenError(400, "invalid_request", "a parameter is repeated or badly encoded");
-  const Params& p = *params;
-  const std::string grant_type = value(p, "grant_type");
+  const FormParams& p = *params;
+  const std::string grant_type = formValue(p, "grant_type");
   if (grant_type.empty())
     return tokenError(400, "invalid_request", "grant_type is required");
   if (grant_type != "authorization_code") {
     return tokenError(400, "unsupported_grant_type", "only authorization_code is supported");
   }
-  const std::string client_id = value(p, "client_id");
+  const std::string client_id = formValue(p, "client_id");
   if (client_id != kPortalClientId)
     return tokenError(401, "invalid_client", "unknown client");
-  const std::string code = value(p, "code");
-  const std::string redirect_uri = value(p, "redirect_uri");
-  const std::string verifier = value(p, "code_verifier");
+  const std::string code = formValue(p, "code");
+  const std::string redirect_uri = formValue(p, "redirect_uri");
+  const std::string verifier = formValue(p, "code_verifier");
   if (code.empty() || redirect_uri.empty() || verifier.empty()) {
     return tokenError(400, "invalid_request", "code, redirect_uri and code_verifier are required");
   }

@@ -7,7 +7,11 @@
 // token. Tokens never travel in URLs: only the code does, and it is useless without the
 // verifier that stays in the SPA.
 //
-// Code life:  authorize POST --(password ok)--> pending (60 s, in memory)
+// People may also sign in at an external OpenID Provider instead (upstream_sign_in.h): the
+// sign-in page then shows one button per provider, and the upstream sign-in hands the
+// checked request back to issueCode() once the provider vouched for the person.
+//
+// Code life:  authorize POST --(password ok, or upstream sign-in)--> pending (60 s, in memory)
 //             pending --token request, any outcome--> gone (single use)
 //             pending --60 s--> expired --purge--> gone
 //
@@ -24,16 +28,26 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
+#include "controlplane/authorization_request.h"
 #include "controlplane/login_throttle.h"
 #include "controlplane/login_tokens.h"
+#include "controlplane/oauth_form.h"
 #include "controlplane/store.h"
 #include "net/https_server.h"
 
 namespace warden::controlplane {
 
 inline constexpr std::string_view kPortalClientId = "warden-portal";
+
+// A "Sign in with <display_name>" button under the password form (upstream_sign_in.h).
+struct SignInButton {
+  std::string provider;  // the provider's name, posted as `provider`
+  std::string display_name;
+  std::string origin;  // where its redirect leads (CSP form-action)
+};
 
 struct PortalLoginOptions {
   std::string base_url;                    // the issuer; <base>/callback is registered
@@ -42,11 +56,15 @@ struct PortalLoginOptions {
   std::chrono::seconds code_ttl{60};
   std::size_t max_pending = 10000;
   std::function<std::time_t()> now;  // the codes' clock; default: the system clock
+  // The upstream providers' buttons, asked for on every rendering (their origins come from
+  // discovery documents that may change); unset: none.
+  std::function<std::vector<SignInButton>()> buttons;
 };
 
 class PortalLogin {
  public:
-  PortalLogin(PortalLoginOptions options, Store& store, LoginTokens& logins, LoginThrottle& throttle);
+  PortalLogin(PortalLoginOptions options, Store& store, LoginTokens& logins,
+              LoginThrottle& throttle);
 
   net::HttpResponse discovery() const;  // /.well-known/openid-configuration
   net::HttpResponse jwks() const;       // /oauth2/jwks
@@ -61,6 +79,23 @@ class PortalLogin {
   net::HttpResponse token(std::string_view content_type, std::string_view body);
 
   std::size_t pendingCodes() const;
+
+  // The checks of /oauth2/authorize on parsed parameters (nullopt: unparseable): the
+  // request, or the answer for a bad one (an error page while the client or redirect URI
+  // is not trusted, an error redirect after).
+  std::variant<AuthorizationRequest, net::HttpResponse> checkRequest(
+      const std::optional<FormParams>& params) const;
+  // A one-time code for `subject` with `role`, bound to the request's client, redirect URI,
+  // PKCE challenge and nonce: the redirect to the request's redirect URI with code, state
+  // and iss (or an error redirect when no code can be kept).
+  net::HttpResponse issueCode(const AuthorizationRequest& request, const std::string& subject,
+                              Role role);
+  // The sign-in page for `request` with `message` (escaped) above the form.
+  net::HttpResponse signInPage(unsigned status, const AuthorizationRequest& request,
+                               std::string_view message, std::string_view user = {}) const;
+  // RFC 6749 §4.1.2.1: an error for a checked request, sent back to its redirect URI.
+  net::HttpResponse errorRedirect(const AuthorizationRequest& request, std::string_view code,
+                                  std::string_view description) const;
 
  private:
   struct Pending {

@@ -162,7 +162,7 @@ class PortalFixture : public ::testing::Test {
     writeFile(cp.dir.path(), "x", "SECRET-OUTSIDE");
     fs::create_symlink(cp.dir.file("x"), portal_dir + "/leak.txt");
     cp.stop();
-    cp.portal = controlplane::PortalConfig{portal_dir, {}};
+    cp.portal = controlplane::PortalConfig{portal_dir, {}, {}};
     cp.start();
   }
 
