@@ -3,11 +3,11 @@ import { filterAgents } from "../src/agents/filter";
 import { parseTags } from "../src/agents/tags";
 import { filterFromSearch, filterToSearch, streamQuery } from "../src/logs/filters";
 import { toJsonLines } from "../src/logs/exportRows";
-import { resolve } from "../src/shell/routes";
+import { navItems, resolve } from "../src/shell/routes";
 import { rolesText } from "../src/ui/format";
 
 describe("routes", () => {
-  it("resolves pages, agent names and placeholders", () => {
+  it("resolves pages and agent names; an unknown path is not found", () => {
     expect(resolve("/agents")).toEqual({ page: "agents" });
     expect(resolve("/agents/budget%20x")).toEqual({ page: "agent", name: "budget x" });
     expect(resolve("/logs?caller=a")).toEqual({ page: "logs" });
@@ -64,5 +64,11 @@ describe("log filters", () => {
 describe("roles text", () => {
   it("shows an empty assignment as such, not as a dangling separator", () => {
     expect(rolesText({ "api://a": [], "api://b": ["Read", "Write"] })).toBe("api://a: (no roles); api://b: Read, Write");
+  });
+});
+
+describe("every nav item has a page", () => {
+  it("resolves to something other than not-found", () => {
+    for (const item of navItems) expect(resolve(item.path).page, item.path).not.toBe("not-found");
   });
 });

@@ -31,7 +31,7 @@ describe("Network access", () => {
     vi.unstubAllGlobals();
   });
 
-  it("is routed instead of the placeholder", () => {
+  it("is routed to its page", () => {
     expect(resolve("/network-access")).toEqual({ page: "network-access" });
   });
 

@@ -38,7 +38,7 @@ describe("What If", () => {
     vi.unstubAllGlobals();
   });
 
-  it("is routed instead of the placeholder", () => {
+  it("is routed to its page", () => {
     expect(resolve("/what-if")).toEqual({ page: "what-if" });
   });
 

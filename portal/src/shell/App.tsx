@@ -8,7 +8,7 @@ import { OverviewPage } from "../overview/OverviewPage";
 import { NetworkAccessPage } from "../policies/NetworkAccessPage";
 import { WhatIfPage } from "../policies/WhatIfPage";
 import { Nav } from "./Nav";
-import { NotFound, Placeholder } from "./Placeholder";
+import { NotFound } from "./NotFound";
 import { currentPath, onLinkClick } from "./router";
 import { resolve } from "./routes";
 import { SessionBanner } from "./SessionBanner";
@@ -35,8 +35,6 @@ function Page() {
       return <PolicyEditorPage />;
     case "what-if":
       return <WhatIfPage />;
-    case "placeholder":
-      return <Placeholder label={route.label} />;
     case "not-found":
       return <NotFound />;
   }

@@ -24,7 +24,6 @@ export type Route =
   | { page: "enforcement-layers" }
   | { page: "system-health" }
   | { page: "policy-editor" }
-  | { page: "placeholder"; label: string }
   | { page: "not-found" };
 
 export function resolve(pathWithQuery: string): Route {
@@ -39,8 +38,7 @@ export function resolve(pathWithQuery: string): Route {
   if (path === "/enforcement-layers") return { page: "enforcement-layers" };
   if (path === "/system-health") return { page: "system-health" };
   if (path === "/policy-editor") return { page: "policy-editor" };
-  const item = navItems.find((n) => n.path === path);
-  return item ? { page: "placeholder", label: item.label } : { page: "not-found" };
+  return { page: "not-found" };
 }
 
 export function isActive(item: NavItem, pathWithQuery: string): boolean {

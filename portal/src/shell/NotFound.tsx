@@ -1,12 +1,3 @@
-export function Placeholder({ label }: { label: string }) {
-  return (
-    <section class="page">
-      <h1>{label}</h1>
-      <p class="muted">This page is not built yet.</p>
-    </section>
-  );
-}
-
 export function NotFound() {
   return (
     <section class="page">
