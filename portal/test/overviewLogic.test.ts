@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import type { Health } from "../src/api/health";
 import type { StatsEdge } from "../src/api/stats";
+import { lastSeen } from "../src/agents/lastSeen";
 import { humanDuration, svidLevel } from "../src/health/durations";
 import { layerConfig } from "../src/layers/layerConfig";
 import { pipelineCounts } from "../src/layers/pipeline";
@@ -132,5 +133,13 @@ describe("What If: facts of a pasted token (not verified here)", () => {
     expect(() => tokenFacts("abc")).toThrow(/three dot-separated parts/);
     expect(() => tokenFacts("a+b.c.d")).toThrow(/base64url/);
     expect(() => tokenFacts(`${b64({})}.${b64([1])}.s`)).toThrow(/not a JSON object/);
+  });
+});
+
+describe("agents: last seen", () => {
+  it("is the latest call to or from each ID", () => {
+    const e = (caller: string, target: string, us: number) => ({ ...edge(caller, target, 1, 0), last_time_unix_us: us });
+    const seen = lastSeen([e("spiffe://e/a", "spiffe://e/b", 5_000_000), e("spiffe://e/c", "spiffe://e/a", 9_000_000), e("", "spiffe://e/b", 2_000_000)]);
+    expect(Object.fromEntries(seen)).toEqual({ "spiffe://e/a": 9, "spiffe://e/b": 5, "spiffe://e/c": 9 });
   });
 });

@@ -1,12 +1,21 @@
 import { useState } from "preact/hooks";
 import { listAgents } from "../api/agents";
+import { getAuditStats } from "../api/stats";
 import { ErrorBox } from "../ui/ErrorBox";
 import { formatUnix, rolesText, tagsText } from "../ui/format";
 import { useLoad } from "../ui/useLoad";
 import { filterAgents } from "./filter";
+import { lastSeen } from "./lastSeen";
+
+const LAST_SEEN_WINDOW = 86_400;
+
+// Traffic in the last day, for "Last seen"; the list itself does not wait for it.
+const loadLastSeen = async () =>
+  lastSeen((await getAuditStats({ since: Math.floor(Date.now() / 1000) - LAST_SEEN_WINDOW, bucket: 3600 })).edges);
 
 export function AgentsPage() {
   const agents = useLoad(listAgents, []);
+  const seen = useLoad(loadLastSeen, []);
   const [filter, setFilter] = useState("");
   const rows = filterAgents(agents.data ?? [], filter);
   return (
@@ -42,6 +51,7 @@ export function AgentsPage() {
               <th>Tags</th>
               <th>Roles per audience</th>
               <th>Updated</th>
+              <th title="The latest call to or from it in the last 24 hours">Last seen</th>
             </tr>
           </thead>
           <tbody>
@@ -60,6 +70,7 @@ export function AgentsPage() {
                 <td>{tagsText(a.tags)}</td>
                 <td>{rolesText(a.roles)}</td>
                 <td class="nowrap">{formatUnix(a.updated)}</td>
+                <td class="nowrap">{(a.spiffe_id && formatUnix(seen.data?.get(a.spiffe_id))) || <span class="muted">—</span>}</td>
               </tr>
             ))}
           </tbody>
