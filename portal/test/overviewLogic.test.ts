@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Health } from "../src/api/health";
 import type { StatsEdge } from "../src/api/stats";
 import { lastSeen } from "../src/agents/lastSeen";
-import { humanDuration, svidLevel } from "../src/health/durations";
+import { caLevel, humanDuration, svidLevel } from "../src/health/durations";
 import { layerConfig } from "../src/layers/layerConfig";
 import { pipelineCounts } from "../src/layers/pipeline";
 import { buildGraph, UNKNOWN_PEER } from "../src/overview/graph";
@@ -141,5 +141,15 @@ describe("agents: last seen", () => {
     const e = (caller: string, target: string, us: number) => ({ ...edge(caller, target, 1, 0), last_time_unix_us: us });
     const seen = lastSeen([e("spiffe://e/a", "spiffe://e/b", 5_000_000), e("spiffe://e/c", "spiffe://e/a", 9_000_000), e("", "spiffe://e/b", 2_000_000)]);
     expect(Object.fromEntries(seen)).toEqual({ "spiffe://e/a": 9, "spiffe://e/b": 5, "spiffe://e/c": 9 });
+  });
+});
+
+describe("identity CA state", () => {
+  const H = 3600;
+  it("judges a self-rotating 24 h CA by the share of its life left, not by days", () => {
+    expect([caLevel(23 * H, 24 * H), caLevel(7 * H, 24 * H), caLevel(3 * H, 24 * H)]).toEqual(["ok", "warn", "bad"]);
+  });
+  it("judges a long-lived CA (or one of unknown lifetime) by days", () => {
+    expect([caLevel(60 * 24 * H, 365 * 24 * H), caLevel(20 * 24 * H, 365 * 24 * H), caLevel(5 * 24 * H)]).toEqual(["ok", "warn", "bad"]);
   });
 });

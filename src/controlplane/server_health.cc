@@ -29,8 +29,11 @@ json describeServer(const ServerHealthInputs& in, Store& store, std::int64_t now
     server["trust_domain"] = in.issuer->trustDomain();
     const auto ca = in.issuer->x509Authority().activeCertificate();
     if (ca) {
+      // not_before too: a CA that rotates itself (SPIRE's ca_ttl, 24 h by default) always
+      // has less than a day left; only the share of its lifetime left says it is stuck.
       const std::int64_t not_after = issuer::notAfter(ca.get());
-      server["ca"] = {{"not_after", not_after}, {"seconds_left", not_after - now}};
+      const std::int64_t not_before = issuer::lifetimePoint(ca.get(), 0.0);
+      server["ca"] = {{"not_before", not_before}, {"not_after", not_after}, {"seconds_left", not_after - now}};
     }
   }
   if (in.federated_bundles) {

@@ -2,7 +2,6 @@
 // and its OpenID Connect sign-in, authorization code + PKCE (PortalLoginTest), against a
 // real API server over TLS on 127.0.0.1.
 #include <gtest/gtest.h>
-#include <openssl/sha.h>
 
 #include <chrono>
 #include <filesystem>
@@ -12,6 +11,7 @@
 #include <thread>
 
 #include "support/control_plane_harness.h"
+#include "support/oauth_browser_harness.h"
 
 namespace warden::testing {
 namespace {
@@ -20,118 +20,6 @@ using nlohmann::json;
 
 const std::string kIndex = "<!doctype html><title>portal index</title>";
 const std::string kAppJs = "console.log('app-123');";
-
-std::string base64Url(const unsigned char* data, std::size_t n) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    buffer = (buffer << 8) | data[i];
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(buffer >> bits) & 63]);
-    }
-  }
-  if (bits > 0)
-    out.push_back(kAlphabet[(buffer << (6 - bits)) & 63]);
-  return out;
-}
-
-std::string base64UrlDecode(const std::string& in) {
-  std::string out;
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v = -1;
-    if (c >= 'A' && c <= 'Z')
-      v = c - 'A';
-    if (c >= 'a' && c <= 'z')
-      v = c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-      v = c - '0' + 52;
-    if (c == '-')
-      v = 62;
-    if (c == '_')
-      v = 63;
-    if (v < 0)
-      continue;
-    buffer = (buffer << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> bits) & 0xff));
-    }
-  }
-  return out;
-}
-
-json jwtClaims(const std::string& token) {
-  const std::size_t a = token.find('.');
-  const std::size_t b = token.find('.', a + 1);
-  return json::parse(base64UrlDecode(token.substr(a + 1, b - a - 1)), nullptr, false);
-}
-
-// RFC 7636 §4.2: code_challenge = BASE64URL(SHA256(ASCII(code_verifier))).
-std::string challengeOf(const std::string& verifier) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(verifier.data()), verifier.size(), digest);
-  return base64Url(digest, sizeof(digest));
-}
-
-std::string enc(const std::string& s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
-std::string form(const std::map<std::string, std::string>& params) {
-  std::string out;
-  for (const auto& [k, v] : params)
-    out += (out.empty() ? "" : "&") + enc(k) + "=" + enc(v);
-  return out;
-}
-
-std::string dec(const std::string& s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(s[i] == '+' ? ' ' : s[i]);
-    }
-  }
-  return out;
-}
-
-// The query parameters of a Location header.
-std::map<std::string, std::string> queryOf(const std::string& location) {
-  std::map<std::string, std::string> out;
-  const std::size_t q = location.find('?');
-  if (q == std::string::npos)
-    return out;
-  std::string rest = location.substr(q + 1);
-  while (!rest.empty()) {
-    const std::size_t amp = rest.find('&');
-    const std::string pair = rest.substr(0, amp);
-    rest = amp == std::string::npos ? "" : rest.substr(amp + 1);
-    const std::size_t eq = pair.find('=');
-    out[dec(pair.substr(0, eq))] = eq == std::string::npos ? "" : dec(pair.substr(eq + 1));
-  }
-  return out;
-}
 
 void expectSecurityHeaders(const HttpResponse& res, const std::string& what) {
   EXPECT_EQ(res.header("content-security-policy"),
@@ -147,7 +35,6 @@ void expectSecurityHeaders(const HttpResponse& res, const std::string& what) {
   EXPECT_EQ(res.header("strict-transport-security"), "max-age=31536000") << what;
 }
 
-const std::string kFormType = "Content-Type: application/x-www-form-urlencoded\r\n";
 
 class PortalFixture : public ::testing::Test {
  protected:
@@ -247,7 +134,7 @@ class PortalLoginTest : public PortalFixture {
             {"client_id", "warden-portal"},
             {"redirect_uri", redirectUri()},
             {"state", state},
-            {"code_challenge", challengeOf(pkce_verifier)},
+            {"code_challenge", pkceChallenge(pkce_verifier)},
             {"code_challenge_method", "S256"},
             {"scope", "openid"}};
   }
@@ -257,15 +144,15 @@ class PortalLoginTest : public PortalFixture {
     auto params = authParams(pkce_verifier);
     if (!redirect_uri.empty())
       params["redirect_uri"] = redirect_uri;
-    auto page = get("/oauth2/authorize?" + form(params));
+    auto page = get("/oauth2/authorize?" + formBody(params));
     EXPECT_EQ(page.status, 200) << page.body;
     params["username"] = user;
     params["password"] = password;
-    auto res = cp.call(std::nullopt, "POST", "/oauth2/authorize", form(params), kFormType);
+    auto res = cp.call(std::nullopt, "POST", "/oauth2/authorize", formBody(params), kFormContentType);
     EXPECT_EQ(res.status, 302) << res.body;
     const std::string location = res.header("location");
     EXPECT_EQ(location.rfind(params["redirect_uri"] + "?", 0), 0u) << location;
-    auto q = queryOf(location);
+    auto q = queryParams(location);
     EXPECT_EQ(q["state"], "st-1");
     EXPECT_EQ(q["iss"], cp.baseUrl());
     // Tokens never travel in URLs: the redirect carries the code only.
@@ -275,12 +162,12 @@ class PortalLoginTest : public PortalFixture {
   HttpResponse token(const std::string& code, const std::string& pkce_verifier,
                      const std::string& redirect_uri = "") {
     return cp.call(std::nullopt, "POST", "/oauth2/token",
-                   form({{"grant_type", "authorization_code"},
+                   formBody({{"grant_type", "authorization_code"},
                          {"code", code},
                          {"redirect_uri", redirect_uri.empty() ? redirectUri() : redirect_uri},
                          {"client_id", "warden-portal"},
                          {"code_verifier", pkce_verifier}}),
-                   kFormType);
+                   kFormContentType);
   }
   HttpResponse withToken(const std::string& t, const std::string& method, const std::string& target,
                          const std::string& body = "") {
@@ -314,7 +201,7 @@ TEST_F(PortalLoginTest, DiscoveryDescribesCodeWithS256Only) {
 
 TEST_F(PortalLoginTest, AdminSignsInWithCodeAndPkce) {
   // The sign-in page: strict headers, never cached.
-  auto page = get("/oauth2/authorize?" + form(authParams(verifier)));
+  auto page = get("/oauth2/authorize?" + formBody(authParams(verifier)));
   ASSERT_EQ(page.status, 200) << page.body;
   expectSecurityHeaders(page, "sign-in page");
   EXPECT_EQ(page.header("cache-control"), "no-store");
@@ -340,7 +227,7 @@ TEST_F(PortalLoginTest, AdminSignsInWithCodeAndPkce) {
   ASSERT_EQ(who.status, 200) << who.body;
   EXPECT_EQ(ControlPlane::json(who)["role"], "admin");
   EXPECT_EQ(ControlPlane::json(who)["subject"], "admin");
-  const json id = jwtClaims(t.value("id_token", ""));
+  const json id = jwtPayload(t.value("id_token", ""));
   EXPECT_EQ(id["iss"], cp.baseUrl());
   EXPECT_EQ(id["aud"], "warden-portal");
   EXPECT_EQ(id["sub"], "admin");
@@ -373,7 +260,7 @@ TEST_F(PortalLoginTest, ViewerUserSignsInAsViewerAndCannotChangeThings) {
   ASSERT_EQ(res.status, 200) << res.body;
   const std::string access = ControlPlane::json(res).value("access_token", "");
   EXPECT_EQ(ControlPlane::json(withToken(access, "GET", "/api/v1/whoami"))["role"], "viewer");
-  EXPECT_EQ(jwtClaims(ControlPlane::json(res).value("id_token", ""))["warden_role"], "viewer");
+  EXPECT_EQ(jwtPayload(ControlPlane::json(res).value("id_token", ""))["warden_role"], "viewer");
   auto write = withToken(access, "POST", "/api/v1/agents",
                          R"({"name":"by-viewer","spiffe_id":"spiffe://example.org/by-viewer"})");
   EXPECT_EQ(write.status, 403) << write.body;
@@ -395,12 +282,12 @@ TEST_F(PortalLoginTest, WrongPasswordRendersTheFormAgainWithoutEnumeration) {
   auto params = authParams(verifier);
   params["username"] = "admin";
   params["password"] = "wrong";
-  auto bad = cp.call(std::nullopt, "POST", "/oauth2/authorize", form(params), kFormType);
+  auto bad = cp.call(std::nullopt, "POST", "/oauth2/authorize", formBody(params), kFormContentType);
   EXPECT_EQ(bad.status, 401);
   EXPECT_TRUE(bad.header("location").empty());
   EXPECT_NE(bad.body.find("Invalid user name or password"), std::string::npos);
   params["username"] = "nobody";
-  auto unknown = cp.call(std::nullopt, "POST", "/oauth2/authorize", form(params), kFormType);
+  auto unknown = cp.call(std::nullopt, "POST", "/oauth2/authorize", formBody(params), kFormContentType);
   EXPECT_EQ(unknown.status, 401);
   EXPECT_NE(unknown.body.find("Invalid user name or password"), std::string::npos);
   expectSecurityHeaders(unknown, "form again");
@@ -414,11 +301,11 @@ TEST_F(PortalLoginTest, RepeatedFailuresAreThrottledOnBothSignInsWithRetryAfter)
   params["username"] = "admin";
   params["password"] = "wrong";
   for (int i = 0; i < 5; ++i) {
-    auto bad = cp.call(std::nullopt, "POST", "/oauth2/authorize", form(params), kFormType);
+    auto bad = cp.call(std::nullopt, "POST", "/oauth2/authorize", formBody(params), kFormContentType);
     ASSERT_EQ(bad.status, 401) << "failure " << i + 1 << " is still checked: " << bad.body;
   }
   params["password"] = cp.adminPassword();
-  auto waited = cp.call(std::nullopt, "POST", "/oauth2/authorize", form(params), kFormType);
+  auto waited = cp.call(std::nullopt, "POST", "/oauth2/authorize", formBody(params), kFormContentType);
   EXPECT_EQ(waited.status, 429);
   EXPECT_TRUE(waited.header("location").empty()) << "no code while throttled, even for the right password";
   const std::string retry = waited.header("retry-after");
@@ -467,7 +354,7 @@ TEST_F(PortalLoginTest, BadVerifierReusedOrExpiredCodeAndOtherRedirectAreInvalid
   cp.api_clock_offset = 0;
   // And the other RFC 6749 §5.2 errors.
   auto post = [&](const std::map<std::string, std::string>& p) {
-    return cp.call(std::nullopt, "POST", "/oauth2/token", form(p), kFormType);
+    return cp.call(std::nullopt, "POST", "/oauth2/token", formBody(p), kFormContentType);
   };
   EXPECT_EQ(ControlPlane::json(
                 post({{"grant_type", "password"}, {"client_id", "warden-portal"}}))["error"],
@@ -492,7 +379,7 @@ TEST_F(PortalLoginTest, UnregisteredRedirectIsAnErrorPageNeverARedirect) {
     params["redirect_uri"] = uri;
     if (uri.empty())
       params.erase("redirect_uri");
-    auto res = get("/oauth2/authorize?" + form(params));
+    auto res = get("/oauth2/authorize?" + formBody(params));
     EXPECT_EQ(res.status, 400) << uri;
     EXPECT_TRUE(res.header("location").empty()) << uri;
     EXPECT_EQ(res.header("content-type"), "text/html; charset=utf-8") << uri;
@@ -500,21 +387,21 @@ TEST_F(PortalLoginTest, UnregisteredRedirectIsAnErrorPageNeverARedirect) {
   }
   auto params = authParams(verifier);
   params["client_id"] = "someone-else";
-  auto res = get("/oauth2/authorize?" + form(params));
+  auto res = get("/oauth2/authorize?" + formBody(params));
   EXPECT_EQ(res.status, 400);
   EXPECT_TRUE(res.header("location").empty());
   // A second redirect_uri cannot be smuggled past the check.
-  res = get("/oauth2/authorize?" + form(authParams(verifier)) +
-            "&redirect_uri=" + enc("https://evil.example/"));
+  res = get("/oauth2/authorize?" + formBody(authParams(verifier)) +
+            "&redirect_uri=" + percentEncode("https://evil.example/"));
   EXPECT_EQ(res.status, 400);
   EXPECT_TRUE(res.header("location").empty());
 }
 
 TEST_F(PortalLoginTest, PlainMethodAndBadRequestsRedirectWithErrors) {
   auto check = [&](std::map<std::string, std::string> params, const std::string& error) {
-    auto res = get("/oauth2/authorize?" + form(params));
+    auto res = get("/oauth2/authorize?" + formBody(params));
     EXPECT_EQ(res.status, 302) << res.body;
-    auto q = queryOf(res.header("location"));
+    auto q = queryParams(res.header("location"));
     EXPECT_EQ(res.header("location").rfind(redirectUri() + "?", 0), 0u);
     EXPECT_EQ(q["error"], error);
     EXPECT_EQ(q["state"], "st-1");
@@ -539,15 +426,15 @@ TEST_F(PortalLoginTest, PlainMethodAndBadRequestsRedirectWithErrors) {
   // The plain method is refused on the form post too: no code is issued.
   plain["username"] = "admin";
   plain["password"] = cp.adminPassword();
-  auto res = cp.call(std::nullopt, "POST", "/oauth2/authorize", form(plain), kFormType);
+  auto res = cp.call(std::nullopt, "POST", "/oauth2/authorize", formBody(plain), kFormContentType);
   EXPECT_EQ(res.status, 302);
-  EXPECT_EQ(queryOf(res.header("location")).count("code"), 0u);
-  EXPECT_EQ(queryOf(res.header("location"))["error"], "invalid_request");
+  EXPECT_EQ(queryParams(res.header("location")).count("code"), 0u);
+  EXPECT_EQ(queryParams(res.header("location"))["error"], "invalid_request");
 }
 
 TEST_F(PortalLoginTest, StateIsHtmlEscapedOnTheSignInPage) {
   const std::string state = "\"><script>alert(1)</script>";
-  auto res = get("/oauth2/authorize?" + form(authParams(verifier, state)));
+  auto res = get("/oauth2/authorize?" + formBody(authParams(verifier, state)));
   ASSERT_EQ(res.status, 200) << res.body;
   EXPECT_EQ(res.body.find("<script>"), std::string::npos);
   EXPECT_NE(res.body.find("&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);

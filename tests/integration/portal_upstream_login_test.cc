@@ -9,7 +9,6 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <openssl/sha.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,7 +24,9 @@
 #include <vector>
 
 #include "support/control_plane_harness.h"
+#include "support/oauth_browser_harness.h"
 #include "support/process_harness.h"
+#include "support/test_env.h"
 
 namespace warden::testing {
 namespace {
@@ -34,127 +35,8 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 constexpr auto kWait = 15s;
-const std::string kInterop = std::string(WARDEN_SOURCE_DIR) + "/tests/interop";
+const std::string kInterop = interopDir();
 const std::string kProvider = "test-idp";
-const std::string kFormType = "Content-Type: application/x-www-form-urlencoded\r\n";
-
-std::string findOnPath(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path == nullptr ? "" : path);
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    if (!dir.empty() && ::access((dir + "/" + name).c_str(), X_OK) == 0)
-      return dir + "/" + name;
-  }
-  return {};
-}
-
-std::string base64Url(const unsigned char* data, std::size_t n) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    buffer = (buffer << 8) | data[i];
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(buffer >> bits) & 63]);
-    }
-  }
-  if (bits > 0)
-    out.push_back(kAlphabet[(buffer << (6 - bits)) & 63]);
-  return out;
-}
-
-// RFC 7636 §4.2: code_challenge = BASE64URL(SHA256(ASCII(code_verifier))).
-std::string challengeOf(const std::string& verifier) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(verifier.data()), verifier.size(), digest);
-  return base64Url(digest, sizeof(digest));
-}
-
-std::string enc(const std::string& s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
-std::string dec(const std::string& s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(s[i] == '+' ? ' ' : s[i]);
-    }
-  }
-  return out;
-}
-
-std::string form(const std::map<std::string, std::string>& params) {
-  std::string out;
-  for (const auto& [k, v] : params)
-    out += (out.empty() ? "" : "&") + enc(k) + "=" + enc(v);
-  return out;
-}
-
-std::map<std::string, std::string> queryOf(const std::string& url) {
-  std::map<std::string, std::string> out;
-  const std::size_t q = url.find('?');
-  if (q == std::string::npos)
-    return out;
-  std::string rest = url.substr(q + 1);
-  while (!rest.empty()) {
-    const std::size_t amp = rest.find('&');
-    const std::string pair = rest.substr(0, amp);
-    rest = amp == std::string::npos ? "" : rest.substr(amp + 1);
-    const std::size_t eq = pair.find('=');
-    out[dec(pair.substr(0, eq))] = eq == std::string::npos ? "" : dec(pair.substr(eq + 1));
-  }
-  return out;
-}
-
-json jwtClaims(const std::string& token) {
-  const std::size_t a = token.find('.');
-  const std::size_t b = token.find('.', a + 1);
-  std::string out;
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (char c : token.substr(a + 1, b - a - 1)) {
-    int v = -1;
-    if (c >= 'A' && c <= 'Z')
-      v = c - 'A';
-    if (c >= 'a' && c <= 'z')
-      v = c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-      v = c - '0' + 52;
-    if (c == '-')
-      v = 62;
-    if (c == '_')
-      v = 63;
-    if (v < 0)
-      continue;
-    buffer = (buffer << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> bits) & 0xff));
-    }
-  }
-  return json::parse(out, nullptr, false);
-}
 
 // --- the browser's side of the provider: plain http on loopback, with a cookie jar -------
 
@@ -348,7 +230,7 @@ class PortalUpstreamLoginTest : public ::testing::Test {
             {"client_id", "warden-portal"},
             {"redirect_uri", redirectUri()},
             {"state", "spa-state-1"},
-            {"code_challenge", challengeOf(kVerifier)},
+            {"code_challenge", pkceChallenge(kVerifier)},
             {"code_challenge_method", "S256"},
             {"scope", "openid"},
             {"nonce", "spa-nonce"}};
@@ -357,7 +239,7 @@ class PortalUpstreamLoginTest : public ::testing::Test {
   // The sign-in page, then its "Sign in with Test IdP" form: Warden's redirect to the
   // provider's authorization endpoint.
   std::string startUpstream() {
-    auto page = cp.call(std::nullopt, "GET", "/oauth2/authorize?" + form(portalRequest()));
+    auto page = cp.call(std::nullopt, "GET", "/oauth2/authorize?" + formBody(portalRequest()));
     EXPECT_EQ(page.status, 200) << page.body;
     EXPECT_NE(page.body.find("action=\"/oauth2/authorize/upstream\""), std::string::npos);
     EXPECT_NE(page.body.find("Sign in with Test IdP"), std::string::npos) << page.body;
@@ -369,7 +251,7 @@ class PortalUpstreamLoginTest : public ::testing::Test {
         << page.header("content-security-policy");
     auto params = portalRequest();
     params["provider"] = kProvider;
-    auto res = cp.call(std::nullopt, "POST", "/oauth2/authorize/upstream", form(params), kFormType);
+    auto res = cp.call(std::nullopt, "POST", "/oauth2/authorize/upstream", formBody(params), kFormContentType);
     EXPECT_EQ(res.status, 302) << res.body;
     return res.header("location");
   }
@@ -410,12 +292,12 @@ class PortalUpstreamLoginTest : public ::testing::Test {
 
   HttpResponse portalToken(const std::string& code) {
     return cp.call(std::nullopt, "POST", "/oauth2/token",
-                   form({{"grant_type", "authorization_code"},
+                   formBody({{"grant_type", "authorization_code"},
                          {"code", code},
                          {"redirect_uri", redirectUri()},
                          {"client_id", "warden-portal"},
                          {"code_verifier", kVerifier}}),
-                   kFormType);
+                   kFormContentType);
   }
 
   static void expectNoCode(const HttpResponse& res, const std::string& what) {
@@ -433,7 +315,7 @@ TEST_F(PortalUpstreamLoginTest, AdminGroupSignsInAsAdminThroughTheProvider) {
   const std::string to_provider = startUpstream();
   // OIDC Core §3.1.2.1 and RFC 7636 §4.3: Warden's own request as a relying party.
   ASSERT_EQ(to_provider.rfind(provider->issuer() + "/auth?", 0), 0u) << to_provider;
-  auto q = queryOf(to_provider);
+  auto q = queryParams(to_provider);
   EXPECT_EQ(q["response_type"], "code");
   EXPECT_EQ(q["client_id"], "warden");
   EXPECT_EQ(q["redirect_uri"], callbackUrl());
@@ -449,13 +331,13 @@ TEST_F(PortalUpstreamLoginTest, AdminGroupSignsInAsAdminThroughTheProvider) {
   const std::string back = atProvider(browser, to_provider, "alice");
   ASSERT_FALSE(back.empty());
   // RFC 9207: the provider names itself in its answer; Warden checks it.
-  EXPECT_EQ(queryOf(back)["iss"], provider->issuer());
+  EXPECT_EQ(queryParams(back)["iss"], provider->issuer());
   auto res = callback(back);
   ASSERT_EQ(res.status, 302) << res.body;
   // The portal's own code for the SPA's original request (RFC 6749 §4.1.2), with its state.
   const std::string location = res.header("location");
   ASSERT_EQ(location.rfind(redirectUri() + "?", 0), 0u) << location;
-  auto answer = queryOf(location);
+  auto answer = queryParams(location);
   EXPECT_EQ(answer["state"], "spa-state-1");
   EXPECT_EQ(answer["iss"], cp.baseUrl());
   EXPECT_EQ(answer.size(), 3u) << "code, state and iss: no token in a URL";
@@ -469,8 +351,8 @@ TEST_F(PortalUpstreamLoginTest, AdminGroupSignsInAsAdminThroughTheProvider) {
   ASSERT_EQ(who.status, 200) << who.body;
   EXPECT_EQ(ControlPlane::json(who)["role"], "admin");
   EXPECT_EQ(ControlPlane::json(who)["subject"], "test-idp:alice");
-  EXPECT_EQ(jwtClaims(ControlPlane::json(token).value("id_token", ""))["sub"], "test-idp:alice");
-  EXPECT_EQ(jwtClaims(ControlPlane::json(token).value("id_token", ""))["nonce"], "spa-nonce");
+  EXPECT_EQ(jwtPayload(ControlPlane::json(token).value("id_token", ""))["sub"], "test-idp:alice");
+  EXPECT_EQ(jwtPayload(ControlPlane::json(token).value("id_token", ""))["nonce"], "spa-nonce");
 
   // The change log names the person as the provider vouched for them.
   auto created =
@@ -519,14 +401,14 @@ TEST_F(PortalUpstreamLoginTest, WrongForeignOrMissingStateIsAnErrorPage) {
   auto unknown = cp.call(std::nullopt, "GET", "/oauth2/callback/other-idp?code=a&state=b");
   EXPECT_EQ(unknown.status, 404);
   expectNoCode(unknown, "unknown provider");
-  EXPECT_EQ(cp.call(std::nullopt, "POST", "/oauth2/callback/test-idp", "x", kFormType).status, 405);
+  EXPECT_EQ(cp.call(std::nullopt, "POST", "/oauth2/callback/test-idp", "x", kFormContentType).status, 405);
   EXPECT_EQ(cp.call(std::nullopt, "GET", "/oauth2/authorize/upstream").status, 405);
 
   // RFC 9207 §2.4: an answer naming another issuer is refused (and its state is spent).
-  const std::string state = queryOf(startUpstream())["state"];
+  const std::string state = queryParams(startUpstream())["state"];
   auto mixed = cp.call(std::nullopt, "GET",
-                       "/oauth2/callback/test-idp?code=abc&state=" + enc(state) +
-                           "&iss=" + enc("https://attacker.example"));
+                       "/oauth2/callback/test-idp?code=abc&state=" + percentEncode(state) +
+                           "&iss=" + percentEncode("https://attacker.example"));
   EXPECT_EQ(mixed.status, 400) << mixed.body;
   expectNoCode(mixed, "foreign iss");
 }
@@ -536,11 +418,11 @@ TEST_F(PortalUpstreamLoginTest, WrongForeignOrMissingStateIsAnErrorPage) {
 // nonce, which Warden refuses although signature, issuer and audience are fine.
 TEST_F(PortalUpstreamLoginTest, TamperedNonceIsRefused) {
   std::string to_provider = startUpstream();
-  const std::string nonce = queryOf(to_provider)["nonce"];
+  const std::string nonce = queryParams(to_provider)["nonce"];
   ASSERT_FALSE(nonce.empty());
-  const std::size_t at = to_provider.find("nonce=" + enc(nonce));
+  const std::size_t at = to_provider.find("nonce=" + percentEncode(nonce));
   ASSERT_NE(at, std::string::npos) << to_provider;
-  to_provider.replace(at, 6 + enc(nonce).size(), "nonce=chosen-by-the-attacker");
+  to_provider.replace(at, 6 + percentEncode(nonce).size(), "nonce=chosen-by-the-attacker");
   Browser browser;
   const std::string back = atProvider(browser, to_provider, "alice");
   ASSERT_FALSE(back.empty());
@@ -553,14 +435,14 @@ TEST_F(PortalUpstreamLoginTest, TamperedNonceIsRefused) {
 // RFC 6749 §4.1.2.1: the provider's error answer goes back to the SPA's (checked) redirect
 // URI as access_denied with the SPA's state, and no code.
 TEST_F(PortalUpstreamLoginTest, ProviderErrorReturnsAccessDeniedToThePortal) {
-  const std::string state = queryOf(startUpstream())["state"];
+  const std::string state = queryParams(startUpstream())["state"];
   auto res = cp.call(std::nullopt, "GET",
                      "/oauth2/callback/test-idp?error=access_denied&error_description=nope&state=" +
-                         enc(state) + "&iss=" + enc(provider->issuer()));
+                         percentEncode(state) + "&iss=" + percentEncode(provider->issuer()));
   ASSERT_EQ(res.status, 302) << res.body;
   const std::string location = res.header("location");
   ASSERT_EQ(location.rfind(redirectUri() + "?", 0), 0u) << location;
-  auto q = queryOf(location);
+  auto q = queryParams(location);
   EXPECT_EQ(q["error"], "access_denied");
   EXPECT_EQ(q["state"], "spa-state-1");
   EXPECT_EQ(q.count("code"), 0u);
@@ -573,14 +455,14 @@ TEST_F(PortalUpstreamLoginTest, UnreachableProviderGivesAClearPage) {
   auto params = portalRequest();
   params["provider"] = kProvider;
   auto started =
-      cp.call(std::nullopt, "POST", "/oauth2/authorize/upstream", form(params), kFormType);
+      cp.call(std::nullopt, "POST", "/oauth2/authorize/upstream", formBody(params), kFormContentType);
   ASSERT_EQ(started.status, 302) << "metadata is cached: " << started.body;
   // The provider is gone, so nobody completes the sign-in; a made-up code for the real
   // state reaches a token endpoint that does not answer.
-  const std::string state = queryOf(started.header("location"))["state"];
+  const std::string state = queryParams(started.header("location"))["state"];
   auto res =
       cp.call(std::nullopt, "GET",
-              "/oauth2/callback/test-idp?code=abc&state=" + enc(state) + "&iss=" + enc(issuer));
+              "/oauth2/callback/test-idp?code=abc&state=" + percentEncode(state) + "&iss=" + percentEncode(issuer));
   EXPECT_EQ(res.status, 502) << res.body;
   expectNoCode(res, "provider down");
   EXPECT_NE(res.body.find("Test IdP cannot be reached right now."), std::string::npos) << res.body;

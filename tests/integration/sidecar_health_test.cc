@@ -142,6 +142,9 @@ TEST_F(SidecarHealthTest, AGovernedSidecarProcessReportsAndHealthShowsIt) {
   EXPECT_GT(server["store"]["size_bytes"].get<std::int64_t>(), 0);
   EXPECT_EQ(server["trust_domain"], "example.org");
   EXPECT_GT(server["ca"]["seconds_left"].get<std::int64_t>(), 0);
+  // The CA's lifetime, so a reader can tell a self-rotating short-lived CA from a stuck one.
+  EXPECT_LT(server["ca"]["not_before"].get<std::int64_t>(), server["ca"]["not_after"].get<std::int64_t>());
+  EXPECT_LE(server["ca"]["not_before"].get<std::int64_t>(), doc["generated_at"].get<std::int64_t>());
   EXPECT_FALSE(server.contains("token_service")) << "this server runs none";
   EXPECT_FALSE(server.contains("identity_providers")) << "none configured";
   EXPECT_EQ(doc["agents_without_sidecar"], (json{"budget-report", "employee-menus"}));

@@ -2,13 +2,20 @@
 // leaves a screenshot; the Overview's security scan finds a switched-off governance block
 // and its one-click fix stores a new, validated version.
 
-import { apiRequest, check, eventually, login, shot, signIn } from "../harness.mjs";
+import { apiRequest, appCall, check, login, shot, signIn } from "../harness.mjs";
 
 // Each page and what shows it rendered from real data (not just its heading).
 const PAGES = [
   { path: "/", heading: "Overview", ready: (p) => p.getByTestId("connection-edges").getByRole("row").nth(1) },
   { path: "/agents", heading: "Agents", ready: (p) => p.getByRole("table").getByRole("row").nth(1) },
   { path: "/network-access", heading: "Network access", ready: (p) => p.getByTestId("allow-entry").first() },
+  {
+    path: "/policy-editor",
+    heading: "Policy editor",
+    // It opens with no target chosen: choose one, as a person would.
+    act: (p) => p.locator("label").filter({ hasText: /^\s*Target/ }).locator("select").selectOption("budget-backend"),
+    ready: (p) => p.getByTestId("live-version"),
+  },
   { path: "/enforcement-layers", heading: "Enforcement layers", ready: (p) => p.getByTestId("layer-config").getByRole("row").nth(1) },
   { path: "/what-if", heading: "What If", ready: (p) => p.getByRole("button", { name: "Explain" }) },
   { path: "/logs", heading: "Logs", ready: (p) => p.getByText("Live", { exact: true }) },
@@ -27,6 +34,9 @@ function watchConsole(page) {
 }
 
 async function everyPageRenders({ browser, mesh }) {
+  // Traffic for the pages that draw it, whichever scenarios ran before.
+  const call = await appCall(mesh, "budget-report", "budget-backend", "GET", "/budget/read");
+  check(call.status === 200, `budget-report -> budget-backend answered ${JSON.stringify(call)}`);
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   try {
     const page = await context.newPage();
@@ -36,6 +46,7 @@ async function everyPageRenders({ browser, mesh }) {
       // Through the app's own navigation, as a person would.
       await page.getByRole("navigation").getByRole("link", { name: p.heading, exact: true }).click();
       await page.getByRole("heading", { level: 1, name: p.heading }).waitFor({ timeout: 15_000 });
+      if (p.act) await p.act(page);
       await p.ready(page).waitFor({ timeout: 15_000 });
       const errors = await page.getByRole("main").getByRole("alert").allTextContents();
       check(errors.length === 0, `${p.path} shows an error: ${errors.join(" | ")}`);

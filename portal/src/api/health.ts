@@ -32,7 +32,7 @@ export interface Health {
     started_at?: number;
     trust_domain?: string;
     store?: { ok: boolean; schema_version?: number; path?: string; size_bytes?: number; audit_events?: number };
-    ca?: { not_after: number; seconds_left: number };
+    ca?: { not_before?: number; not_after: number; seconds_left: number };
     bundles?: Array<{ trust_domain: string; source?: string; refreshed_at?: number; stale?: boolean }>;
     token_service?: { issuer: string; keys: Array<{ kid: string; state: string; not_after?: number }> };
     identity_providers?: Array<{ issuer: string; ready: boolean }>;

@@ -7,7 +7,7 @@ import { ErrorBox } from "../ui/ErrorBox";
 import { formatUnix } from "../ui/format";
 import { useLoad } from "../ui/useLoad";
 import { usePoll } from "../ui/usePoll";
-import { humanDuration, svidLevel, type Level } from "./durations";
+import { caLevel, caLifetime, humanDuration, svidLevel, type Level } from "./durations";
 
 function Status({ level, children }: { level: Level; children: ComponentChildren }) {
   return <span class={`status-${level === "ok" ? "ok" : level === "warn" ? "warn" : "bad"}`}>{children}</span>;
@@ -49,7 +49,7 @@ function ServerSection({ h }: { h: Health }) {
         <>
           <dt>Identity CA</dt>
           <dd>
-            <Status level={s.ca.seconds_left < 7 * 86_400 ? "bad" : s.ca.seconds_left < 30 * 86_400 ? "warn" : "ok"}>
+            <Status level={caLevel(s.ca.seconds_left, caLifetime(s.ca))}>
               expires {formatUnix(s.ca.not_after)} (in {humanDuration(s.ca.seconds_left)})
             </Status>
           </dd>

@@ -21,3 +21,21 @@ export function svidLevel(secondsLeft: number): Level {
   if (secondsLeft <= 900) return "warn";
   return "ok";
 }
+
+const DAY = 86_400;
+
+/**
+ * An X.509 CA's state from the time it has left and, when known, its lifetime. A CA that
+ * rotates itself (SPIRE-style ca_ttl, 24 h by default) prepares its successor at half its
+ * life, so one with under a third left is late and under a sixth is stuck; a long-lived
+ * CA is judged by days (30 and 7). The nearer of the two thresholds applies.
+ */
+export function caLevel(secondsLeft: number, lifetimeSeconds?: number): Level {
+  const life = lifetimeSeconds && lifetimeSeconds > 0 ? lifetimeSeconds : Infinity;
+  if (secondsLeft < Math.min(7 * DAY, life / 6)) return "bad";
+  if (secondsLeft < Math.min(30 * DAY, life / 3)) return "warn";
+  return "ok";
+}
+
+export const caLifetime = (ca: { not_before?: number; not_after: number }): number | undefined =>
+  ca.not_before !== undefined ? ca.not_after - ca.not_before : undefined;

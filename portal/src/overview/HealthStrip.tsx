@@ -1,4 +1,5 @@
 import type { Health } from "../api/health";
+import { caLevel, caLifetime, humanDuration } from "../health/durations";
 
 type Level = "ok" | "warn" | "bad";
 
@@ -7,8 +8,6 @@ interface Tile {
   value: string;
   level: Level;
 }
-
-const DAY = 86_400;
 
 /** One tile per component: what an operator checks first in an incident. Pure. */
 export function healthTiles(h: Health): Tile[] {
@@ -22,9 +21,9 @@ export function healthTiles(h: Health): Tile[] {
     value: `${reporting} reporting${stale ? `, ${stale} stale` : ""}${h.agents_without_sidecar.length ? `, ${h.agents_without_sidecar.length} silent` : ""}`,
     level: stale ? "bad" : h.agents_without_sidecar.length ? "warn" : "ok",
   });
-  if (h.server.ca) {
-    const days = Math.floor(h.server.ca.seconds_left / DAY);
-    tiles.push({ label: "Identity CA", value: `expires in ${days} days`, level: days < 7 ? "bad" : days < 30 ? "warn" : "ok" });
+  const ca = h.server.ca;
+  if (ca) {
+    tiles.push({ label: "Identity CA", value: `expires in ${humanDuration(ca.seconds_left)}`, level: caLevel(ca.seconds_left, caLifetime(ca)) });
   }
   if (h.server.token_service) {
     const keys = h.server.token_service.keys;

@@ -3,6 +3,7 @@ import { parse } from "yaml";
 import type { Agent } from "../api/agents";
 import type { Health } from "../api/health";
 import type { StatsEdge } from "../api/stats";
+import { caLevel, caLifetime, humanDuration } from "../health/durations";
 import { parseAllowList } from "../policies/allowList";
 import { idMatches } from "./idMatch";
 
@@ -36,7 +37,6 @@ export interface ScanInput {
 
 const DAY = 86_400;
 export const RISK_STALE_DAYS = 30;
-export const CA_WARN_DAYS = 30;
 export const SVID_WARN_SECONDS = 300;
 
 const severityRank: Record<Severity, number> = { high: 0, medium: 1, low: 2 };
@@ -162,13 +162,14 @@ export function scan(input: ScanInput): Finding[] {
   }
 
   const h = input.health;
-  if (h?.server.ca && h.server.ca.seconds_left < CA_WARN_DAYS * DAY) {
-    const days = Math.max(0, Math.floor(h.server.ca.seconds_left / DAY));
+  const ca = h?.server.ca;
+  const caState = ca ? caLevel(ca.seconds_left, caLifetime(ca)) : "ok";
+  if (ca && caState !== "ok") {
     out.push({
       id: "ca-expiring",
-      severity: h.server.ca.seconds_left < 7 * DAY ? "high" : "medium",
-      title: `The identity CA expires in ${days} days`,
-      detail: "Every SVID chains to it: rotate the CA before it expires.",
+      severity: caState === "bad" ? "high" : "medium",
+      title: `The identity CA expires in ${humanDuration(ca.seconds_left)}`,
+      detail: "Every SVID chains to it and its successor is overdue: check the server's rotation (warden server logs) before it expires.",
       link: "/system-health",
     });
   }
