@@ -154,6 +154,7 @@ AdminCommands::AdminCommands(CLI::App& app) : impl_(std::make_unique<Impl>()) {
   addAgentCommands(app, impl_->context, impl_->registry);
   addDocumentCommands(app, impl_->context, impl_->registry);
   addAuditCommands(app, impl_->context, impl_->registry);
+  addUserCommands(app, impl_->context, impl_->registry);
 }
 
 AdminCommands::~AdminCommands() = default;

@@ -49,6 +49,8 @@ void addAgentCommands(CLI::App& app, CommandContext& context, CommandRegistry& r
 // but explain).
 void addDocumentCommands(CLI::App& app, CommandContext& context, CommandRegistry& registry);
 void addAuditCommands(CLI::App& app, CommandContext& context, CommandRegistry& registry);
+// users (list, add, delete): local users and their roles.
+void addUserCommands(CLI::App& app, CommandContext& context, CommandRegistry& registry);
 
 // Whole file, or CliFailure naming it.
 std::string readTextFile(const std::string& path);

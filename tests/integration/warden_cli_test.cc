@@ -247,6 +247,46 @@ TEST_F(WardenCliTest, AViewerReadsButCannotChangeAnything) {
   EXPECT_EQ(cp.store().getAgent("budget-report")->risk, governance::RiskLevel::kLow);
 }
 
+// warden users: an admin adds a viewer (the password is printed once, and it signs in),
+// lists and deletes it; a viewer may not manage users; a bad role is a usage error.
+TEST_F(WardenCliTest, UsersAddListDeleteAsAdminOnly) {
+  const auto added = runAs("admin", {"users", "add", "auditor", "--role", "viewer"});
+  ASSERT_EQ(added.code, 0) << added.err;
+  const std::string marker = "password (shown once; give it to the user over a trusted channel): ";
+  const auto at = added.out.find(marker);
+  ASSERT_NE(at, std::string::npos) << added.out;
+  std::string password = added.out.substr(at + marker.size());
+  password = password.substr(0, password.find('\n'));
+  ASSERT_GE(password.size(), 16u);
+  const json creds{{"username", "auditor"}, {"password", password}};
+  auto login = cp.call(std::nullopt, "POST", "/api/v1/login", creds.dump(), "Content-Type: application/json\r\n");
+  ASSERT_EQ(login.status, 200) << login.body;
+  EXPECT_EQ(ControlPlane::json(login)["role"], "viewer");
+
+  const auto list = runAs("admin", {"users", "list"});
+  ASSERT_EQ(list.code, 0) << list.err;
+  EXPECT_TRUE(contains(list.out, "USER")) << list.out;
+  EXPECT_TRUE(contains(list.out, "auditor")) << list.out;
+  EXPECT_TRUE(contains(list.out, "viewer")) << list.out;
+
+  const auto by_viewer = runAs("viewer", {"users", "list"});
+  EXPECT_EQ(by_viewer.code, 1);
+  EXPECT_EQ(lineCount(by_viewer.err), 1) << by_viewer.err;
+  EXPECT_TRUE(contains(by_viewer.err, "warden: listing users: ")) << by_viewer.err;
+
+  const auto bad_role = runAs("admin", {"users", "add", "x", "--role", "root"});
+  EXPECT_EQ(bad_role.code, 2) << bad_role.err;
+
+  const auto removed = runAs("admin", {"users", "delete", "auditor"});
+  ASSERT_EQ(removed.code, 0) << removed.err;
+  EXPECT_TRUE(contains(removed.out, "user auditor deleted")) << removed.out;
+  const auto again = runAs("admin", {"users", "list", "--json"});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_FALSE(contains(again.out, "auditor")) << again.out;
+  login = cp.call(std::nullopt, "POST", "/api/v1/login", creds.dump(), "Content-Type: application/json\r\n");
+  EXPECT_EQ(login.status, 401) << "a deleted user cannot sign in";
+}
+
 TEST_F(WardenCliTest, AgentsRiskAndStateCommands) {
   const auto file = write("menus.json", json{{"name", "employee-menus"},
                                              {"spiffe_id", "spiffe://example.org/employee-menus"},
