@@ -162,7 +162,10 @@ struct ApiServer::Impl {
       const std::string_view value = it->value();
       if (value.size() > 7 && (value.substr(0, 7) == "Bearer " || value.substr(0, 7) == "bearer ")) {
         auto p = logins->verify(value.substr(7), now());
-        if (p) return *p;
+        if (p) {
+          auto current = currentLocalLogin(*store, std::move(*p));
+          return current ? *current : Principal{};
+        }
         if (idps) {
           auto external = idps->authenticate(value.substr(7), std::chrono::system_clock::now());
           if (external) return *external;
@@ -260,7 +263,7 @@ struct ApiServer::Impl {
     // The signing keys rotate on their schedule (issuer::JwtAuthority): tick it here,
     // where they are used, so a long-running server does not sign with one key forever.
     logins->rotate(now());
-    auto minted = logins->mint(user, *role, config.login_token_ttl);
+    auto minted = logins->mint(user, *role, config.login_token_ttl, credentialStamp(*store, user));
     if (!minted) return api::error(500, "internal", minted.error().message);
     return api::ok(json{{"access_token", minted->token},
                         {"token_type", "Bearer"},

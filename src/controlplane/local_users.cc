@@ -1,8 +1,10 @@
 #include "controlplane/local_users.h"
 
+#include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
 #include "controlplane/password_hash.h"
+#include "jose/base64url.h"
 
 namespace warden::controlplane {
 
@@ -44,6 +46,37 @@ std::optional<Role> checkUserPassword(Store& store, std::string_view user,
   if (!verifyPassword(password, credential->hash))
     return std::nullopt;
   return userRoleFromName(credential->role);
+}
+
+namespace {
+
+// Local user names are [a-z0-9._-]; external people's subjects carry their provider.
+bool localUser(std::string_view subject) { return subject.find(':') == std::string_view::npos; }
+
+std::string stampOf(const Credential& credential) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(credential.hash.data()), credential.hash.size(), digest);
+  // 96 bits: enough that a reset password never reuses a stamp by chance.
+  return jose::base64UrlEncode(std::string_view(reinterpret_cast<const char*>(digest), 12));
+}
+
+}  // namespace
+
+std::string credentialStamp(Store& store, std::string_view user) {
+  if (!localUser(user)) return {};
+  auto credential = store.getCredential(user);
+  return credential ? stampOf(*credential) : std::string();
+}
+
+std::optional<Principal> currentLocalLogin(Store& store, Principal principal) {
+  if (principal.method != "login" || !localUser(principal.subject)) return principal;
+  auto credential = store.getCredential(principal.subject);
+  if (!credential) return std::nullopt;  // deleted (or the store failed: fail closed)
+  if (principal.credential_stamp != stampOf(*credential)) return std::nullopt;
+  auto role = userRoleFromName(credential->role);
+  if (!role) return std::nullopt;
+  principal.role = *role;
+  return principal;
 }
 
 }  // namespace warden::controlplane

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "controlplane/principal.h"
@@ -21,5 +22,16 @@ bool validUserName(std::string_view name);
 // exists, so timing does not reveal names.
 std::optional<Role> checkUserPassword(Store& store, std::string_view user,
                                       std::string_view password);
+
+// Which password a session of a local user came from: a short digest of the stored scrypt
+// hash (salted, so every rotation or reset changes it), carried in the login token. ""
+// for anyone who is not a local user ("<provider>:<name>" people from external providers).
+std::string credentialStamp(Store& store, std::string_view user);
+
+// Whether a verified login token of a local user is still honoured: the user must still
+// exist and the token must come from the current password (a rotated or reset password
+// ends the sessions it opened). The role is the user's role now, so a change takes effect
+// at once. Principals that are not local users' logins are returned unchanged.
+std::optional<Principal> currentLocalLogin(Store& store, Principal principal);
 
 }  // namespace warden::controlplane

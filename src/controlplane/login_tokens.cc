@@ -40,7 +40,8 @@ Result<std::unique_ptr<LoginTokens>> LoginTokens::open(const std::string& state_
 }
 
 Result<LoginTokens::Minted> LoginTokens::mint(const std::string& subject, Role role,
-                                              std::chrono::seconds ttl) const {
+                                              std::chrono::seconds ttl,
+                                              std::string_view credential_stamp) const {
   unsigned char jti[16];
   if (RAND_bytes(jti, sizeof(jti)) != 1) return Error{"no randomness for the token id"};
   std::string jti_hex;
@@ -54,6 +55,7 @@ Result<LoginTokens::Minted> LoginTokens::mint(const std::string& subject, Role r
                         {"exp", exp},
                         {"jti", jti_hex},
                         {"warden_role", roleName(role)}};
+  if (!credential_stamp.empty()) claims["warden_cred"] = credential_stamp;
   auto token = keys_->sign(nlohmann::json{{"typ", "at+jwt"}}, claims);
   if (!token) return token.error();
   return Minted{std::move(*token), exp};
@@ -124,6 +126,7 @@ Result<Principal> LoginTokens::verify(std::string_view token, std::time_t now) c
   p.role = *role;
   p.subject = str("sub");
   p.method = "login";
+  p.credential_stamp = str("warden_cred");
   return p;
 }
 

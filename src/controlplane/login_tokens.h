@@ -32,7 +32,9 @@ class LoginTokens {
     std::string token;
     std::time_t expires_at = 0;
   };
-  Result<Minted> mint(const std::string& subject, Role role, std::chrono::seconds ttl) const;
+  // `credential_stamp` (local users, local_users.h) goes into the `warden_cred` claim.
+  Result<Minted> mint(const std::string& subject, Role role, std::chrono::seconds ttl,
+                      std::string_view credential_stamp = {}) const;
   // An OpenID Connect ID token (ES256, same keys and issuer) for the portal's sign-in:
   // iss, sub, aud, iat, exp, auth_time, warden_role and `nonce` when not empty. It is
   // never accepted as a login token (typ JWT, aud the client).

@@ -359,7 +359,8 @@ HttpResponse PortalLogin::token(std::string_view content_type, std::string_view 
     return tokenError(400, "invalid_grant", "the code verifier does not match");
   }
   logins_.rotate(now());
-  auto access = logins_.mint(pending.user, pending.role, options_.token_ttl);
+  auto access = logins_.mint(pending.user, pending.role, options_.token_ttl,
+                             credentialStamp(store_, pending.user));
   if (!access)
     return tokenError(500, "server_error", "no token could be signed");
   auto id = logins_.mintIdToken(pending.user, pending.role, kPortalClientId, pending.nonce,

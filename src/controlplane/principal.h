@@ -8,7 +8,6 @@
 // Thread-safety: plain values.
 #pragma once
 
-#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -22,6 +21,7 @@ struct Principal {
   std::string subject;  // SPIFFE ID (mtls), user name (login)
   std::string method;   // "mtls", "login"
   std::string agent;    // kSidecar: the registry name of the agent the SVID belongs to
+  std::string credential_stamp;  // login of a local user: which password the session came from
 
   bool authenticated() const { return role != Role::kNone; }
   bool canRead() const { return role == Role::kViewer || role == Role::kDeveloper || role == Role::kAdmin; }

@@ -527,6 +527,8 @@ TEST_F(ControlPlaneApiTest, BootstrapAdminLogsInRotatesAndTokensExpire) {
   ASSERT_FALSE(new_password.empty());
   EXPECT_NE(new_password, password);
   EXPECT_EQ(login(password).status, 401);
+  // A rotated password ends the sessions it opened: the token from before is refused.
+  EXPECT_EQ(withToken(token, "GET", "/api/v1/whoami").status, 401);
   auto again = login(new_password);
   ASSERT_EQ(again.status, 200) << again.body;
   EXPECT_FALSE(changes("kind=credential").empty());

@@ -262,6 +262,9 @@ TEST_F(WardenCliTest, UsersAddListDeleteAsAdminOnly) {
   auto login = cp.call(std::nullopt, "POST", "/api/v1/login", creds.dump(), "Content-Type: application/json\r\n");
   ASSERT_EQ(login.status, 200) << login.body;
   EXPECT_EQ(ControlPlane::json(login)["role"], "viewer");
+  const std::string session = ControlPlane::json(login)["access_token"];
+  const std::string bearer = "Authorization: Bearer " + session + "\r\n";
+  ASSERT_EQ(cp.call(std::nullopt, "GET", "/api/v1/whoami", "", bearer).status, 200);
 
   const auto list = runAs("admin", {"users", "list"});
   ASSERT_EQ(list.code, 0) << list.err;
@@ -285,6 +288,8 @@ TEST_F(WardenCliTest, UsersAddListDeleteAsAdminOnly) {
   EXPECT_FALSE(contains(again.out, "auditor")) << again.out;
   login = cp.call(std::nullopt, "POST", "/api/v1/login", creds.dump(), "Content-Type: application/json\r\n");
   EXPECT_EQ(login.status, 401) << "a deleted user cannot sign in";
+  EXPECT_EQ(cp.call(std::nullopt, "GET", "/api/v1/whoami", "", bearer).status, 401)
+      << "nor use a session opened before the deletion";
 }
 
 TEST_F(WardenCliTest, AgentsRiskAndStateCommands) {
