@@ -92,12 +92,14 @@ std::string toJsonLine(const AuditEvent& e) {
   }
   if (e.token_present) {
     out.append(",\"token\":{\"present\":true");
-    if (!e.token_issuer.empty()) field(out, "iss", e.token_issuer);
-    if (!e.token_subject.empty()) field(out, "sub", e.token_subject);
-    if (!e.token_client_id.empty()) field(out, "client_id", e.token_client_id);
-    if (!e.token_audience.empty()) field(out, "aud", e.token_audience);
-    if (!e.token_roles.empty()) field(out, "roles", e.token_roles);
-    if (!e.token_jti_digest.empty()) field(out, "jti_sha256", e.token_jti_digest);
+    if (const TokenFacts* t = e.token.get()) {
+      if (!t->issuer.empty()) field(out, "iss", t->issuer);
+      if (!t->subject.empty()) field(out, "sub", t->subject);
+      if (!t->client_id.empty()) field(out, "client_id", t->client_id);
+      if (!t->audiences_csv.empty()) field(out, "aud", t->audiences_csv);
+      if (!t->roles_csv.empty()) field(out, "roles", t->roles_csv);
+      if (!t->jti_digest.empty()) field(out, "jti_sha256", t->jti_digest);
+    }
     out.push_back('}');
   }
   if (!e.caller_risk.empty()) {
