@@ -56,7 +56,10 @@ Candidates (default: $DEFAULT_CANDIDATES):
                          default build/release/src/cli/warden), layers 1+2 and audit on
   warden-l3              the same with layer 3 on (WARDEN_L3=1): a token: section with a
                          jwks_file and a role on the allowed rule; one ES256 at+jwt minted
-                         per run (mint-token.mjs, needs node) is sent by every request
+                         per run (mint-token.mjs, needs node) is sent by every request;
+                         a drop-in named warden-l3-* gets the same token (A/B of two
+                         binaries: 'warden-l3-old=WARDEN_BIN=... WARDEN_L3=1 exec bash
+                         bench/e2e/candidates/warden.sh')
   NAME=COMMAND           drop-in candidate: COMMAND is run with bash -c in the
                          foreground (it must not daemonize) with the BENCH_*
                          variables below exported.  NAME ending in "-tls" => TLS
@@ -289,7 +292,7 @@ export BENCH_TOKEN_ISSUER=https://issuer.bench.example.org BENCH_TOKEN_AUDIENCE=
 export BENCH_TOKEN_ROLE=Budget.Read BENCH_TOKEN_JWKS="$CERTS/l3-jwks.json"
 TOKEN=""
 for spec in "${CANDIDATES[@]}"; do
-  case "$spec" in warden-l3)
+  case "${spec%%=*}" in warden-l3|warden-l3-*)
     command -v node >/dev/null 2>&1 || { echo "warden-l3 needs node (mint-token.mjs)" >&2; exit 1; }
     node "$HERE/mint-token.mjs" "$CERTS" "$BENCH_TOKEN_ISSUER" "$BENCH_TOKEN_AUDIENCE" "$ALLOW_ID" "$BENCH_TOKEN_ROLE"
     TOKEN=$(cat "$CERTS/l3-token.txt")
@@ -354,7 +357,7 @@ log "backend nginx pid $BACKEND_PID on $ADDR:$BACKEND_PORT"
 # ------------------------------------------------------------- candidates --
 cand_mode() { case "${1%%=*}" in direct) echo direct ;; *-tls) echo tls ;; *) echo mtls ;; esac; }
 cand_name() { echo "${1%%=*}"; }
-cand_auth() { case "${1%%=*}" in warden-l3) echo "Authorization: Bearer $TOKEN" ;; esac; }  # header line every request carries
+cand_auth() { case "${1%%=*}" in warden-l3|warden-l3-*) echo "Authorization: Bearer $TOKEN" ;; esac; }  # header line every request carries
 cand_cmd() {
   case "$1" in
     *=*) echo "${1#*=}" ;;

@@ -1,7 +1,6 @@
 #include "audit/audit_event.h"
 
-#include <fmt/format.h>
-
+#include <charconv>
 #include <ctime>
 
 #include "common/json_escape.h"
@@ -9,13 +8,39 @@
 namespace warden::audit {
 namespace {
 
+// Zero-padded decimal of exactly `width` (<= 8) digits. The callers pass calendar fields
+// and microseconds of a post-1970 time (years up to 9999); a negative value prints as 0.
+void appendPadded(std::string& out, long value, int width) {
+  if (value < 0) value = 0;
+  char digits[8];
+  for (int i = width - 1; i >= 0; --i) {
+    digits[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  out.append(digits, static_cast<std::size_t>(width));
+}
+
+// RFC 3339 UTC with microseconds. Written by hand rather than with fmt: the format
+// string is parsed on every call and this runs once per audit line.
 void appendTimestamp(std::string& out, std::int64_t unix_us) {
   const std::time_t secs = static_cast<std::time_t>(unix_us / 1000000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  fmt::format_to(std::back_inserter(out), "\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z\"",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 unix_us % 1000000);
+  out.push_back('"');
+  appendPadded(out, tm.tm_year + 1900, 4);
+  out.push_back('-');
+  appendPadded(out, tm.tm_mon + 1, 2);
+  out.push_back('-');
+  appendPadded(out, tm.tm_mday, 2);
+  out.push_back('T');
+  appendPadded(out, tm.tm_hour, 2);
+  out.push_back(':');
+  appendPadded(out, tm.tm_min, 2);
+  out.push_back(':');
+  appendPadded(out, tm.tm_sec, 2);
+  out.push_back('.');
+  appendPadded(out, static_cast<long>(unix_us % 1000000), 6);
+  out.append("Z\"");
 }
 
 void field(std::string& out, std::string_view name, std::string_view value) {
@@ -25,9 +50,12 @@ void field(std::string& out, std::string_view name, std::string_view value) {
   appendJsonString(out, value);
 }
 
+// `name` is a literal that needs no escaping.
 template <class Int>
 void intField(std::string& out, std::string_view name, Int value) {
-  fmt::format_to(std::back_inserter(out), ",\"{}\":{}", name, value);
+  char digits[24];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+  out.append(",\"").append(name).append("\":").append(digits, end);
 }
 
 }  // namespace
@@ -64,12 +92,14 @@ std::string toJsonLine(const AuditEvent& e) {
   }
   if (e.token_present) {
     out.append(",\"token\":{\"present\":true");
-    if (!e.token_issuer.empty()) field(out, "iss", e.token_issuer);
-    if (!e.token_subject.empty()) field(out, "sub", e.token_subject);
-    if (!e.token_client_id.empty()) field(out, "client_id", e.token_client_id);
-    if (!e.token_audience.empty()) field(out, "aud", e.token_audience);
-    if (!e.token_roles.empty()) field(out, "roles", e.token_roles);
-    if (!e.token_jti_digest.empty()) field(out, "jti_sha256", e.token_jti_digest);
+    if (const TokenFacts* t = e.token.get()) {
+      if (!t->issuer.empty()) field(out, "iss", t->issuer);
+      if (!t->subject.empty()) field(out, "sub", t->subject);
+      if (!t->client_id.empty()) field(out, "client_id", t->client_id);
+      if (!t->audiences_csv.empty()) field(out, "aud", t->audiences_csv);
+      if (!t->roles_csv.empty()) field(out, "roles", t->roles_csv);
+      if (!t->jti_digest.empty()) field(out, "jti_sha256", t->jti_digest);
+    }
     out.push_back('}');
   }
   if (!e.caller_risk.empty()) {

@@ -6,7 +6,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include "common/token_facts.h"
 
 namespace warden::audit {
 
@@ -39,12 +42,9 @@ struct AuditEvent {
   std::string detail;                 // operator-facing detail (never sent to clients)
   // Layer 3 facts (ARCHITECTURE.md §4): never the token itself.
   bool token_present = false;
-  std::string token_issuer;
-  std::string token_subject;
-  std::string token_client_id;
-  std::string token_audience;         // comma-separated
-  std::string token_roles;            // comma-separated
-  std::string token_jti_digest;       // hex SHA-256 of jti
+  // Set when the token verified (also when binding or roles then failed). Shared with
+  // the verified, usually cached, token: immutable, and no per-request copies.
+  std::shared_ptr<const TokenFacts> token;
   // Layers 4a/4b facts about the caller as governance saw them (empty: not governed).
   std::string caller_name;            // registry name of the caller agent
   std::string caller_risk;            // none, low, medium, high; "unknown" if unregistered

@@ -29,12 +29,24 @@ std::size_t utf8SequenceLength(std::string_view s, std::size_t i) {
   return len;
 }
 
+// True for the bytes that are copied as they are: printable ASCII except '"' and '\\'.
+constexpr bool isPlain(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
+
 }  // namespace
 
 void appendJsonString(std::string& out, std::string_view value) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
   for (std::size_t i = 0; i < value.size();) {
+    // Audit lines are almost all plain ASCII (IDs, paths, claims): copy each run in one
+    // append instead of a push_back per byte, which cost ~1 us per audit line.
+    std::size_t run = i;
+    while (run < value.size() && isPlain(static_cast<unsigned char>(value[run]))) ++run;
+    if (run > i) {
+      out.append(value.data() + i, run - i);
+      i = run;
+      continue;
+    }
     const auto c = static_cast<unsigned char>(value[i]);
     if (c >= 0x80) {
       const std::size_t len = utf8SequenceLength(value, i);
@@ -54,13 +66,10 @@ void appendJsonString(std::string& out, std::string_view value) {
       case '\r': out.append("\\r"); break;
       case '\t': out.append("\\t"); break;
       default:
-        if (c < 0x20) {
-          out.append("\\u00");
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xF]);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
+        // Only control characters get here (plain bytes were copied above).
+        out.append("\\u00");
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0xF]);
     }
     ++i;
   }

@@ -2,14 +2,40 @@
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/rfc7230.hpp>
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
 namespace warden::proxy {
 namespace http = boost::beast::http;
 
+namespace {
+
+// The index of the first NUL, CR or LF at or after `i`, or bytes.size(): the only bytes
+// scanHeaderBlock acts on. Eight bytes at a time (a word holds one of them iff the word
+// XOR that byte repeated has a zero byte), because a request with a bearer token carries
+// a ~1 KB header line and a byte loop cost ~0.5 us per such request.
+std::size_t nextLineByte(std::string_view bytes, std::size_t i) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+  const auto hasZeroByte = [](std::uint64_t v) { return ((v - kOnes) & ~v & kHighs) != 0; };
+  for (; i + 8 <= bytes.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, bytes.data() + i, sizeof word);
+    if (hasZeroByte(word) || hasZeroByte(word ^ (kOnes * '\r')) ||
+        hasZeroByte(word ^ (kOnes * '\n'))) {
+      break;
+    }
+  }
+  while (i < bytes.size() && bytes[i] != '\0' && bytes[i] != '\r' && bytes[i] != '\n') ++i;
+  return i;
+}
+
+}  // namespace
+
 HeaderScan scanHeaderBlock(std::string_view bytes, std::size_t& end, std::string_view& why) {
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
+  for (std::size_t i = nextLineByte(bytes, 0); i < bytes.size(); i = nextLineByte(bytes, i + 1)) {
     const char c = bytes[i];
     if (c == '\0') {
       why = "NUL byte in header";

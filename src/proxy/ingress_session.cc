@@ -13,8 +13,8 @@
 #include "policy/request_path.h"
 #include "proxy/forward.h"
 #include "proxy/request_identity.h"
+#include "proxy/request_token.h"
 #include "proxy/session_support.h"
-#include "token/access_token.h"
 #include "proxy/worker.h"
 
 namespace warden::proxy {
@@ -258,57 +258,19 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
       continue;
     }
 
-    // Layer 3: the caller's access token, verified (or taken from the cache), bound to
-    // this connection's certificate or SPIFFE ID when the policy says so, and carrying the
-    // roles the deciding rule requires.
+    // Layer 3 (request_token.h): the caller's access token, verified (or taken from the
+    // cache), bound to this connection, not revoked, with the rule's roles and claims.
     std::shared_ptr<const token::VerifiedToken> verified_token;
     if (runtime->token_verifier) {
-      const auto authorization = req[http::field::authorization];
-      token::TokenVerdict verdict;
-      if (authorization.empty()) {
-        verdict.http_status = 401;
-        verdict.reason = std::string(token::reason::kTokenMissing);
-        verdict.www_authenticate = "Bearer";  // RFC 6750 §3.1: no error code without a token
-      } else if (auto bearer = token::bearerToken(authorization); !bearer) {
-        verdict.http_status = 401;
-        verdict.reason = std::string(token::reason::kInvalidToken);
-        verdict.www_authenticate =
-            "Bearer error=\"invalid_request\", error_description=\"expected a Bearer token\"";
-        e.token_present = true;
-      } else {
-        e.token_present = true;
-        const token::CallerBinding binding{
-            peer.id.str(), std::string_view(reinterpret_cast<const char*>(peer.cert_sha256.data()),
-                                            peer.cert_sha256.size())};
-        verdict = runtime->token_verifier->verify(*bearer, binding, std::chrono::system_clock::now());
-        // Revoked by the control plane (CAEP session-revoked, credential-change).
-        if (verdict.ok && runtime->revocations) {
-          if (auto revoked = runtime->revocations->check(verdict.token)) verdict = std::move(*revoked);
-        }
-        if (verdict.ok && decision.required_roles != nullptr) {
-          auto roles = token::checkRoles(*verdict.token, *decision.required_roles);
-          if (!roles.ok) {
-            roles.token = verdict.token;
-            verdict = std::move(roles);
-          }
-        }
-        if (verdict.ok && decision.required_claims != nullptr) {
-          auto claims = token::checkClaims(*verdict.token, *decision.required_claims);
-          if (!claims.ok) {
-            claims.token = verdict.token;
-            verdict = std::move(claims);
-          }
-        }
-      }
-      if (verdict.token) {
-        const auto& t = *verdict.token;
-        e.token_issuer = t.issuer;
-        e.token_subject = t.subject;
-        e.token_client_id = t.client_id;
-        e.token_jti_digest = t.jti_digest;
-        e.token_audience = t.audiences_csv;
-        e.token_roles = t.roles_csv;
-      }
+      const token::CallerBinding binding{
+          peer.id.str(), std::string_view(reinterpret_cast<const char*>(peer.cert_sha256.data()),
+                                          peer.cert_sha256.size())};
+      RequestTokenCheck checked = checkRequestToken(
+          *runtime->token_verifier, runtime->revocations.get(), decision,
+          req[http::field::authorization], binding, std::chrono::system_clock::now());
+      token::TokenVerdict& verdict = checked.verdict;
+      e.token_present = checked.present;
+      e.token = verdict.token;  // shared, not copied
       if (!verdict.ok) {
         e.detail = verdict.detail;
         const bool keep = req.keep_alive() && parser.is_done();

@@ -1,7 +1,6 @@
 #include "proxy/request_identity.h"
 
-#include "token/access_token.h"
-
+#include <algorithm>
 #include <boost/beast/core/string.hpp>
 #include <cstring>
 #include <random>
@@ -21,6 +20,22 @@ bool isLowerHex(std::string_view s) {
 
 bool startsWithNoCase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && boost::beast::iequals(s.substr(0, prefix.size()), prefix);
+}
+
+bool isControl(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+
+// Claims reach the app only from a verified issuer; still, a header value must not carry
+// CR/LF (Beast refuses to serialize them) or other controls. Checking is a scan; only the
+// rare value that needs cleaning is copied (this runs on every request with a token).
+void setHeaderValue(boost::beast::http::fields& fields, std::string_view name,
+                    std::string_view value) {
+  if (std::none_of(value.begin(), value.end(), isControl)) {
+    fields.set(name, value);
+    return;
+  }
+  std::string cleaned(value);
+  std::erase_if(cleaned, isControl);
+  fields.set(name, cleaned);
 }
 }  // namespace
 
@@ -59,18 +74,14 @@ void stripIdentityHeaders(boost::beast::http::fields& fields) {
   for (const auto& name : doomed) fields.erase(name);
 }
 
-void setTokenHeaders(boost::beast::http::fields& fields, const token::VerifiedToken& token) {
-  // Claims are attacker-influenced only through a verified issuer; still, a header value
-  // must not carry CR/LF (Beast refuses to serialize them) or other controls.
-  auto clean = [](std::string v) {
-    std::erase_if(v, [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-    return v;
-  };
-  fields.set("X-Warden-Token-Issuer", clean(token.issuer));
-  if (!token.subject.empty()) fields.set("X-Warden-Token-Subject", clean(token.subject));
-  if (!token.client_id.empty()) fields.set("X-Warden-Token-Client-Id", clean(token.client_id));
-  fields.set("X-Warden-Token-Audience", clean(token.audiences_csv));
-  fields.set("X-Warden-Token-Roles", clean(token.roles_csv));
+void setTokenHeaders(boost::beast::http::fields& fields, const TokenFacts& token) {
+  setHeaderValue(fields, "X-Warden-Token-Issuer", token.issuer);
+  if (!token.subject.empty()) setHeaderValue(fields, "X-Warden-Token-Subject", token.subject);
+  if (!token.client_id.empty()) {
+    setHeaderValue(fields, "X-Warden-Token-Client-Id", token.client_id);
+  }
+  setHeaderValue(fields, "X-Warden-Token-Audience", token.audiences_csv);
+  setHeaderValue(fields, "X-Warden-Token-Roles", token.roles_csv);
 }
 
 std::string clientCertHeader(std::string_view own_id,

@@ -19,11 +19,7 @@
 #include <string>
 #include <string_view>
 
-namespace warden {
-namespace token {
-struct VerifiedToken;
-}
-}  // namespace warden
+#include "common/token_facts.h"
 
 namespace warden::proxy {
 
@@ -38,8 +34,8 @@ std::string traceIdFrom(std::string_view traceparent);
 
 void stripIdentityHeaders(boost::beast::http::fields& fields);
 
-// Sets the X-Warden-Token-* headers from a verified token.
-void setTokenHeaders(boost::beast::http::fields& fields, const token::VerifiedToken& token);
+// Sets the X-Warden-Token-* headers from a verified token's facts (replacing any present).
+void setTokenHeaders(boost::beast::http::fields& fields, const TokenFacts& token);
 
 std::string clientCertHeader(std::string_view own_id,
                              const std::array<std::uint8_t, 32>& peer_cert_sha256,

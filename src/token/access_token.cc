@@ -227,9 +227,14 @@ std::string certificateSha256(X509* cert) {
 
 std::optional<std::string_view> bearerToken(std::string_view authorization) {
   constexpr std::string_view kScheme = "bearer";
-  if (authorization.size() <= kScheme.size() || lower(authorization.substr(0, 6)) != kScheme ||
-      authorization[kScheme.size()] != ' ') {
+  if (authorization.size() <= kScheme.size() || authorization[kScheme.size()] != ' ') {
     return std::nullopt;
+  }
+  // ASCII case folding by hand: this runs on every request, and std::tolower goes through
+  // the C locale per character. `c | 0x20` folds exactly the letters, and kScheme is all
+  // letters, so no other byte can match.
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    if ((authorization[i] | 0x20) != kScheme[i]) return std::nullopt;
   }
   std::string_view rest = authorization.substr(kScheme.size());
   while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);

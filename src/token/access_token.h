@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/token_facts.h"
 #include "token/key_set.h"
 #include "token/token_cache.h"
 #include "token/token_config.h"
@@ -66,28 +67,21 @@ inline constexpr std::string_view kInsufficientRoles = "insufficient_roles";
 inline constexpr std::string_view kClaimMismatch = "claim_mismatch";
 }  // namespace reason
 
-// What the verified token says. Never holds the token itself.
-struct VerifiedToken {
-  std::string issuer;
-  std::string subject;                 // `sub`, empty when absent
+// What the verified token says. Never holds the token itself. The reportable part
+// (issuer, subject, client id, jti digest, audiences and roles joined) is its TokenFacts
+// base, which requests share by pointer with the audit event.
+struct VerifiedToken : TokenFacts {
   std::vector<std::string> audiences;  // `aud`, as a list
-  // The client: `azp` (Entra v2, OIDC) | `appid` (Entra v1) | `client_id` (RFC 9068).
-  std::string client_id;
-  std::string client_id_claim;         // which of the three it came from, empty if none
+  std::string client_id_claim;         // which claim client_id came from, empty if none
   std::vector<std::string> roles;      // from the issuer's roles_claim
   std::vector<std::string> scopes;     // `scp` and `scope`, split on spaces
   std::int64_t expires_at = 0;         // `exp`, seconds since the epoch
-  std::string jti_digest;              // hex SHA-256 of `jti` (or Entra's `uti`), or empty
   std::string actor_subject;           // `act.sub` (RFC 8693 delegation), or empty
   std::string cnf_x5t_s256;            // decoded `cnf.x5t#S256` (32 bytes), or empty
   std::string alg;
   std::string kid;
   // The verified payload, for per-rule claim requirements (checkClaims).
   nlohmann::json claims;
-  // `audiences` and `roles` joined with ",", computed once at verification so the request
-  // path (headers to the app, audit) copies them instead of rebuilding them per request.
-  std::string audiences_csv;
-  std::string roles_csv;
 };
 
 // The caller as the TLS handshake established it, captured once per connection.

@@ -157,10 +157,11 @@ TEST_F(IngressTokenTest, SeedRolesDecideAfterRbac) {
     if (e.reason != "insufficient_roles") continue;
     saw = true;
     EXPECT_TRUE(e.token_present);
-    EXPECT_EQ(e.token_issuer, kIssuer);
-    EXPECT_EQ(e.token_subject, kApprovalId);
-    EXPECT_EQ(e.token_roles, "Budget.Read");
-    EXPECT_EQ(e.token_jti_digest.size(), 64u);
+    ASSERT_NE(e.token, nullptr);
+    EXPECT_EQ(e.token->issuer, kIssuer);
+    EXPECT_EQ(e.token->subject, kApprovalId);
+    EXPECT_EQ(e.token->roles_csv, "Budget.Read");
+    EXPECT_EQ(e.token->jti_digest.size(), 64u);
     EXPECT_EQ(e.rule_id, "approval-submit");
     EXPECT_EQ(audit::toJsonLine(e).find(mint(kApprovalId, {"Budget.Read"}).substr(0, 20)),
               std::string::npos);

@@ -131,6 +131,27 @@ TEST(ScanHeaderBlockTest, BadBytesAreFoundBeforeTheHeadIsComplete) {
   EXPECT_EQ(scan("GET / HTTP/1.1\r\nX: a\rb").result, HeaderScan::kMalformed);
 }
 
+TEST(ScanHeaderBlockTest, BadBytesAreFoundAtEveryOffsetOfALongLine) {
+  // The scan skips eight bytes at a time between CR/LF/NUL; a bad byte must be found
+  // wherever it falls in a word, and in the byte-wise tail after the last whole word.
+  const std::string prefix = "GET / HTTP/1.1\r\nAuthorization: Bearer ";
+  for (std::size_t at = 0; at < 40; ++at) {
+    for (const char bad : {'\0', '\r', '\n'}) {
+      std::string line(40, 'a');
+      line[at] = bad;
+      const std::string bytes = prefix + line + "\r\n\r\n";
+      EXPECT_EQ(scan(bytes).result, HeaderScan::kMalformed)
+          << "byte " << static_cast<int>(bad) << " at " << at;
+    }
+  }
+  const std::string clean = prefix + std::string(1000, 'x') + "\r\n\r\n";
+  EXPECT_EQ(scan(clean).result, HeaderScan::kComplete);
+  EXPECT_EQ(scan(clean).end, clean.size());
+  // High bytes (obs-text) are not line bytes: 0x8D / 0x8A must not be mistaken for CR / LF.
+  const std::string high = prefix + "\x8d\x8a\x80\xff\x8d\x8a\x8d\x8a\x8d" + "\r\n";
+  EXPECT_EQ(scan(high).result, HeaderScan::kNeedMore);
+}
+
 TEST(ScanHeaderBlockTest, TrailingCrOrCrlfWaitsForTheNextByte) {
   // A CR or a CRLF at the end of the bytes received so far cannot be judged yet: the next
   // byte decides between a line end, the end of the head, obs-fold or a bare CR.

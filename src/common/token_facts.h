@@ -1,0 +1,26 @@
+// The reportable facts of a verified access token: what the sidecar tells the app
+// (X-Warden-Token-* headers) and what the audit trail records. Never the token itself.
+//
+// It lives in common because the module that produces it (token) and the one that records
+// it (audit) are siblings. token::VerifiedToken derives from it, so a request shares the
+// verified (usually cached) token's facts by pointer, one reference count, instead of
+// copying six strings into every audit event.
+// Thread-safety: plain value; immutable once shared (cached tokens are const).
+#pragma once
+
+#include <string>
+
+namespace warden {
+
+struct TokenFacts {
+  std::string issuer;
+  std::string subject;    // `sub`, empty when absent
+  // The client: `azp` (Entra v2, OIDC) | `appid` (Entra v1) | `client_id` (RFC 9068).
+  std::string client_id;
+  std::string jti_digest;  // hex SHA-256 of `jti` (or Entra's `uti`), or empty
+  // `aud` and the roles joined with ",", computed once at verification.
+  std::string audiences_csv;
+  std::string roles_csv;
+};
+
+}  // namespace warden
