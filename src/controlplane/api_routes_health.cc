@@ -49,12 +49,14 @@ HttpResponse health(Context& c, Route& r, const ServerHealthInputs& server, Side
   // agent may have been renamed or deleted since). A store failure shows as
   // server.store.ok false; the sidecars are still listed.
   std::map<std::string, std::string> agent_by_id;
-  std::vector<std::string> local_agents;  // agents that can run a sidecar (have a SPIFFE ID)
+  // Agents whose sidecar reports here: a SPIFFE ID of this trust domain. A federated
+  // agent's sidecar (another trust domain) is governed by its own control plane.
+  std::vector<std::string> local_agents;
   if (auto agents = c.store.listAgents()) {
     for (const auto& a : *agents) {
       if (a.spiffe_id.empty()) continue;
       agent_by_id[a.spiffe_id] = a.name;
-      local_agents.push_back(a.name);
+      if (a.trust_domain_kind == TrustDomainKind::kLocal) local_agents.push_back(a.name);
     }
   }
   json sidecars = json::array();

@@ -148,6 +148,13 @@ TEST_F(SidecarHealthTest, AGovernedSidecarProcessReportsAndHealthShowsIt) {
   EXPECT_FALSE(server.contains("token_service")) << "this server runs none";
   EXPECT_FALSE(server.contains("identity_providers")) << "none configured";
   EXPECT_EQ(doc["agents_without_sidecar"], (json{"budget-report", "employee-menus"}));
+  // A federated agent's sidecar reports to its own trust domain's control plane: it is
+  // never "silent" here.
+  cp.addAgent(json{{"name", "gcp-reader"},
+                   {"spiffe_id", "spiffe://gcp.example/gcp-reader"},
+                   {"trust_domain", "federated"},
+                   {"comment", "a federated agent"}});
+  EXPECT_EQ(health()["agents_without_sidecar"], (json{"budget-report", "employee-menus"}));
 
   // A sidecar that stops reporting turns stale after three of its intervals.
   proxy.signal(SIGTERM);
