@@ -4,9 +4,9 @@ import { PolicyEditorPage } from "../editor/PolicyEditorPage";
 import { SystemHealthPage } from "../health/SystemHealthPage";
 import { LayersPage } from "../layers/LayersPage";
 import { LogsPage } from "../logs/LogsPage";
-import { OverviewPage } from "../overview/OverviewPage";
 import { NetworkAccessPage } from "../policies/NetworkAccessPage";
 import { WhatIfPage } from "../policies/WhatIfPage";
+import { LazyOverview } from "./LazyOverview";
 import { Nav } from "./Nav";
 import { NotFound } from "./NotFound";
 import { currentPath, onLinkClick } from "./router";
@@ -26,7 +26,7 @@ function Page() {
     case "network-access":
       return <NetworkAccessPage />;
     case "overview":
-      return <OverviewPage />;
+      return <LazyOverview />;
     case "enforcement-layers":
       return <LayersPage />;
     case "system-health":
