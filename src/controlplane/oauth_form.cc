@@ -2,31 +2,10 @@
 
 #include <cctype>
 
-#include "common/hex.h"
+#include "common/percent_decoding.h"
 
 namespace warden::controlplane {
 namespace {
-
-std::optional<std::string> formDecode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%') {
-      if (i + 2 >= s.size())
-        return std::nullopt;
-      const int hi = hexDigitValue(s[i + 1]);
-      const int lo = hexDigitValue(s[i + 2]);
-      if (hi < 0 || lo < 0)
-        return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -39,9 +18,9 @@ std::optional<FormParams> parseForm(std::string_view text) {
     if (pair.empty())
       continue;
     const std::size_t eq = pair.find('=');
-    auto key = formDecode(pair.substr(0, eq));
+    auto key = percentDecode(pair.substr(0, eq), PlusSign::kSpace);
     auto value =
-        formDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+        percentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), PlusSign::kSpace);
     if (!key || !value)
       return std::nullopt;
     if (out.contains(*key))

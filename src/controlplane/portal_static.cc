@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/hex.h"
+#include "common/percent_decoding.h"
 
 namespace warden::controlplane {
 namespace {
@@ -50,21 +50,9 @@ std::string_view contentType(std::string_view name) {
 // One path segment, percent-decoded; nullopt for anything that could name another
 // directory or a hidden file once decoded.
 std::optional<std::string> decodeSegment(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out.push_back(s[i]);
-      continue;
-    }
-    if (i + 2 >= s.size())
-      return std::nullopt;
-    const int hi = hexDigitValue(s[i + 1]);
-    const int lo = hexDigitValue(s[i + 2]);
-    if (hi < 0 || lo < 0)
-      return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
+  auto decoded = percentDecode(s, PlusSign::kLiteral);
+  if (!decoded) return std::nullopt;
+  const std::string& out = *decoded;
   if (out.empty() || out.front() == '.')
     return std::nullopt;  // ".", "..", dot files
   for (char c : out) {

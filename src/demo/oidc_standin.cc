@@ -23,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/hex.h"
+#include "common/percent_decoding.h"
 #include "demo/atomic_file.h"
 #include "jose/base64url.h"
 #include "jose/jwk.h"
@@ -90,39 +90,6 @@ Status checkIssuer(const std::string& issuer) {
     return Error{"issuer " + issuer + ": scheme, host and port only (no path, no trailing slash)"};
   }
   return Status::okStatus();
-}
-
-// application/x-www-form-urlencoded decoding of one query component; nullopt when malformed.
-std::optional<std::string> formDecode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%') {
-      if (i + 2 >= in.size())
-        return std::nullopt;
-      auto nibble = [](char h) -> int {
-        if (h >= '0' && h <= '9')
-          return h - '0';
-        if (h >= 'a' && h <= 'f')
-          return h - 'a' + 10;
-        if (h >= 'A' && h <= 'F')
-          return h - 'A' + 10;
-        return -1;
-      };
-      const int hi = nibble(in[i + 1]);
-      const int lo = nibble(in[i + 2]);
-      if (hi < 0 || lo < 0)
-        return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
 }
 
 // What GitHub derives from the workflow run, read back from the subject: repository and
@@ -283,9 +250,9 @@ net::HttpResponse OidcStandin::Impl::handleToken(const net::HttpRequest& req,
     const std::string_view pair =
         query.substr(start, amp == std::string_view::npos ? amp : amp - start);
     const std::size_t eq = pair.find('=');
-    const auto name = formDecode(pair.substr(0, eq));
+    const auto name = percentDecode(pair.substr(0, eq), PlusSign::kSpace);
     const auto decoded =
-        formDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+        percentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), PlusSign::kSpace);
     if (!name || !decoded)
       return errorResponse(400, "invalid_request", "malformed query");
     if (*name == "audience") {

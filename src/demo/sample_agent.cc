@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/hex.h"
+#include "common/percent_decoding.h"
 
 namespace warden::demo {
 namespace asio = boost::asio;
@@ -116,27 +116,6 @@ constexpr std::array kAgentRoutes{Route{"/health", http::verb::get},
                                   Route{"/a2a/status", http::verb::get},
                                   Route{"/call", http::verb::get}};
 
-// '+' stays '+': RFC 3986 gives it no meaning, and a relayed path may contain one.
-std::optional<std::string> percentDecode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    if (i + 2 >= text.size())
-      return std::nullopt;
-    const int hi = hexDigitValue(text[i + 1]);
-    const int lo = hexDigitValue(text[i + 2]);
-    if (hi < 0 || lo < 0)
-      return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
-}
-
 struct CallRequest {
   std::string target;
   std::string method;
@@ -179,9 +158,9 @@ Result<CallRequest> parseCallQuery(std::string_view query) {
     if (pair.empty())
       continue;
     const auto eq = pair.find('=');
-    auto key = percentDecode(pair.substr(0, eq));
+    auto key = percentDecode(pair.substr(0, eq), PlusSign::kLiteral);
     auto value =
-        percentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+        percentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), PlusSign::kLiteral);
     if (!key || !value)
       return Error{"malformed percent-encoding in the query"};
     std::optional<std::string>* slot = *key == "target"   ? &target

@@ -3,33 +3,10 @@
 #include <algorithm>
 #include <cctype>
 
-#include "common/hex.h"
+#include "common/percent_decoding.h"
 
 namespace warden::tokenservice {
 namespace {
-
-// WHATWG urlencoded parsing, minus its leniency: a '%' not followed by two hex digits is
-// an error here rather than a literal '%'.
-Result<std::string> decodeComponent(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%') {
-      if (i + 2 >= in.size()) return Error{"truncated percent escape"};
-      const int hi = hexDigitValue(in[i + 1]);
-      const int lo = hexDigitValue(in[i + 2]);
-      if (hi < 0 || lo < 0) return Error{"invalid percent escape"};
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
 
 bool validUtf8(std::string_view s) {
   std::size_t i = 0;
@@ -119,10 +96,12 @@ Result<FormParams> parseForm(std::string_view body) {
     begin = end + 1;
     if (pair.empty()) return Error{"empty parameter (\"&&\" or a leading/trailing '&')"};
     const std::size_t eq = pair.find('=');
-    auto name = decodeComponent(pair.substr(0, eq));
-    if (!name) return Error{"parameter name: " + name.error().message};
-    auto value = decodeComponent(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
-    if (!value) return Error{"parameter " + *name + ": " + value.error().message};
+    // A '%' not followed by two hex digits is an error here, not a literal '%'.
+    auto name = percentDecode(pair.substr(0, eq), PlusSign::kSpace);
+    if (!name) return Error{"parameter name: malformed percent escape (expected %XX)"};
+    auto value = percentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1),
+                               PlusSign::kSpace);
+    if (!value) return Error{"parameter " + *name + ": malformed percent escape (expected %XX)"};
     if (name->empty()) return Error{"a parameter has no name"};
     if (!validUtf8(*name) || !validUtf8(*value)) return Error{"parameter " + *name + " is not UTF-8"};
     const auto control = [](const std::string& s) {

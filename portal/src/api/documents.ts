@@ -43,6 +43,12 @@ export interface LiveDocument {
 export const listDocuments = async (kind: DocKind) =>
   (await request<{ documents: DocumentVersion[] }>(`/api/v1/${segment(kind)}`)).data.documents;
 
+/** Every stored document of a kind with its current content (the scan and the layers page read them all). */
+export const listDocumentsWithContent = async (kind: DocKind) =>
+  Promise.all(
+    (await listDocuments(kind)).map(async (d) => ({ target: d.target, version: d.version, content: (await getDocument(segment(kind), d.target)).content })),
+  );
+
 export async function getLive(kind: DocKind, target: string): Promise<LiveDocument> {
   const { data, etag } = await request<DocumentVersion & { content: string }>(path(segment(kind), target));
   return { doc: data, etag: etag ?? data.etag ?? "" };

@@ -2,10 +2,8 @@ import "../ui/dashboards.css";
 import { parse } from "yaml";
 import { useState } from "preact/hooks";
 
-import { request } from "../api/client";
-import { getDocument } from "../api/documents";
+import { listDocumentsWithContent } from "../api/documents";
 import { getHealth } from "../api/health";
-import type { PolicyVersion } from "../api/policies";
 import { getAuditStats } from "../api/stats";
 import { ErrorBox } from "../ui/ErrorBox";
 import { plural } from "../ui/format";
@@ -21,15 +19,9 @@ const RANGES = [
 ];
 
 async function loadTargets(): Promise<TargetConfig[]> {
-  const list = (await request<{ documents: PolicyVersion[] }>("/api/v1/policies")).data.documents;
-  const governed = new Set((await request<{ documents: PolicyVersion[] }>("/api/v1/governance")).data.documents.map((d) => d.target));
-  return Promise.all(
-    list.map(async (d) => {
-      const policy = parse((await getDocument("policies", d.target)).content) as unknown;
-      const governance = governed.has(d.target) ? (parse((await getDocument("governance", d.target)).content) as unknown) : null;
-      return layerConfig(d.target, d.version, policy, governance);
-    }),
-  );
+  const [policies, governance] = await Promise.all([listDocumentsWithContent("policy"), listDocumentsWithContent("governance")]);
+  const blocks = new Map(governance.map((g) => [g.target, parse(g.content) as unknown]));
+  return policies.map((p) => layerConfig(p.target, p.version, parse(p.content) as unknown, blocks.get(p.target) ?? null));
 }
 
 function Counter({ n, kind }: { n: number; kind: "allow" | "deny" }) {

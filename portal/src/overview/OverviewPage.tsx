@@ -2,11 +2,9 @@ import "../ui/dashboards.css";
 import { useMemo, useState } from "preact/hooks";
 
 import { listAgents } from "../api/agents";
-import { getDocument } from "../api/documents";
+import { listDocumentsWithContent } from "../api/documents";
 import { getHealth } from "../api/health";
 import { getAuditStats } from "../api/stats";
-import { request } from "../api/client";
-import type { PolicyVersion } from "../api/policies";
 import { navigate } from "../shell/router";
 import { ErrorBox } from "../ui/ErrorBox";
 import { useLoad } from "../ui/useLoad";
@@ -27,17 +25,12 @@ const SCAN_WINDOW_HOURS = 24;
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-async function loadDocuments(kind: "policies" | "governance") {
-  const list = (await request<{ documents: PolicyVersion[] }>(`/api/v1/${kind}`)).data.documents;
-  return Promise.all(list.map(async (d) => ({ target: d.target, content: (await getDocument(kind, d.target)).content })));
-}
-
 /** Documents and registry for the scan: they change rarely, so they load once (and after a fix). */
 async function loadScanInputs() {
   const [agents, policies, governance, day] = await Promise.all([
     listAgents(),
-    loadDocuments("policies"),
-    loadDocuments("governance"),
+    listDocumentsWithContent("policy"),
+    listDocumentsWithContent("governance"),
     getAuditStats({ since: nowSeconds() - SCAN_WINDOW_HOURS * 3600, bucket: 3600 }),
   ]);
   return { agents, policies, governance, edges: day.edges };
