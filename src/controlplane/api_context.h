@@ -5,13 +5,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
-#include <list>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "controlplane/api_config.h"
+#include "controlplane/change_waiters.h"
 #include "controlplane/etag.h"
 #include "controlplane/login_tokens.h"
 #include "controlplane/principal.h"
@@ -56,17 +56,6 @@ std::variant<std::string, HttpResponse> optionalString(const json& body, const c
 // `current` (0: absent). Missing header on an existing object -> 428 (no blind overwrite).
 std::variant<std::optional<std::uint64_t>, HttpResponse> expectedVersion(
     const Route& r, std::string_view kind, std::string_view id, std::uint64_t current);
-
-// Long-poll waiters, woken when the store's generation moves (I/O thread only).
-class ChangeWaiters {
- public:
-  // Waits until notify() or the timeout; returns promptly on stop.
-  boost::asio::awaitable<void> wait(boost::asio::io_context& ioc, std::chrono::milliseconds timeout);
-  void notifyAll();
-
- private:
-  std::list<std::shared_ptr<boost::asio::steady_timer>> timers_;
-};
 
 struct Context {
   const ControlPlaneConfig& config;

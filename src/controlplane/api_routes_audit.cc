@@ -336,6 +336,7 @@ boost::asio::awaitable<HttpResponse> audit(Context& c, Route& r) {
     if (!co_await r.exchange->sendChunk(": connected\n\n")) co_return HttpResponse{};
     q.limit = 500;
     while (!r.exchange->stopping()) {
+      const std::uint64_t seen = c.audit_waiters.epoch();
       auto page = c.store.queryAuditEvents(q);
       if (!page) break;
       std::string chunk;
@@ -347,9 +348,10 @@ boost::asio::awaitable<HttpResponse> audit(Context& c, Route& r) {
         if (!co_await r.exchange->sendChunk(chunk)) break;
         if (page->next_after_id) continue;
       }
-      co_await c.audit_waiters.wait(*c.ioc, std::chrono::seconds(15));
+      co_await c.audit_waiters.wait(*c.ioc, seen, std::chrono::seconds(15));
       if (r.exchange->stopping()) break;
-      if (!co_await r.exchange->sendChunk(": ping\n\n")) break;
+      // Quiet for 15 s: a comment keeps proxies from timing the stream out.
+      if (c.audit_waiters.epoch() == seen && !co_await r.exchange->sendChunk(": ping\n\n")) break;
     }
     co_return HttpResponse{};
   }
@@ -378,11 +380,13 @@ boost::asio::awaitable<HttpResponse> distribution(Context& c, Route& r) {
                                              max_wait.count());
     const auto budget = std::chrono::milliseconds(std::chrono::seconds(wait));
     const auto deadline = std::chrono::steady_clock::now() + budget;
-    while (c.store.generation() == static_cast<std::uint64_t>(*n) && !r.exchange->stopping()) {
+    for (;;) {
+      const std::uint64_t seen = c.config_waiters.epoch();
+      if (c.store.generation() != static_cast<std::uint64_t>(*n) || r.exchange->stopping()) break;
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
-      co_await c.config_waiters.wait(*c.ioc, left);
+      co_await c.config_waiters.wait(*c.ioc, seen, left);
     }
     if (c.store.generation() == static_cast<std::uint64_t>(*n)) {
       HttpResponse res{boost::beast::http::status::not_modified, 11};

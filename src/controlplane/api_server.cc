@@ -113,18 +113,6 @@ std::variant<std::optional<std::uint64_t>, HttpResponse> expectedVersion(
   return error(412, "precondition_failed", "If-Match names no current version");
 }
 
-asio::awaitable<void> ChangeWaiters::wait(asio::io_context& ioc, std::chrono::milliseconds timeout) {
-  auto timer = std::make_shared<asio::steady_timer>(ioc, timeout);
-  auto it = timers_.insert(timers_.end(), timer);
-  // Cancelled (notifyAll) or expired: either way the caller re-checks its condition.
-  co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
-  timers_.erase(it);
-}
-
-void ChangeWaiters::notifyAll() {
-  for (auto& t : timers_) t->cancel();
-}
-
 }  // namespace api
 
 using api::Route;

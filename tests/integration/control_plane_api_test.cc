@@ -7,7 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -1366,6 +1368,64 @@ TEST_F(ControlPlaneAuditTest, LiveStreamDeliversNewEventsAndHonoursLastEventId) 
   EXPECT_EQ(as("viewer", "GET", "/api/v1/audit/stream", "", "Last-Event-ID: abc\r\n").status, 400);
   EXPECT_EQ(as("budget-backend", "GET", "/api/v1/audit/stream").status, 403);
   EXPECT_EQ(as("viewer", "POST", "/api/v1/audit/events", auditBatch("ab12", 9, {lines_[4]})).status, 403);
+}
+
+// Two sidecars ship at their own pace: an event stored while the stream is busy writing
+// the one before must still be sent now, not after the next 15 s keep-alive. Each round
+// ships two batches at once from two sidecars, so the second lands while the stream is
+// sending the first, in some of the rounds at least.
+TEST_F(ControlPlaneAuditTest, LiveStreamSendsEventsStoredWhileItWasWriting) {
+  auto c = TestConnection::tls(cp.api().port(), cp.credential("viewer"));
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->send(makeRequest("GET", "/api/v1/audit/stream")));
+  constexpr int kRounds = 8;
+  std::string seen;
+  int round = 0;
+  std::vector<std::string> waiting_for;
+  auto deadline = Clock::now() + 2s;
+  bool late = false;
+  auto res = c->readStreaming([&](std::string_view piece) {
+    seen.append(piece);
+    const bool both_seen = std::ranges::all_of(waiting_for, [&](const std::string& id) {
+      return seen.find(id) != std::string::npos;
+    });
+    if (!both_seen) {
+      // Every piece is a chance to notice lateness; a stream that went quiet ends with its
+      // 15 s ping, which is past the deadline.
+      if (Clock::now() < deadline) return true;
+      late = true;
+      return false;
+    }
+    if (round == kRounds) return false;
+    ++round;
+    const std::string a = "round" + std::to_string(round) + "a";
+    const std::string b = "round" + std::to_string(round) + "b";
+    const auto seq = static_cast<std::uint64_t>(round);
+    auto first = std::async(std::launch::async, [&] {
+      return as("budget-backend", "POST", "/api/v1/audit/events",
+                auditBatch("ee01", seq, {auditLine(kT0, a, true, "rbac", "allowed", "budget-report",
+                                                   "GET", "/budget/read")})).status;
+    });
+    auto second = std::async(std::launch::async, [&] {
+      return as("budget-report", "POST", "/api/v1/audit/events",
+                auditBatch("ee02", seq, {auditLine(kT0, b, true, "rbac", "allowed", "budget-report",
+                                                   "GET", "/budget/read")})).status;
+    });
+    EXPECT_EQ(first.get(), 200);
+    EXPECT_EQ(second.get(), 200);
+    waiting_for = {"\"" + a + "\"", "\"" + b + "\""};
+    deadline = Clock::now() + 2s;
+    return true;
+  });
+  ASSERT_TRUE(res) << c->lastError() << " after " << seen;
+  EXPECT_FALSE(late) << "round " << round << ": an event stored 2 s ago was not streamed: " << seen;
+  EXPECT_EQ(round, kRounds);
+  for (int i = 1; i <= round; ++i) {
+    for (const char* side : {"a", "b"}) {
+      const std::string id = "\"round" + std::to_string(i) + side + "\"";
+      EXPECT_NE(seen.find(id), std::string::npos) << id << " never arrived";
+    }
+  }
 }
 
 // --- 9. Distribution ---------------------------------------------------------------------
