@@ -162,6 +162,10 @@ asio::awaitable<void> runEgressSession(Worker& worker, asio::ip::tcp::socket soc
     stripIdentityHeaders(req);
     req.set(kRequestIdHeader, e.request_id);
 
+    // The credentials this exchange's connection presents: the SVID in force, or those a
+    // certificate-bound token was requested with (until its successor arrives).
+    const TlsContexts* client_identity = runtime->tls.get();
+    std::shared_ptr<const TlsContexts> bound_identity;  // keeps client_identity alive
     if (route.token) {
       // Layer 3 credentials are the sidecar's: whatever Authorization the app sent is
       // dropped (it cannot smuggle a credential past the route's), and the held token for
@@ -185,13 +189,17 @@ asio::awaitable<void> runEgressSession(Worker& worker, asio::ip::tcp::socket soc
       }
       req.set(http::field::authorization, held->authorization);
       e.token_present = true;
+      if (held->bound_identity) {
+        bound_identity = held->bound_identity;
+        client_identity = bound_identity.get();
+      }
     }
 
     const auto& target_endpoint = shared.route_endpoints[static_cast<std::size_t>(route_index)];
     auto connect = [&]() -> asio::awaitable<Connected<TlsStream>> {
       Connected<TlsStream> c;
       c.status = http::status::bad_gateway;
-      TlsStream up(beast::tcp_stream(worker.context()), *runtime->tls->client);
+      TlsStream up(beast::tcp_stream(worker.context()), *client_identity->client);
       auto& tcp = beast::get_lowest_layer(up);
       tcp.expires_after(milliseconds(cfg.timeouts.upstream_connect_ms));
       auto [cec] = co_await tcp.async_connect(target_endpoint, kTuple);
@@ -244,7 +252,8 @@ asio::awaitable<void> runEgressSession(Worker& worker, asio::ip::tcp::socket soc
       co_return c;
     };
     ForwardOutcome fwd =
-        co_await forwardExchange(stream, buffer, parser, worker.routePool(route_index), connect,
+        co_await forwardExchange(stream, buffer, parser, worker.routePool(route_index),
+                                 client_identity->generation, connect,
                                  std::span<char>(scratch), cfg.timeouts);
     e.bytes_in = fwd.bytes_in;
     e.bytes_out = fwd.bytes_out;

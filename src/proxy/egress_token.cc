@@ -322,6 +322,13 @@ asio::awaitable<milliseconds> fetchAndApply(Impl& impl, TokenRoute& r) {
     const auto left = std::chrono::duration_cast<milliseconds>(obtained->expires_at - now_system);
     next->expires_at = now_steady + left;
     next->expires_unix = unixSeconds(obtained->expires_at);
+    if (tls && !r.config.tokenExchange() &&
+        r.config.client_auth == TokenClientAuth::kTlsClientAuth) {
+      next->bound_identity = tls;
+      const auto cert_left = std::chrono::duration_cast<milliseconds>(
+          SystemClock::from_time_t(tls->not_after) - now_system);
+      next->expires_at = std::min(next->expires_at, now_steady + cert_left);
+    }
     r.held.store(next);
     r.consecutive_failures = 0;
     wait = refreshWait(impl, r.config, left);

@@ -27,6 +27,12 @@
 //     ^    └fail─> keep the held token until it expires; wait retry backoff ──┤
 //     └──── timer fires, or identityChanged() (a new SVID) kicks it ──────────┘
 //
+// Rotation with certificate-bound tokens (tls_client_auth) is make-before-break: the held
+// token names the credentials it is bound to (HeldToken::bound_identity) and the egress
+// session connects with those, so until the new SVID's token arrives the old pair is used
+// together, and afterwards the new pair; connections made with the old certificate are
+// never reused for the new token (pools are keyed by TlsContexts::generation).
+//
 // refresh_before: configured, or min(60 s, 20% of the lifetime). A refresh_before at least
 // as long as the lifetime refreshes at half the lifetime instead, and no wait is below
 // 200 ms, so a short-lived token cannot cause a fetch storm. Retries double from 500 ms to
@@ -57,6 +63,11 @@ struct HeldToken {
   std::string authorization;  // "Bearer <access token>"
   std::chrono::steady_clock::time_point expires_at;
   std::int64_t expires_unix = 0;
+  // tls_client_auth: the credentials the token was requested with. The token is bound to
+  // that certificate (RFC 8705 §3, cnf.x5t#S256), so it must travel on connections made
+  // with them, also in the moments after a rotation before its successor arrives; it is
+  // not used past that certificate's expiry. Null for unbound tokens.
+  std::shared_ptr<const TlsContexts> bound_identity;
   bool usableAt(std::chrono::steady_clock::time_point now) const { return now < expires_at; }
 };
 

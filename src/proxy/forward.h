@@ -44,12 +44,14 @@ struct ForwardOutcome {
   std::string detail;
 };
 
+// `generation` names the client credentials `connect` uses (ConnectionPool).
 // `live_upstream`, when given, points at the upstream stream while it is in use, so the
 // session can close it when the connection is revoked (Worker::revokeDenied).
 template <class Down, class Up, class Connect>
 asio::awaitable<ForwardOutcome> forwardExchange(Down& down, beast::flat_buffer& down_buffer,
                                                 http::request_parser<http::buffer_body>& parser,
-                                                ConnectionPool<Up>& pool, Connect connect,
+                                                ConnectionPool<Up>& pool, std::uint64_t generation,
+                                                Connect connect,
                                                 std::span<char> scratch, const Timeouts& timeouts,
                                                 Up** live_upstream = nullptr) {
   using std::chrono::milliseconds;
@@ -82,7 +84,7 @@ asio::awaitable<ForwardOutcome> forwardExchange(Down& down, beast::flat_buffer& 
 
   bool sent_continue = false;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    std::optional<Up> up = pool.take();
+    std::optional<Up> up = pool.take(generation);
     const bool fresh = !up.has_value();
     if (fresh) {
       Connected<Up> c = co_await connect();
@@ -201,7 +203,7 @@ asio::awaitable<ForwardOutcome> forwardExchange(Down& down, beast::flat_buffer& 
       if (back.status == RelayStatus::kWriteFailed) out.client_gone = true;
       co_return out;
     }
-    if (upstream_keep_alive && rp->is_done() && up_buffer.size() == 0) pool.give(std::move(*up));
+    if (upstream_keep_alive && rp->is_done() && up_buffer.size() == 0) pool.give(std::move(*up), generation);
     out.keep_client = keep_client;
     co_return out;
   }

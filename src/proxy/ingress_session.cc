@@ -315,7 +315,7 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
       c.stream.emplace(std::move(up));
       co_return c;
     };
-    ForwardOutcome fwd = co_await forwardExchange(stream, buffer, parser, worker.appPool(),
+    ForwardOutcome fwd = co_await forwardExchange(stream, buffer, parser, worker.appPool(), 0,
                                                   connect, std::span<char>(scratch), cfg.timeouts,
                                                   &live_upstream);
     e.bytes_in = fwd.bytes_in;

@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 
 #include <boost/asio/ssl/error.hpp>
+#include <atomic>
 #include <fstream>
 #include <sstream>
 
@@ -17,6 +18,11 @@ namespace warden::proxy {
 namespace ssl = boost::asio::ssl;
 
 namespace {
+
+std::uint64_t nextGeneration() {
+  static std::atomic<std::uint64_t> last{0};
+  return ++last;
+}
 
 int handshakeStateIndex() {
   static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
@@ -194,7 +200,7 @@ Result<std::shared_ptr<const TlsContexts>> buildTlsContextsFromPem(const TlsMate
   auto contexts = std::make_shared<TlsContexts>(TlsContexts{
       std::make_shared<ssl::context>(ssl::context::tls_server),
       std::make_shared<ssl::context>(ssl::context::tls_client), m.bundles, own.peer.id,
-      own.peer.not_after, m.fingerprint});
+      own.peer.not_after, m.fingerprint, nextGeneration()});
   for (auto* ctx : {contexts->server.get(), contexts->client.get()}) {
     if (auto st = configureCommon(*ctx, m.cert_chain_pem, m.key_pem, m.cert_label, m.key_label);
         !st) {

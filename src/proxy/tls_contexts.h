@@ -12,6 +12,7 @@
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
+#include <cstdint>
 #include <ctime>
 #include <functional>
 #include <memory>
@@ -38,6 +39,10 @@ struct TlsContexts {
   identity::SpiffeId own_id;
   std::time_t not_after = 0;
   std::string fingerprint;  // digest of the input files, to detect changes
+  // Unique in the process, increasing: later credentials have a larger one. Egress
+  // connection pools are keyed by it, so a connection made with one certificate never
+  // carries a token bound to another (RFC 8705 §3).
+  std::uint64_t generation = 0;
 };
 
 // Per-handshake state, owned by the connection, referenced from SSL ex_data.

@@ -83,7 +83,12 @@ Result<Endpoint> openAcceptor(std::optional<asio::ip::tcp::acceptor>& acceptor,
 constexpr auto kProbeAfterIdle = std::chrono::milliseconds(500);
 
 template <class Stream>
-std::optional<Stream> ConnectionPool<Stream>::take() {
+std::optional<Stream> ConnectionPool<Stream>::take(std::uint64_t generation) {
+  if (generation != generation_) {
+    if (generation < generation_) return std::nullopt;
+    idle_.clear();
+    generation_ = generation;
+  }
   const auto now = std::chrono::steady_clock::now();
   while (!idle_.empty()) {
     Idle entry = std::move(idle_.back());
@@ -97,7 +102,12 @@ std::optional<Stream> ConnectionPool<Stream>::take() {
 }
 
 template <class Stream>
-void ConnectionPool<Stream>::give(Stream stream) {
+void ConnectionPool<Stream>::give(Stream stream, std::uint64_t generation) {
+  if (generation != generation_) {
+    if (generation < generation_) return;  // made with credentials since replaced
+    idle_.clear();
+    generation_ = generation;
+  }
   if (idle_.size() >= max_idle_) return;  // closing the surplus is cheaper than tracking it
   beast::get_lowest_layer(stream).expires_never();
   idle_.push_back(Idle{std::move(stream), std::chrono::steady_clock::now()});

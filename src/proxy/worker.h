@@ -27,13 +27,19 @@ namespace warden::proxy {
 using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
 // Idle keep-alive connections to one upstream, most recently used first.
+//
+// Every connection was made with some client credentials, named by a generation that
+// grows with each new set (egress: TlsContexts::generation; 0 where the client presents
+// none). The pool holds connections of one generation: asking for a newer one closes the
+// idle ones of the older, and a connection of an older generation than the pool's is
+// neither handed out nor taken back.
 template <class Stream>
 class ConnectionPool {
  public:
   explicit ConnectionPool(std::size_t max_idle = 64) : max_idle_(max_idle) {}
-  // Takes an idle connection that the peer has not closed, if any.
-  std::optional<Stream> take();
-  void give(Stream stream);
+  // Takes an idle connection made with `generation` that the peer has not closed, if any.
+  std::optional<Stream> take(std::uint64_t generation = 0);
+  void give(Stream stream, std::uint64_t generation = 0);
   std::size_t idle() const { return idle_.size(); }
   void clear() { idle_.clear(); }
 
@@ -43,6 +49,7 @@ class ConnectionPool {
     std::chrono::steady_clock::time_point since;
   };
   std::size_t max_idle_;
+  std::uint64_t generation_ = 0;
   std::vector<Idle> idle_;
 };
 

@@ -9,9 +9,11 @@
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <thread>
 #include <nlohmann/json.hpp>
 
@@ -475,100 +477,192 @@ TEST_F(EgressTokenTest, PrivateKeyJwtOverHttpsVerifiedWithCaFile) {
   EXPECT_EQ(get("/budget/read").status, 200);
 }
 
-// Against Warden's own token service: the sidecars take their identities from the
-// embedded issuer's Workload API, so private_key_jwt uses a JWT-SVID (audience = the
-// service's issuer) as the assertion; the second route uses tls_client_auth. The service
-// is verified as spiffe://example.org/token-service.
-TEST_F(EgressTokenTest, WithWardensTokenService) {
-  const auto sockets = mesh.dir.path() + "/sockets";
-  std::vector<issuer::RegistrationEntry> entries;
-  for (const char* name : {"token-service", "budget-report", "budget-backend"}) {
-    issuer::RegistrationEntry e;
-    e.name = name;
-    e.spiffe_id = identity::SpiffeId::parse("spiffe://example.org/" + std::string(name)).value();
-    e.socket_path = sockets + "/" + name + ".sock";
-    entries.push_back(e);
+// Warden's own token service beside an embedded identity server whose Workload API gives
+// the sidecars their SVIDs; the target trusts the service's access-token keys.
+class WardenTokenServiceTest : public EgressTokenTest {
+ protected:
+  std::string socketFor(const std::string& name) const {
+    return mesh.dir.path() + "/sockets/" + name + ".sock";
   }
-  issuer::IdentityServerConfig identity;
-  identity.trust_domain = "example.org";
-  identity.state_dir = mesh.dir.path() + "/server-state";
-  identity.entries = entries;
-  auto server = issuer::IdentityServer::start(identity, {});
-  ASSERT_TRUE(server.ok()) << server.error().message;
 
-  tokenservice::TokenServiceConfig ts;
-  ts.tls_svid_entry = "token-service";
-  ts.policy.audiences = {{kAudience, std::nullopt, std::nullopt}};
-  tokenservice::AgentConfig report;
-  report.name = "budget-report";
-  report.spiffe_id = kReportId;
-  report.roles[kAudience] = {"Budget.Read"};
-  ts.policy.agents = {report};
-  auto service =
-      tokenservice::TokenService::start(ts, (*server)->issuer(), entries, identity.state_dir);
-  ASSERT_TRUE(service.ok()) << service.error().message;
-  const std::string sts = (*service)->issuerIdentifier();
+  // `report_ttl`: budget-report's X509-SVID lifetime (the server re-mints at half of it).
+  void startService(std::chrono::seconds report_ttl = std::chrono::hours(1)) {
+    std::vector<issuer::RegistrationEntry> entries;
+    for (const char* name : {"token-service", "budget-report", "budget-backend"}) {
+      issuer::RegistrationEntry e;
+      e.name = name;
+      e.spiffe_id = identity::SpiffeId::parse("spiffe://example.org/" + std::string(name)).value();
+      e.socket_path = socketFor(name);
+      if (e.name == "budget-report") e.x509_ttl = report_ttl;
+      entries.push_back(e);
+    }
+    issuer::IdentityServerConfig identity;
+    identity.trust_domain = "example.org";
+    identity.state_dir = mesh.dir.path() + "/server-state";
+    identity.entries = entries;
+    issuer::IdentityServerTuning tuning;
+    tuning.rotation_tick = 100ms;
+    auto server = issuer::IdentityServer::start(identity, tuning);
+    ASSERT_TRUE(server.ok()) << server.error().message;
+    identity_server_ = std::move(*server);
 
-  // The target trusts the service's access-token keys.
-  Json keys = Json::array();
-  for (const auto& k : (*service)->signingKeys().publishedKeys()) {
-    Json jwk;
-    ASSERT_TRUE(jose::writePublicJwk(k.key.get(), jwk).ok());
-    jwk["kid"] = k.kid;
-    keys.push_back(jwk);
+    tokenservice::TokenServiceConfig ts;
+    ts.tls_svid_entry = "token-service";
+    ts.policy.audiences = {{kAudience, std::nullopt, std::nullopt}};
+    tokenservice::AgentConfig report;
+    report.name = "budget-report";
+    report.spiffe_id = kReportId;
+    report.roles[kAudience] = {"Budget.Read"};
+    ts.policy.agents = {report};
+    auto service = tokenservice::TokenService::start(ts, identity_server_->issuer(), entries,
+                                                     identity.state_dir);
+    ASSERT_TRUE(service.ok()) << service.error().message;
+    service_ = std::move(*service);
+    sts_ = service_->issuerIdentifier();
   }
-  const auto jwks = writeFile(mesh.dir.path(), "sts-jwks.json", Json{{"keys", keys}}.dump());
-  auto target_config = mesh.ingressConfig(
-      mesh.backend_cred,
-      mesh.writePolicy(targetPolicy(sts, "jwks_file: " + jwks), "sts-policy.yaml"));
-  target_config.identity = {};
-  target_config.identity.workload_api = "unix://" + sockets + "/budget-backend.sock";
-  target_ = mesh.start(std::move(target_config));
-  ASSERT_NE(target_, nullptr);
 
-  proxy::EgressTokenConfig jwt;
-  jwt.token_endpoint = sts + "/token";
-  jwt.issuer = sts;
-  jwt.resource = kAudience;
-  jwt.server_spiffe_id = "spiffe://example.org/token-service";
-  auto mtls = jwt;
-  mtls.client_auth = proxy::TokenClientAuth::kTlsClientAuth;
-  mtls.issuer.clear();
-  mtls.resource.clear();
-  mtls.scope = kAudience + "/.default";
-  std::vector<proxy::EgressRoute> routes;
-  for (const auto& [prefix, token] : {std::pair{"/budget", jwt}, std::pair{"/mtls", mtls}}) {
-    proxy::EgressRoute r;
-    r.host = "budget-backend";
-    r.path_prefix = prefix;
-    r.address = {"127.0.0.1", target_->ingressEndpoint().port};
-    r.spiffe_id = kBackendId;
-    r.token = token;
-    routes.push_back(r);
+  void startTargetTrustingService(const std::string& binding = "none") {
+    Json keys = Json::array();
+    for (const auto& k : service_->signingKeys().publishedKeys()) {
+      Json jwk;
+      ASSERT_TRUE(jose::writePublicJwk(k.key.get(), jwk).ok());
+      jwk["kid"] = k.kid;
+      keys.push_back(jwk);
+    }
+    const auto jwks = writeFile(mesh.dir.path(), "sts-jwks.json", Json{{"keys", keys}}.dump());
+    auto config = mesh.ingressConfig(
+        mesh.backend_cred,
+        mesh.writePolicy(targetPolicy(sts_, "jwks_file: " + jwks, binding), "sts-policy.yaml"));
+    config.identity = {};
+    config.identity.workload_api = "unix://" + socketFor("budget-backend");
+    config.identity.poll_interval_ms = 100;
+    target_ = mesh.start(std::move(config));
+    ASSERT_NE(target_, nullptr);
   }
-  auto c = mesh.egressConfig(mesh.report, std::move(routes));
-  c.identity = {};
-  c.identity.workload_api = "unix://" + sockets + "/budget-report.sock";
-  c.admin_enabled = true;
-  c.admin_listen = {"127.0.0.1", 0};
-  egress_ = mesh.start(std::move(c));
-  ASSERT_NE(egress_, nullptr);
-  ASSERT_TRUE(waitUntil([&] { return target_->ready() && egress_->ready(); }, 15s))
-      << readyz(*egress_).dump();
 
+  // /budget: private_key_jwt with a JWT-SVID (audience = the service's issuer) as the
+  // assertion; /mtls: tls_client_auth. The service is verified as token-service's SVID.
+  void startEgressWithServiceRoutes() {
+    proxy::EgressTokenConfig jwt;
+    jwt.token_endpoint = sts_ + "/token";
+    jwt.issuer = sts_;
+    jwt.resource = kAudience;
+    jwt.server_spiffe_id = "spiffe://example.org/token-service";
+    auto mtls = jwt;
+    mtls.client_auth = proxy::TokenClientAuth::kTlsClientAuth;
+    mtls.issuer.clear();
+    mtls.resource.clear();
+    mtls.scope = kAudience + "/.default";
+    std::vector<proxy::EgressRoute> routes;
+    for (const auto& [prefix, token] : {std::pair{"/budget", jwt}, std::pair{"/mtls", mtls}}) {
+      proxy::EgressRoute r;
+      r.host = "budget-backend";
+      r.path_prefix = prefix;
+      r.address = {"127.0.0.1", target_->ingressEndpoint().port};
+      r.spiffe_id = kBackendId;
+      r.token = token;
+      routes.push_back(r);
+    }
+    auto c = mesh.egressConfig(mesh.report, std::move(routes));
+    c.identity = {};
+    c.identity.workload_api = "unix://" + socketFor("budget-report");
+    c.identity.poll_interval_ms = 100;
+    c.admin_enabled = true;
+    c.admin_listen = {"127.0.0.1", 0};
+    egress_ = mesh.start(std::move(c));
+    ASSERT_NE(egress_, nullptr);
+    ASSERT_TRUE(waitUntil([&] { return target_->ready() && egress_->ready(); }, 15s))
+        << readyz(*egress_).dump();
+  }
+
+  void TearDown() override {
+    egress_.reset();
+    target_.reset();
+  }
+
+  std::unique_ptr<issuer::IdentityServer> identity_server_;
+  std::unique_ptr<tokenservice::TokenService> service_;
+  std::string sts_;
+};
+
+TEST_F(WardenTokenServiceTest, BothClientAuthenticationsGetTokensTheTargetAccepts) {
+  startService();
+  startTargetTrustingService();
+  startEgressWithServiceRoutes();
   for (const char* path : {"/budget/read", "/mtls/read"}) {
     const auto res = get(path, "Authorization: Bearer app-made-this-up\r\n");
     ASSERT_EQ(res.status, 200) << path << ": " << res.body;
     const auto echoed = body(res)["headers"];
-    EXPECT_EQ(echoed["x-warden-token-issuer"], sts);
+    EXPECT_EQ(echoed["x-warden-token-issuer"], sts_);
     EXPECT_EQ(echoed["x-warden-token-subject"], kReportId);
     EXPECT_EQ(echoed["x-warden-token-client-id"], kReportId);
     EXPECT_EQ(echoed["x-warden-token-roles"], "Budget.Read");
   }
-  EXPECT_EQ((*service)->stats().issued, 2u);
-  EXPECT_EQ((*service)->stats().refused, 0u);
-  egress_.reset();
-  target_.reset();
+  EXPECT_EQ(service_->stats().issued, 2u);
+  EXPECT_EQ(service_->stats().refused, 0u);
+}
+
+// RFC 8705 §3: a token from tls_client_auth is bound to the certificate it was requested
+// with, and the target (binding: certificate) checks cnf.x5t#S256 against the certificate
+// on each connection. budget-report's SVID lives 4 s and is re-minted every 2 s while
+// calls flow over a keep-alive connection and over fresh ones: a pooled connection made
+// with the old certificate must never carry the new token, nor a new connection the old
+// one (403 token_not_bound).
+TEST_F(WardenTokenServiceTest, CertificateBoundTokenSurvivesSvidRotationUnderTraffic) {
+  startService(std::chrono::seconds(4));
+  startTargetTrustingService("certificate");
+  startEgressWithServiceRoutes();
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::mutex failures_mutex;
+  std::vector<std::string> failures;
+  auto record = [&](const std::optional<HttpResponse>& r, const char* what) {
+    if (r && r->status == 200) {
+      ++ok;
+      return;
+    }
+    ++failed;
+    std::lock_guard lock(failures_mutex);
+    if (failures.size() < 5) {
+      failures.push_back(std::string(what) + ": " +
+                         (r ? std::to_string(r->status) + " " + r->body : "no response"));
+    }
+  };
+  const int port = egress_->egressEndpoint().port;
+  std::thread keep_alive([&] {
+    auto c = TestConnection::plain(port);
+    while (!stop.load()) {
+      if (!c || !c->send(makeRequest("GET", "/mtls/read"))) {
+        record(std::nullopt, "keep-alive send");
+        c = TestConnection::plain(port);
+        continue;
+      }
+      auto r = c->read();
+      record(r, "keep-alive");
+      if (!r) c = TestConnection::plain(port);
+    }
+  });
+  std::thread fresh([&] {
+    while (!stop.load()) {
+      auto c = TestConnection::plain(port);
+      record(c && c->send(makeRequest("GET", "/mtls/read", "Connection: close\r\n"))
+                 ? c->read()
+                 : std::nullopt,
+             "fresh connection");
+    }
+  });
+  const auto issued_before = service_->stats().issued;
+  std::this_thread::sleep_for(10s);
+  stop = true;
+  keep_alive.join();
+  fresh.join();
+  EXPECT_EQ(failed.load(), 0) << failed.load() << " of " << (ok.load() + failed.load())
+                              << " calls failed; first: "
+                              << (failures.empty() ? "" : failures.front());
+  EXPECT_GT(ok.load(), 100);
+  // One new bound token per new certificate: the SVID really rotated, several times.
+  EXPECT_GE(service_->stats().issued - issued_before, 3u);
 }
 
 }  // namespace
