@@ -208,7 +208,8 @@ Result<ObtainedToken> parseTokenResponse(int status, std::string_view content_ty
       }
       const auto description = doc->find("error_description");
       if (description != doc->end() && description->is_string()) {
-        why += ": " + printableText(description->get_ref<const std::string&>());
+        // IdPs explain at length (Entra's AADSTS texts): keep enough to act on.
+        why += ": " + printableText(description->get_ref<const std::string&>(), 400);
       }
     }
     return Error{std::move(why)};

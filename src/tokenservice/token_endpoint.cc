@@ -28,6 +28,17 @@ Outcome authFailure(OAuthErrorCode code, std::string description) {
   return o;
 }
 
+// Whether `kid` names a JWT authority of any trusted trust domain.
+bool signedByJwtAuthority(const std::map<std::string, identity::SpiffeBundle>& bundles,
+                          const std::string& kid) {
+  for (const auto& [td, bundle] : bundles) {
+    for (const auto& authority : bundle.jwt_authorities) {
+      if (authority.kid == kid) return true;
+    }
+  }
+  return false;
+}
+
 std::string randomId() {
   unsigned char bytes[16];
   if (RAND_bytes(bytes, sizeof(bytes)) != 1) return {};
@@ -223,10 +234,16 @@ Outcome TokenEndpoint::clientCredentials(const TokenRequest& request, const Toke
       check.leeway = options_.leeway;
       check.max_lifetime = policy.config().max_assertion_ttl;
       check.client_assertion = true;
-      auto svid = validateSvidToken(request.client_assertion, jwt_bundles_(), check);
+      const auto bundles = jwt_bundles_();
+      auto svid = validateSvidToken(request.client_assertion, bundles, check);
       if (!svid) {
-        return authFailure(OAuthErrorCode::kInvalidClient,
-                           "client assertion rejected: " + svid.error().message);
+        std::string why = "client assertion rejected: " + svid.error().message;
+        if (peek->names_certificate || !signedByJwtAuthority(bundles, peek->kid)) {
+          // The usual cause: a sidecar with an SVID from files signing with its X.509 key.
+          why += " (assertions here are JWT-SVIDs; with only an X509-SVID, use "
+                 "tls_client_auth)";
+        }
+        return authFailure(OAuthErrorCode::kInvalidClient, why);
       }
       agent = policy.agentBySpiffeId(svid->spiffe_id.str());
       if (agent == nullptr) {

@@ -52,6 +52,8 @@ Result<TokenPeek> peekToken(std::string_view token) {
   peek.iss = stringClaim(jws->payload, "iss");
   peek.sub = stringClaim(jws->payload, "sub");
   peek.kid = stringClaim(jws->header, "kid");
+  peek.names_certificate =
+      jws->header.contains("x5t") || jws->header.contains("x5t#S256") || jws->header.contains("x5c");
   return peek;
 }
 

@@ -51,6 +51,9 @@ struct TokenPeek {
   std::string iss;  // empty when absent
   std::string sub;
   std::string kid;
+  // The header names a certificate (x5t, x5t#S256, x5c): signed with an X.509 key, as a
+  // client holding only an X509-SVID signs its own assertions.
+  bool names_certificate = false;
   bool external() const { return !iss.empty() && iss != sub; }
 };
 Result<TokenPeek> peekToken(std::string_view token);

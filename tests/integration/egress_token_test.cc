@@ -23,6 +23,7 @@
 #include "support/process_harness.h"
 #include "support/test_env.h"
 #include "tokenservice/token_service.h"
+#include "workload/workload_client.h"
 
 namespace warden::testing {
 namespace {
@@ -600,6 +601,58 @@ TEST_F(WardenTokenServiceTest, BothClientAuthenticationsGetTokensTheTargetAccept
   }
   EXPECT_EQ(service_->stats().issued, 2u);
   EXPECT_EQ(service_->stats().refused, 0u);
+}
+
+// A sidecar whose SVID comes from files signs its private_key_jwt assertion with its own
+// X509-SVID key. Warden's token service trusts assertions that are JWT-SVIDs (RFC 7523 with
+// the trust domain's JWT authorities) and X509-SVIDs only on the TLS connection: it
+// refuses the self-signed assertion and says what to use instead; no token is issued.
+TEST_F(WardenTokenServiceTest, FilesModeAssertionIsRefusedWithTheWayOut) {
+  startService();
+  startTargetTrustingService();
+  proxy::EgressTokenConfig jwt;
+  jwt.token_endpoint = sts_ + "/token";
+  jwt.issuer = sts_;
+  jwt.resource = kAudience;
+  jwt.server_spiffe_id = "spiffe://example.org/token-service";
+  proxy::EgressRoute r;
+  r.host = "budget-backend";
+  r.address = {"127.0.0.1", target_->ingressEndpoint().port};
+  r.spiffe_id = kBackendId;
+  r.token = jwt;
+  // budget-report's SVID and bundle from the Workload API, written to files as a platform
+  // that delivers SVIDs as files would (spire-agent api fetch x509 -write).
+  workload::WorkloadClient client(
+      workload::parseEndpointAddress("unix://" + socketFor("budget-report")).value());
+  auto fetched = client.fetchX509Context();
+  ASSERT_TRUE(fetched.ok()) << fetched.error().message;
+  std::string bundle_pem;
+  for (const auto& ca : fetched->bundles.at("example.org")) {
+    workload::X509Svid holder;
+    holder.chain = {ca};
+    bundle_pem += holder.chainPem();
+  }
+  auto c = mesh.egressConfig(mesh.report, {r});
+  c.identity = {};
+  c.identity.cert_path =
+      writeFile(mesh.dir.path(), "files-report.pem", fetched->defaultSvid().chainPem());
+  c.identity.key_path =
+      writeFile(mesh.dir.path(), "files-report.key", fetched->defaultSvid().keyPem());
+  c.identity.bundle_paths["example.org"] =
+      writeFile(mesh.dir.path(), "files-bundle.pem", bundle_pem);
+  c.admin_enabled = true;
+  c.admin_listen = {"127.0.0.1", 0};
+  egress_ = mesh.start(std::move(c));
+  ASSERT_NE(egress_, nullptr);
+  std::string error;
+  ASSERT_TRUE(waitUntil([&] {
+    const auto route = readyz(*egress_)["egress_tokens"]["routes"][0];
+    error = route.value("last_error", "");
+    return route.value("fetches_failed", 0) >= 1;
+  }, 10s)) << readyz(*egress_).dump();
+  EXPECT_NE(error.find("invalid_client"), std::string::npos) << error;
+  EXPECT_NE(error.find("tls_client_auth"), std::string::npos) << error;
+  EXPECT_EQ(service_->stats().issued, 0u);
 }
 
 // RFC 8705 §3: a token from tls_client_auth is bound to the certificate it was requested
