@@ -4,7 +4,9 @@
 // - Check: proxy::checkRequestToken: Bearer parse, SHA-256 of the token, cache lookup, the
 //   issuer's key generation, binding, revocation (none), the rule's role; then the audit
 //   event takes the token facts (a shared pointer, not six string copies).
-// - CheckAndHeaders: the same plus the five X-Warden-Token-* headers set on the request to
+// - CheckMemo: the same on a keep-alive connection that sends the token it sent before
+//   (token_memo.h): a byte comparison instead of the SHA-256 and the lookup.
+// - CheckAndHeaders: the same as Check plus the five X-Warden-Token-* headers set on the request to
 //   the app (each is one Beast field element, i.e. one allocation, inherent to Beast).
 // Reported per iteration: time and heap allocations (alloc_counter.h).
 #include <benchmark/benchmark.h>
@@ -43,7 +45,7 @@ const Fixture& fixture(token::BindingMode binding) {
   return binding == token::BindingMode::kNone ? none : cnf;
 }
 
-void run(benchmark::State& state, token::BindingMode binding, bool headers) {
+void run(benchmark::State& state, token::BindingMode binding, bool headers, bool memo = false) {
   const Fixture& f = fixture(binding);
   const token::CallerBinding caller{bench::kCallerId, f.signed_token.cert_sha256};
   const auto now = std::chrono::system_clock::time_point(std::chrono::seconds(bench::kNow));
@@ -52,10 +54,14 @@ void run(benchmark::State& state, token::BindingMode binding, bool headers) {
            .verdict.ok) {
     bench::die("token refused");
   }
+  token::TokenMemo connection_memo;
+  token::TokenMemo* memo_ptr = memo ? &connection_memo : nullptr;
+  // With a memo: a second request fills it (from the cache), as on a real connection.
+  (void)checkRequestToken(*f.verifier, nullptr, f.decision, f.authorization, caller, now, memo_ptr);
   const std::uint64_t allocations_before = bench::allocationCount();
   for (auto _ : state) {
-    RequestTokenCheck checked =
-        checkRequestToken(*f.verifier, nullptr, f.decision, f.authorization, caller, now);
+    RequestTokenCheck checked = checkRequestToken(*f.verifier, nullptr, f.decision,
+                                                  f.authorization, caller, now, memo_ptr);
     if (!checked.verdict.ok || !checked.verdict.from_cache) {
       state.SkipWithError("not a cache hit");
       break;
@@ -81,12 +87,16 @@ void BM_TokenLayerHit_Check(benchmark::State& state) {
 void BM_TokenLayerHit_CheckCnf(benchmark::State& state) {
   run(state, token::BindingMode::kCnfX5t, false);
 }
+void BM_TokenLayerHit_CheckMemo(benchmark::State& state) {
+  run(state, token::BindingMode::kNone, false, true);
+}
 void BM_TokenLayerHit_CheckAndHeaders(benchmark::State& state) {
   run(state, token::BindingMode::kNone, true);
 }
 
 BENCHMARK(BM_TokenLayerHit_Check);
 BENCHMARK(BM_TokenLayerHit_CheckCnf);
+BENCHMARK(BM_TokenLayerHit_CheckMemo);
 BENCHMARK(BM_TokenLayerHit_CheckAndHeaders);
 
 }  // namespace

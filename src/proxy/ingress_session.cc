@@ -117,6 +117,7 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
   const identity::VerifiedPeer peer = *hs.peer;
   const std::string own_id = runtime->tls->own_id.str();
   const std::string xfcc = clientCertHeader(own_id, peer.cert_sha256, peer.id.str());
+  token::TokenMemo token_memo;  // the caller's last verified token on this connection
   beast::tcp_stream* live_upstream = nullptr;
   LiveIngress live{&peer.id, [&live_upstream, &shared] {
                      if (live_upstream == nullptr) return;
@@ -267,7 +268,7 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
                                           peer.cert_sha256.size())};
       RequestTokenCheck checked = checkRequestToken(
           *runtime->token_verifier, runtime->revocations.get(), decision,
-          req[http::field::authorization], binding, std::chrono::system_clock::now());
+          req[http::field::authorization], binding, std::chrono::system_clock::now(), &token_memo);
       token::TokenVerdict& verdict = checked.verdict;
       e.token_present = checked.present;
       e.token = verdict.token;  // shared, not copied

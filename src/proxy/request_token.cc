@@ -7,7 +7,8 @@ RequestTokenCheck checkRequestToken(const token::AccessTokenVerifier& verifier,
                                     const policy::Decision& decision,
                                     std::string_view authorization,
                                     const token::CallerBinding& caller,
-                                    std::chrono::system_clock::time_point now) {
+                                    std::chrono::system_clock::time_point now,
+                                    token::TokenMemo* memo) {
   RequestTokenCheck out;
   token::TokenVerdict& verdict = out.verdict;
   if (authorization.empty()) {
@@ -25,7 +26,7 @@ RequestTokenCheck checkRequestToken(const token::AccessTokenVerifier& verifier,
         "Bearer error=\"invalid_request\", error_description=\"expected a Bearer token\"";
     return out;
   }
-  verdict = verifier.verify(*bearer, caller, now);
+  verdict = verifier.verify(*bearer, caller, now, memo);
   // Revoked by the control plane (CAEP session-revoked, credential-change).
   if (verdict.ok && revocations != nullptr) {
     if (auto revoked = revocations->check(verdict.token)) verdict = std::move(*revoked);

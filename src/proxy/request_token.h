@@ -6,8 +6,10 @@
 //
 // Trust posture: `authorization` is the client's header, untrusted; `caller` comes from
 // this connection's verified handshake; `decision` from the policy snapshot in force.
-// Cost on the cache-hit path (the common case): a SHA-256 of the token, one cache lookup,
-// the binding and role comparisons; no allocation (bench/micro/token_layer_bench.cc).
+// Cost on the cache-hit path: a SHA-256 of the token, one cache lookup, the binding and
+// role comparisons; no allocation. With the connection's memo and the token it sent last
+// time (the common case on keep-alive), a byte comparison replaces the hash and the lookup
+// (bench/micro/token_layer_bench.cc).
 // Thread-safety: a pure function of its arguments (the verifier and revocation set are
 // immutable and shared by all workers).
 #pragma once
@@ -18,6 +20,7 @@
 #include "policy/decision.h"
 #include "token/access_token.h"
 #include "token/revocations.h"
+#include "token/token_memo.h"
 
 namespace warden::proxy {
 
@@ -26,12 +29,13 @@ struct RequestTokenCheck {
   bool present = false;         // the request carried an Authorization header of any kind
 };
 
-// `revocations` may be null (nothing revoked).
+// `revocations` may be null (nothing revoked); `memo` is the connection's, or null.
 RequestTokenCheck checkRequestToken(const token::AccessTokenVerifier& verifier,
                                     const token::RevocationSet* revocations,
                                     const policy::Decision& decision,
                                     std::string_view authorization,
                                     const token::CallerBinding& caller,
-                                    std::chrono::system_clock::time_point now);
+                                    std::chrono::system_clock::time_point now,
+                                    token::TokenMemo* memo = nullptr);
 
 }  // namespace warden::proxy

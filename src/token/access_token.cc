@@ -15,6 +15,7 @@
 #include "common/hex.h"
 #include "jose/base64url.h"
 #include "jose/jws.h"
+#include "token/token_memo.h"
 
 namespace warden::token {
 
@@ -288,8 +289,21 @@ Result<std::unique_ptr<const AccessTokenVerifier>> AccessTokenVerifier::create(
 
 AccessTokenVerifier::~AccessTokenVerifier() = default;
 
+bool AccessTokenVerifier::keysUnchanged(const CachedToken& cached) const {
+  // Tag 0: HS256, which depends on configuration only, and configuration never changes
+  // under us.
+  for (const auto& issuer : issuers_) {
+    if (issuer->config.issuer != cached.token->issuer) continue;
+    if (cached.tag == 0 || (issuer->keys != nullptr && issuer->keys->generation() == cached.tag)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 TokenVerdict AccessTokenVerifier::verify(std::string_view token, const CallerBinding& caller,
-                                         std::chrono::system_clock::time_point now) const {
+                                         std::chrono::system_clock::time_point now,
+                                         TokenMemo* memo) const {
   if (token.empty()) {
     TokenVerdict v;
     v.http_status = 401;
@@ -305,17 +319,30 @@ TokenVerdict AccessTokenVerifier::verify(std::string_view token, const CallerBin
   }
   const std::int64_t now_s =
       std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  if (cache_ == nullptr) memo = nullptr;  // the memo follows the cache's rules
+  // Read before the lookup: a clear() after it makes the memo filled below stale.
+  const std::uint64_t epoch = memo != nullptr ? cache_->epoch() : 0;
+  if (memo != nullptr && memo->entry.token && memo->scope == scope_ &&
+      memo->cache_epoch == epoch && now_s < memo->expires_at_s &&
+      // Not a secret comparison (no constant time needed, and CRYPTO_memcmp's byte loop
+      // cost more than the hash): both sides are bytes this connection's peer sent.
+      std::string_view(memo->token) == token && keysUnchanged(memo->entry)) {
+    return bind(memo->entry.token, caller, true);
+  }
   TokenDigest digest{};
   const bool cacheable = cache_ != nullptr && sha256(token, digest);
   if (cacheable) {
     if (auto hit = cache_->find(CacheKey{digest, scope_}, now_s)) {
-      // Valid only while the issuer's key set is the one that verified it (tag 0: HS256,
-      // which depends on configuration only, and configuration never changes under us).
-      for (const auto& issuer : issuers_) {
-        if (issuer->config.issuer != hit->token->issuer) continue;
-        const bool keys_unchanged =
-            hit->tag == 0 || (issuer->keys != nullptr && issuer->keys->generation() == hit->tag);
-        if (keys_unchanged) return bind(std::move(hit->token), caller, true);
+      // Valid only while the issuer's key set is the one that verified it.
+      if (keysUnchanged(*hit)) {
+        if (memo != nullptr) {
+          memo->token.assign(token);
+          memo->entry = *hit;
+          memo->scope = scope_;
+          memo->cache_epoch = epoch;
+          memo->expires_at_s = hit->token->expires_at;
+        }
+        return bind(std::move(hit->token), caller, true);
       }
     }
   }

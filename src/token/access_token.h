@@ -70,6 +70,8 @@ inline constexpr std::string_view kClaimMismatch = "claim_mismatch";
 // What the verified token says. Never holds the token itself. The reportable part
 // (issuer, subject, client id, jti digest, audiences and roles joined) is its TokenFacts
 // base, which requests share by pointer with the audit event.
+struct TokenMemo;
+
 struct VerifiedToken : TokenFacts {
   std::vector<std::string> audiences;  // `aud`, as a list
   std::string client_id_claim;         // which claim client_id came from, empty if none
@@ -125,8 +127,10 @@ class AccessTokenVerifier {
       const TokenRequirements& requirements, const std::vector<IssuerKeys>& issuers,
       std::shared_ptr<VerifiedTokenCache> cache = nullptr);
 
+  // `memo`, when given, is the connection's (token_memo.h): consulted first, refreshed on
+  // a cache hit.
   TokenVerdict verify(std::string_view token, const CallerBinding& caller,
-                      std::chrono::system_clock::time_point now) const;
+                      std::chrono::system_clock::time_point now, TokenMemo* memo = nullptr) const;
 
   ~AccessTokenVerifier();
   AccessTokenVerifier(const AccessTokenVerifier&) = delete;
@@ -141,6 +145,8 @@ class AccessTokenVerifier {
                               std::int64_t now_s) const;
   TokenVerdict bind(std::shared_ptr<const VerifiedToken> token, const CallerBinding& caller,
                     bool from_cache) const;
+  // A cached verification still stands: the issuer's key set is the one that made it.
+  bool keysUnchanged(const CachedToken& cached) const;
 
   std::vector<std::unique_ptr<Issuer>> issuers_;
   TokenRequirements requirements_;

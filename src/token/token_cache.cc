@@ -76,6 +76,7 @@ void VerifiedTokenCache::clear() {
     shard->index.clear();
     shard->lru.clear();
   }
+  epoch_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 TokenCacheStats VerifiedTokenCache::stats() const {

@@ -69,6 +69,9 @@ class VerifiedTokenCache {
               std::int64_t now_s);
   // Drops everything (revocation, a policy change).
   void clear();
+  // Moves on every clear(): what was copied out of the cache before (TokenMemo) is stale
+  // once it differs.
+  std::uint64_t epoch() const { return epoch_.load(std::memory_order_acquire); }
 
   std::size_t capacity() const { return capacity_; }
   TokenCacheStats stats() const;
@@ -93,6 +96,7 @@ class VerifiedTokenCache {
   std::size_t capacity_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::atomic<std::uint64_t> hits_{0}, misses_{0}, expired_{0}, evictions_{0};
+  std::atomic<std::uint64_t> epoch_{0};
 };
 
 }  // namespace warden::token

@@ -1,6 +1,7 @@
 // VerifiedTokenCache on its own (LRU, expiry, bounds) and through the verifier (hits,
 // expiry at exp, key-set changes, scoping per verifier, concurrency).
 #include "token/token_cache.h"
+#include "token/token_memo.h"
 
 #include <gtest/gtest.h>
 
@@ -195,6 +196,78 @@ TEST_F(CachedVerifierTest, Hs256TokensAreCachedToo) {
       testing::hs256({{"alg", "HS256"}, {"typ", "at+jwt"}}, claims(), config.hs256_secret);
   ASSERT_TRUE((*v)->verify(token, {}, at(kNow)).ok);
   EXPECT_TRUE((*v)->verify(token, {}, at(kNow)).from_cache);
+}
+
+// ---- the per-connection memo (token_memo.h) ------------------------------------------
+
+TEST_F(CachedVerifierTest, MemoServesTheConnectionsRepeatedTokenWithoutTheCache) {
+  TokenMemo memo;
+  const std::string token = mint(es256(), claims());
+  const TokenVerdict first = verifier_->verify(token, {}, at(kNow), &memo);
+  ASSERT_TRUE(first.ok);
+  EXPECT_FALSE(first.from_cache);
+  EXPECT_FALSE(memo.entry.token) << "only a cache hit fills the memo";
+  ASSERT_TRUE(verifier_->verify(token, {}, at(kNow), &memo).from_cache);
+  EXPECT_EQ(cache_->stats().hits, 1u);
+  const TokenVerdict third = verifier_->verify(token, {}, at(kNow), &memo);
+  ASSERT_TRUE(third.ok);
+  EXPECT_TRUE(third.from_cache);
+  EXPECT_EQ(third.token, first.token);
+  EXPECT_EQ(cache_->stats().hits + cache_->stats().misses, 2u) << "the memo did not answer";
+  // Another token on the same connection is verified on its own, not served by the memo.
+  json payload = claims();
+  payload["sub"] = "spiffe://example.org/agent/other";
+  const TokenVerdict other = verifier_->verify(mint(es256(), payload), {}, at(kNow), &memo);
+  ASSERT_TRUE(other.ok);
+  EXPECT_EQ(other.token->subject, "spiffe://example.org/agent/other");
+}
+
+TEST_F(CachedVerifierTest, MemoMissesWheneverTheCacheWould) {
+  json payload = claims();
+  payload["exp"] = kNow + 100;
+  const std::string token = mint(es256(), payload);
+  auto filled = [&](TokenMemo& memo) {
+    memo = {};
+    EXPECT_TRUE(verifier_->verify(token, {}, at(kNow), &memo).ok);
+    EXPECT_TRUE(verifier_->verify(token, {}, at(kNow), &memo).from_cache);
+    EXPECT_TRUE(memo.entry.token);
+  };
+  TokenMemo memo;
+  // exp: at exp, full verification (which still accepts it within the skew).
+  filled(memo);
+  EXPECT_TRUE(verifier_->verify(token, {}, at(kNow + 99), &memo).from_cache);
+  EXPECT_FALSE(verifier_->verify(token, {}, at(kNow + 100), &memo).from_cache);
+  // A cache clear (revocation, a policy change).
+  filled(memo);
+  cache_->clear();
+  EXPECT_FALSE(verifier_->verify(token, {}, at(kNow), &memo).from_cache);
+  // Another verifier (another target's audiences) never takes this verifier's memo.
+  filled(memo);
+  TokenRequirements reports = testing::requirements();
+  reports.audiences = {"api://reports"};
+  auto other = make(reports);
+  EXPECT_EQ(other->verify(token, {}, at(kNow), &memo).reason, "wrong_audience");
+  // The key was withdrawn: the memo must not outlive it either.
+  filled(memo);
+  keys_->set(testing::keySet({es256("ec-2", "p256-b")}));
+  EXPECT_EQ(verifier_->verify(token, {}, at(kNow), &memo).reason, "unknown_key");
+}
+
+TEST_F(CachedVerifierTest, MemoKeepsTheBindingCheckPerRequest) {
+  TokenRequirements req = testing::requirements();
+  req.binding = BindingMode::kSubToSpiffe;
+  verifier_ = make(req);
+  const std::string budget = "spiffe://example.org/agent/budget";
+  json payload = claims();
+  payload["sub"] = budget;
+  const std::string token = mint(es256(), payload);
+  TokenMemo memo;
+  ASSERT_TRUE(verifier_->verify(token, CallerBinding{budget, {}}, at(kNow), &memo).ok);
+  ASSERT_TRUE(verifier_->verify(token, CallerBinding{budget, {}}, at(kNow), &memo).from_cache);
+  const TokenVerdict v =
+      verifier_->verify(token, CallerBinding{"spiffe://example.org/agent/reports", {}}, at(kNow), &memo);
+  EXPECT_FALSE(v.ok);
+  EXPECT_EQ(v.reason, "token_not_bound");
 }
 
 TEST_F(CachedVerifierTest, ConcurrentVerificationIsConsistent) {
