@@ -92,14 +92,8 @@ std::string toJsonLine(const AuditEvent& e) {
   }
   if (e.token_present) {
     out.append(",\"token\":{\"present\":true");
-    if (const TokenFacts* t = e.token.get()) {
-      if (!t->issuer.empty()) field(out, "iss", t->issuer);
-      if (!t->subject.empty()) field(out, "sub", t->subject);
-      if (!t->client_id.empty()) field(out, "client_id", t->client_id);
-      if (!t->audiences_csv.empty()) field(out, "aud", t->audiences_csv);
-      if (!t->roles_csv.empty()) field(out, "roles", t->roles_csv);
-      if (!t->jti_digest.empty()) field(out, "jti_sha256", t->jti_digest);
-    }
+    // iss, sub, client_id, aud, roles, jti_sha256: prerendered for verified tokens.
+    if (const TokenFacts* t = e.token.get()) appendAuditMembers(out, *t);
     out.push_back('}');
   }
   if (!e.caller_risk.empty()) {

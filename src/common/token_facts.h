@@ -21,6 +21,15 @@ struct TokenFacts {
   // `aud` and the roles joined with ",", computed once at verification.
   std::string audiences_csv;
   std::string roles_csv;
+  // The members above as the audit line's `token` object members (`,"iss":"…",…`),
+  // rendered once by renderAuditMembers() when the facts are complete, so a cached token
+  // is not escaped again for every request's audit line. Empty: the writer renders them.
+  std::string audit_members;
 };
+
+// Appends the audit members of `facts` to `out` (rendered now, or as prerendered).
+void appendAuditMembers(std::string& out, const TokenFacts& facts);
+// Fills facts.audit_members from the other members.
+void renderAuditMembers(TokenFacts& facts);
 
 }  // namespace warden

@@ -566,6 +566,7 @@ TokenVerdict AccessTokenVerifier::verifyUncached(std::string_view token, const T
   for (const auto& r : verified->roles) {
     verified->roles_csv.append(verified->roles_csv.empty() ? "" : ",").append(r);
   }
+  renderAuditMembers(*verified);
 
   std::shared_ptr<const VerifiedToken> result = std::move(verified);
   if (digest != nullptr) {
