@@ -9,11 +9,9 @@
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
 
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <thread>
 #include <nlohmann/json.hpp>
 
@@ -22,6 +20,7 @@
 #include "support/mesh_harness.h"
 #include "support/process_harness.h"
 #include "support/test_env.h"
+#include "support/traffic_harness.h"
 #include "tokenservice/token_service.h"
 #include "workload/workload_client.h"
 
@@ -666,54 +665,13 @@ TEST_F(WardenTokenServiceTest, CertificateBoundTokenSurvivesSvidRotationUnderTra
   startTargetTrustingService("certificate");
   startEgressWithServiceRoutes();
 
-  std::atomic<bool> stop{false};
-  std::atomic<int> ok{0}, failed{0};
-  std::mutex failures_mutex;
-  std::vector<std::string> failures;
-  auto record = [&](const std::optional<HttpResponse>& r, const char* what) {
-    if (r && r->status == 200) {
-      ++ok;
-      return;
-    }
-    ++failed;
-    std::lock_guard lock(failures_mutex);
-    if (failures.size() < 5) {
-      failures.push_back(std::string(what) + ": " +
-                         (r ? std::to_string(r->status) + " " + r->body : "no response"));
-    }
-  };
-  const int port = egress_->egressEndpoint().port;
-  std::thread keep_alive([&] {
-    auto c = TestConnection::plain(port);
-    while (!stop.load()) {
-      if (!c || !c->send(makeRequest("GET", "/mtls/read"))) {
-        record(std::nullopt, "keep-alive send");
-        c = TestConnection::plain(port);
-        continue;
-      }
-      auto r = c->read();
-      record(r, "keep-alive");
-      if (!r) c = TestConnection::plain(port);
-    }
-  });
-  std::thread fresh([&] {
-    while (!stop.load()) {
-      auto c = TestConnection::plain(port);
-      record(c && c->send(makeRequest("GET", "/mtls/read", "Connection: close\r\n"))
-                 ? c->read()
-                 : std::nullopt,
-             "fresh connection");
-    }
-  });
   const auto issued_before = service_->stats().issued;
+  TrafficDriver traffic(egress_->egressEndpoint().port, "/mtls/read");
   std::this_thread::sleep_for(10s);
-  stop = true;
-  keep_alive.join();
-  fresh.join();
-  EXPECT_EQ(failed.load(), 0) << failed.load() << " of " << (ok.load() + failed.load())
-                              << " calls failed; first: "
-                              << (failures.empty() ? "" : failures.front());
-  EXPECT_GT(ok.load(), 100);
+  traffic.stop();
+  EXPECT_EQ(traffic.failed(), 0) << traffic.failed() << " of " << (traffic.ok() + traffic.failed())
+                                 << " calls failed; first: " << traffic.firstFailure();
+  EXPECT_GT(traffic.ok(), 100);
   // One new bound token per new certificate: the SVID really rotated, several times.
   EXPECT_GE(service_->stats().issued - issued_before, 3u);
 }

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include <atomic>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -12,6 +11,7 @@
 #include "issuer/identity_server.h"
 #include "support/mesh_harness.h"
 #include "support/test_env.h"
+#include "support/traffic_harness.h"
 
 namespace warden::testing {
 namespace {
@@ -158,35 +158,7 @@ TEST_F(WorkloadIdentityTest, RotationUnderLoadFailsNoRequest) {
   auto egress = startReportEgress(backend->ingressEndpoint().port);
   ASSERT_TRUE(waitUntil([&] { return backend->ready() && egress->ready(); }, seconds(10)));
 
-  std::atomic<bool> stop{false};
-  std::atomic<int> ok{0}, failed{0};
-  std::mutex failures_mutex;
-  std::vector<std::string> failures;
-  auto record = [&](const std::optional<HttpResponse>& r, const char* what) {
-    if (r && r->status == 200) {
-      ++ok;
-      return;
-    }
-    ++failed;
-    std::lock_guard lock(failures_mutex);
-    if (failures.size() < 10) {
-      failures.push_back(std::string(what) + ": " + (r ? std::to_string(r->status) + " " + r->body : "no response"));
-    }
-  };
-  std::thread keep_alive([&] {
-    auto c = TestConnection::plain(egress->egressEndpoint().port);
-    while (!stop.load()) {
-      if (!c || !c->send(makeRequest("GET", "/budget/read"))) {
-        record(std::nullopt, "keep-alive send");
-        c = TestConnection::plain(egress->egressEndpoint().port);
-        continue;
-      }
-      record(c->read(), "keep-alive");
-    }
-  });
-  std::thread fresh([&] {
-    while (!stop.load()) record(call(*egress, "/budget/read", true), "fresh connection");
-  });
+  TrafficDriver traffic(egress->egressEndpoint().port, "/budget/read");
   std::set<std::time_t> backend_expiries;
   const auto end = std::chrono::steady_clock::now() + seconds(30);
   while (std::chrono::steady_clock::now() < end) {
@@ -198,11 +170,9 @@ TEST_F(WorkloadIdentityTest, RotationUnderLoadFailsNoRequest) {
     }
     std::this_thread::sleep_for(milliseconds(250));
   }
-  stop = true;
-  keep_alive.join();
-  fresh.join();
-  EXPECT_EQ(failed.load(), 0) << (failures.empty() ? "" : failures.front());
-  EXPECT_GT(ok.load(), 300);
+  traffic.stop();
+  EXPECT_EQ(traffic.failed(), 0) << traffic.firstFailure();
+  EXPECT_GT(traffic.ok(), 300);
   EXPECT_GE(backend_expiries.size(), 8u) << "the SVID must have rotated about every 2 s";
 }
 
