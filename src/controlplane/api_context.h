@@ -18,6 +18,7 @@
 #include "controlplane/server_health.h"
 #include "controlplane/sidecar_reports.h"
 #include "controlplane/store.h"
+#include "controlplane/test_calls.h"
 #include "net/https_server.h"
 
 namespace warden::controlplane::api {
@@ -46,6 +47,8 @@ HttpResponse ok(const json& body, unsigned status = 200);
 HttpResponse storeError(const StoreError& e);
 // The request body as a JSON object, or a 400 response.
 std::variant<json, HttpResponse> jsonBody(const Route& r);
+// A non-negative decimal that fits in int64 (a longer one is refused, never wrapped).
+std::optional<std::int64_t> parseInt(const std::string& text);
 // The same, where every member is optional: an empty body stands for {}.
 std::variant<json, HttpResponse> optionalJsonBody(const Route& r);
 // An optional string member of a request body: `fallback` when absent or null, a 400
@@ -64,6 +67,7 @@ struct Context {
   boost::asio::io_context* ioc = nullptr;
   ChangeWaiters config_waiters;  // distribution long-polls
   ChangeWaiters audit_waiters;   // audit live streams
+  TestCallBroker test_calls;     // calls waiting for, or answered by, callers' sidecars
 };
 
 boost::asio::awaitable<HttpResponse> agents(Context& c, Route& r);
@@ -71,6 +75,10 @@ boost::asio::awaitable<HttpResponse> documents(Context& c, Route& r, std::string
 boost::asio::awaitable<HttpResponse> audit(Context& c, Route& r);
 boost::asio::awaitable<HttpResponse> distribution(Context& c, Route& r);
 HttpResponse users(Context& c, Route& r);
+// api_routes_test_calls.cc: POST /test-calls (admins), and the sidecars' side of it
+// (/sidecars/test-calls[/{id}]).
+boost::asio::awaitable<HttpResponse> testCalls(Context& c, Route& r);
+boost::asio::awaitable<HttpResponse> sidecarTestCalls(Context& c, Route& r);
 // api_routes_health.cc; `now` in Unix seconds.
 HttpResponse sidecarStatus(Route& r, SidecarReports& reports, std::int64_t now);
 HttpResponse health(Context& c, Route& r, const ServerHealthInputs& server, SidecarReports& reports,

@@ -13,18 +13,6 @@ namespace {
 
 constexpr std::size_t kMaxExportRows = 100000;
 
-// A non-negative decimal that fits in int64 (a longer one is refused, never wrapped).
-std::optional<std::int64_t> parseInt(const std::string& text) {
-  if (text.empty() || text.size() > 19) return std::nullopt;
-  std::int64_t n = 0;
-  for (char ch : text) {
-    if (ch < '0' || ch > '9') return std::nullopt;
-    if (n > (std::numeric_limits<std::int64_t>::max() - (ch - '0')) / 10) return std::nullopt;
-    n = n * 10 + (ch - '0');
-  }
-  return n;
-}
-
 std::variant<AuditQuery, HttpResponse> queryFrom(const Route& r) {
   AuditQuery q;
   q.caller = r.queryValue("caller");

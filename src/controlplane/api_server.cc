@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <limits>
 #include "jose/jws.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -65,6 +66,17 @@ HttpResponse storeError(const StoreError& e) {
   }
   spdlog::error("control plane store: {}", e.message);
   return error(500, "store_error", "the store failed; nothing was changed");
+}
+
+std::optional<std::int64_t> parseInt(const std::string& text) {
+  if (text.empty() || text.size() > 19) return std::nullopt;
+  std::int64_t n = 0;
+  for (char ch : text) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    if (n > (std::numeric_limits<std::int64_t>::max() - (ch - '0')) / 10) return std::nullopt;
+    n = n * 10 + (ch - '0');
+  }
+  return n;
 }
 
 std::variant<json, HttpResponse> jsonBody(const Route& r) {
@@ -498,6 +510,9 @@ struct ApiServer::Impl {
     }
     if (area == "distribution") co_return co_await api::distribution(*context, r);
     if (area == "audit") co_return co_await api::audit(*context, r);
+    if (area == "sidecars" && r.segments.size() >= 2 && r.segments[1] == "test-calls") {
+      co_return co_await api::sidecarTestCalls(*context, r);
+    }
     if (area == "sidecars") co_return api::sidecarStatus(r, sidecar_reports, now());
     if (r.principal.role == Role::kSidecar) {
       co_return api::error(403, "forbidden", "a sidecar may only fetch its view and ship audit");
@@ -507,6 +522,7 @@ struct ApiServer::Impl {
     if (area == "governance") co_return co_await api::documents(*context, r, kGovernanceDocument);
     if (area == "changes" && r.method == "GET") co_return changes(r);
     if (area == "explain") co_return explain(r);
+    if (area == "test-calls") co_return co_await api::testCalls(*context, r);
     if (area == "health") co_return api::health(*context, r, health_inputs, sidecar_reports, now());
     if (area == "users") co_return api::users(*context, r);
     if (area == "credentials" && r.segments.size() == 2 && r.segments[1] == "rotate" &&
@@ -615,7 +631,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(
   if (!config.access.identity_providers.empty()) impl.health_inputs.identity_providers = impl.idps.get();
   impl.health_inputs.token_service = impl.hooks.token_service;
   impl.health_inputs.federated_bundles = impl.hooks.federated_bundles;
-  impl.context.reset(new api::Context{impl.config, store, *impl.logins, &impl.server->context(), {}, {}});
+  impl.context.reset(new api::Context{impl.config, store, *impl.logins, &impl.server->context(), {}, {}, {}});
   impl.ready.store(true, std::memory_order_release);
   auto& ioc = impl.server->context();
   impl.subscription = store.subscribe([raw, &ioc](std::uint64_t) {

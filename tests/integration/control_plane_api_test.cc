@@ -217,9 +217,10 @@ class ControlPlaneApiTest : public ::testing::Test {
   }
   // A documented path with real values for its parameters.
   static std::string concrete(const std::string& path) {
-    return replaceAll(replaceAll(replaceAll(path, "{name}", "budget-report"), "{target}",
-                                 "budget-backend"),
-                      "{version}", "1");
+    return replaceAll(replaceAll(replaceAll(replaceAll(path, "{name}", "budget-report"), "{target}",
+                                            "budget-backend"),
+                                 "{version}", "1"),
+                      "{id}", "0123456789abcdef01234567");
   }
   std::string auditBatch(const std::string& spool, std::uint64_t first_seq,
                           const std::vector<std::string>& lines) {
@@ -277,6 +278,10 @@ class ControlPlaneApiTest : public ::testing::Test {
     } else if (path == "/api/v1/audit/events") {
       a.body = auditBatch("aa", 1, {auditLine(1714557600, "attempt", true, "rbac", "allowed",
                                               "budget-report", "GET", "/budget/read")});
+    } else if (path == "/api/v1/test-calls") {
+      a.body = R"({"caller":"budget-report","target":"budget-backend","method":"GET","path":"/budget/read"})";
+    } else if (path == "/api/v1/sidecars/test-calls/{id}") {
+      a.body = R"({"status":200,"latency_ms":1.5,"body":""})";
     } else if (path == "/api/v1/sidecars/status") {
       a.body = R"({"version":"0.1.0","started_at":1,"interval_seconds":15})";
     } else if (path == "/api/v1/users" && method == "POST") {
@@ -459,7 +464,12 @@ TEST_F(ControlPlaneApiTest, SidecarMayOnlyFetchItsViewAndShipAudit) {
       const auto before = state();
       const auto res = as("budget-backend", method, concrete(path), attempt.body, attempt.headers);
       if (hasRole(op, "sidecar")) {
-        EXPECT_EQ(res.status, path == "/api/v1/sidecars/status" ? 204 : 200)
+        // A test call's answer for a call that was never made: refused as unknown, which
+        // shows the sidecar reached the route.
+        const unsigned expected = path == "/api/v1/sidecars/status"               ? 204
+                                  : path == "/api/v1/sidecars/test-calls/{id}" ? 404
+                                                                               : 200;
+        EXPECT_EQ(res.status, expected)
             << method << " " << path << ": " << res.body;
         ++allowed;
         continue;
@@ -468,8 +478,9 @@ TEST_F(ControlPlaneApiTest, SidecarMayOnlyFetchItsViewAndShipAudit) {
       EXPECT_EQ(state(), before) << method << " " << path;
     }
   }
-  // The view, the audit ingest, the status report and whoami.
-  EXPECT_EQ(allowed, 4);
+  // The view, the audit ingest, the status report, whoami, and taking and answering test
+  // calls.
+  EXPECT_EQ(allowed, 6);
   auto who = ControlPlane::json(as("budget-backend", "GET", "/api/v1/whoami"));
   EXPECT_EQ(who["role"], "sidecar");
   EXPECT_EQ(who["agent"], "budget-backend");
