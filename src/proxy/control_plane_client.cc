@@ -134,10 +134,13 @@ struct ControlPlaneClient::Impl {
   token::FetchUrl view_url;
   token::FetchUrl audit_url;
   token::FetchUrl status_url;
+  token::FetchUrl test_calls_url;
   StatusSource status_source;  // empty: no status reports
+  TestCallRunner test_call_runner;  // empty: no test calls
   asio::io_context ioc{1};
   std::optional<asio::steady_timer> retry_timer;
   std::optional<asio::steady_timer> report_timer;
+  std::optional<asio::steady_timer> test_call_timer;
   std::thread thread;
   std::atomic<bool> stopping{false};
 
@@ -211,6 +214,73 @@ struct ControlPlaneClient::Impl {
       } else {
         noteReport({});
       }
+    }
+  }
+
+  // One test call: sent through our egress like the app's requests, answered to the
+  // server. Several may run at once; each is bounded by the runner's timeout.
+  asio::awaitable<void> answerTestCall(TestCall call) {
+    const std::string id = call.id;
+    json answer = co_await test_call_runner(std::move(call));
+    token::FetchUrl url = test_calls_url;
+    url.target += "/" + id;
+    // The app's bytes need not be UTF-8: never let them make the answer unsendable.
+    auto res = co_await exchange(url, true, answer.dump(-1, ' ', false, json::error_handler_t::replace),
+                                 std::chrono::seconds(10));
+    if (!res.ok || res.status != 204) {
+      spdlog::warn("control plane: the answer to test call {} was not accepted: {}", id,
+                   res.ok ? std::to_string(res.status) + " " + token::printableText(res.body) : res.error);
+      co_return;
+    }
+    std::lock_guard lock(mutex);
+    ++status.test_calls_run;
+  }
+
+  // The test-call long-poll: on this client's thread, beside the view's, never on a worker.
+  asio::awaitable<void> pollTestCalls() {
+    auto delay = kRetryInitial;
+    std::mt19937 jitter(std::random_device{}());
+    std::string last_problem;
+    while (!stopping.load()) {
+      token::FetchUrl url = test_calls_url;
+      url.target += "?wait=" + std::to_string(config.poll_wait.count());
+      auto res = co_await exchange(url, false, {}, config.poll_wait + std::chrono::seconds(10));
+      std::string problem;
+      if (!res.ok) {
+        problem = res.error;
+      } else if (res.status != 200) {
+        problem = "answered " + std::to_string(res.status) + ": " + token::printableText(res.body);
+      } else {
+        const json list = json::parse(res.body, nullptr, false);
+        if (!list.is_object() || !list.contains("calls") || !list["calls"].is_array()) {
+          problem = "expected {\"calls\": [...]}";
+        } else {
+          for (const auto& item : list["calls"]) {
+            auto call = parseTestCall(item);
+            if (!call) {
+              // Without a valid id there is nothing to answer; the server's request times out.
+              spdlog::error("control plane: test call refused: {}", call.error().message);
+              continue;
+            }
+            spdlog::info("control plane: test call {}: {} {} to {}", call->id, call->method, call->path,
+                         call->target);
+            asio::co_spawn(ioc, answerTestCall(std::move(*call)), asio::detached);
+          }
+        }
+      }
+      if (problem.empty()) {
+        if (!last_problem.empty()) spdlog::info("control plane: taking test calls again");
+        last_problem.clear();
+        delay = kRetryInitial;
+        continue;
+      }
+      if (problem != last_problem) spdlog::warn("control plane: test calls: {}", problem);
+      last_problem = problem;
+      const auto wait = delay / 2 + std::chrono::milliseconds(std::uniform_int_distribution<long>(
+                                        0, std::max<long>(1, delay.count() / 2))(jitter));
+      delay = std::min<std::chrono::milliseconds>(delay * 2, kRetryMax);
+      test_call_timer->expires_after(wait);
+      co_await test_call_timer->async_wait(asio::as_tuple(asio::use_awaitable));
     }
   }
 
@@ -297,11 +367,14 @@ ControlPlaneClient::ControlPlaneClient(ControlPlaneConfig config, TlsSource tls,
   auto view = token::parseFetchUrl(base + "/api/v1/distribution/view");
   auto audit = token::parseFetchUrl(base + "/api/v1/audit/events");
   auto report = token::parseFetchUrl(base + "/api/v1/sidecars/status");
+  auto test_calls = token::parseFetchUrl(base + "/api/v1/sidecars/test-calls");
   if (view) impl_->view_url = *view;
   if (audit) impl_->audit_url = *audit;
   if (report) impl_->status_url = *report;
+  if (test_calls) impl_->test_calls_url = *test_calls;
   impl_->retry_timer.emplace(impl_->ioc);
   impl_->report_timer.emplace(impl_->ioc);
+  impl_->test_call_timer.emplace(impl_->ioc);
   std::error_code ec;
   std::filesystem::create_directories(impl_->config.state_dir, ec);
 }
@@ -336,10 +409,15 @@ void ControlPlaneClient::reportStatusWith(StatusSource source) {
   impl_->status_source = std::move(source);
 }
 
+void ControlPlaneClient::runTestCallsWith(TestCallRunner runner) {
+  impl_->test_call_runner = std::move(runner);
+}
+
 void ControlPlaneClient::start() {
   if (impl_->thread.joinable()) return;
   asio::co_spawn(impl_->ioc, impl_->run(), asio::detached);
   if (impl_->status_source) asio::co_spawn(impl_->ioc, impl_->reportStatus(), asio::detached);
+  if (impl_->test_call_runner) asio::co_spawn(impl_->ioc, impl_->pollTestCalls(), asio::detached);
   impl_->thread = std::thread([this] { impl_->ioc.run(); });
 }
 

@@ -4,7 +4,8 @@
 // ones to the sidecar, and keeps the last good one on disk so a restart while the server
 // is unreachable still enforces it (fail-static). It also ships audit batches and, every
 // `status_interval`, a health report (POST /api/v1/sidecars/status); a report that fails
-// is logged and simply sent again at the next interval.
+// is logged and simply sent again at the next interval. With `test_calls` on, it also
+// long-polls for test calls (proxy/test_call.h) and posts each one's answer back.
 //
 // Nothing here decides a request: the data plane reads the Runtime the sidecar built from
 // the last good view, and `confirmedAt()` says how fresh its governance data is.
@@ -12,6 +13,8 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+
+#include <boost/asio/awaitable.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -26,6 +29,7 @@
 #include "governance/governance.h"
 #include "policy/policy.h"
 #include "proxy/sidecar_config.h"
+#include "proxy/test_call.h"
 #include "proxy/tls_contexts.h"
 #include "token/revocations.h"
 
@@ -60,6 +64,7 @@ struct ControlPlaneStatus {
   std::uint64_t reports_sent = 0;
   std::uint64_t reports_failed = 0;
   std::string last_report_error;  // empty after a report the server accepted
+  std::uint64_t test_calls_run = 0;  // answered test calls
 };
 
 class ControlPlaneClient {
@@ -79,6 +84,10 @@ class ControlPlaneClient {
   std::optional<ControlPlaneView> loadCached();
   // Enables the periodic status report (call before start()).
   void reportStatusWith(StatusSource source);
+  // Sends a test call and returns its answer (proxy/test_call.h); runs on the client's
+  // thread. Set before start() to take test calls from the server.
+  using TestCallRunner = std::function<boost::asio::awaitable<nlohmann::json>(TestCall)>;
+  void runTestCallsWith(TestCallRunner runner);
   void start();
   void stop();
 

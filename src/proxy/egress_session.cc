@@ -10,6 +10,7 @@
 #include <boost/asio/ssl.hpp>
 #include <chrono>
 
+#include "proxy/egress_routes.h"
 #include "proxy/egress_token.h"
 #include "proxy/error_response.h"
 #include "proxy/forward.h"
@@ -30,29 +31,6 @@ std::string_view hostWithoutPort(std::string_view host) {
   }
   const auto colon = host.rfind(':');
   return colon == std::string_view::npos ? host : host.substr(0, colon);
-}
-
-bool pathHasPrefix(std::string_view path, std::string_view prefix) {
-  if (prefix.empty() || prefix == "/") return true;
-  if (path.substr(0, prefix.size()) != prefix) return false;
-  return path.size() == prefix.size() || prefix.back() == '/' || path[prefix.size()] == '/' ||
-         path[prefix.size()] == '?';
-}
-
-// Longest matching path prefix among the routes for this host; -1 if none.
-int selectRoute(const EgressConfig& egress, std::string_view host, std::string_view target) {
-  int best = -1;
-  std::size_t best_len = 0;
-  for (std::size_t i = 0; i < egress.routes.size(); ++i) {
-    const auto& r = egress.routes[i];
-    if (!beast::iequals(r.host, host)) continue;
-    if (!pathHasPrefix(target, r.path_prefix)) continue;
-    if (best < 0 || r.path_prefix.size() > best_len) {
-      best = static_cast<int>(i);
-      best_len = r.path_prefix.size();
-    }
-  }
-  return best;
 }
 
 }  // namespace

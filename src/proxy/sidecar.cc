@@ -370,6 +370,13 @@ struct Sidecar::Impl {
     return {ready, j.dump() + "\n"};
   }
 
+  // A test call from the control plane, through our own egress listener (the config
+  // requires egress when test calls are on).
+  boost::asio::awaitable<json> runTestCall(TestCall call) {
+    if (workers.empty()) co_return json{{"failure", "the sidecar is not running yet"}};
+    co_return co_await proxy::runTestCall(*shared.config.egress, workers.front()->boundEgress(), std::move(call));
+  }
+
   // The control plane's status report: the /readyz facts plus what only the report says.
   json statusReport() {
     StatusReportFacts facts;
@@ -470,6 +477,7 @@ struct Sidecar::Impl {
                             {"reports_sent", st.reports_sent},
                             {"reports_failed", st.reports_failed}};
       if (!st.last_report_error.empty()) j["control_plane"]["last_report_error"] = st.last_report_error;
+      if (shared.config.control_plane->test_calls) j["control_plane"]["test_calls_answered"] = st.test_calls_run;
       if (audit_shipper) {
         const auto s = audit_shipper->stats();
         j["audit_shipping"] = {{"shipped", s.shipped}, {"backlog", s.backlog},
@@ -579,6 +587,15 @@ struct Sidecar::Impl {
                         {"upstream_response", c.timeouts.upstream_response_ms},
                         {"body_idle", c.timeouts.body_idle_ms}};
     j["audit"] = {{"file", c.audit.file_path}, {"stdout", c.audit.to_stdout}};
+    if (c.control_plane) {
+      j["control_plane"] = {{"url", c.control_plane->url},
+                            {"server_id", c.control_plane->server_id},
+                            {"state_dir", c.control_plane->state_dir},
+                            {"poll_wait_s", c.control_plane->poll_wait.count()},
+                            {"status_interval_s", c.control_plane->status_interval.count()},
+                            {"ship_audit", c.control_plane->ship_audit},
+                            {"test_calls", c.control_plane->test_calls}};
+    }
     return j.dump(2) + "\n";
   }
 };
@@ -633,6 +650,9 @@ Result<std::unique_ptr<Sidecar>> Sidecar::create(SidecarConfig config) {
         },
         [raw](const ControlPlaneView& view) { return raw->applyView(view); });
     impl->control_plane->reportStatusWith([raw] { return raw->statusReport(); });
+    if (c.control_plane->test_calls) {
+      impl->control_plane->runTestCallsWith([raw](TestCall call) { return raw->runTestCall(std::move(call)); });
+    }
   }
   if (c.ingress && c.control_plane) {
     // Fail static across restarts: the last good view, else nobody gets in until the

@@ -140,7 +140,7 @@ SidecarConfig parse(const YAML::Node& root, const Reader& r, const std::string& 
   const auto cp = root["control_plane"];
   if (cp) {
     r.onlyKeys(cp, "control_plane", {"url", "server_id", "state_dir", "poll_wait", "ship_audit",
-                                         "status_interval"});
+                                         "status_interval", "test_calls"});
     ControlPlaneConfig cc;
     for (const char* k : {"url", "server_id", "state_dir"}) {
       if (!cp[k]) r.fail(cp, std::string("control_plane.") + k, "is required");
@@ -167,6 +167,13 @@ SidecarConfig parse(const YAML::Node& root, const Reader& r, const std::string& 
         r.fail(cp["status_interval"], "control_plane.status_interval", "must be whole seconds");
       }
       cc.status_interval = std::chrono::duration_cast<std::chrono::seconds>(interval);
+    }
+    if (cp["test_calls"]) {
+      cc.test_calls = r.boolean(cp["test_calls"], "control_plane.test_calls");
+      // A test call is sent through the egress listener, like the app's requests.
+      if (cc.test_calls && !root["egress"]) {
+        r.fail(cp["test_calls"], "control_plane.test_calls", "needs egress (test calls are sent through it)");
+      }
     }
     c.control_plane = cc;
   }

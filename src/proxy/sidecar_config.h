@@ -112,6 +112,9 @@ struct ControlPlaneConfig {
   // How often the sidecar reports its health (POST /api/v1/sidecars/status); the server
   // calls a report stale after three intervals without a new one.
   std::chrono::seconds status_interval{15};
+  // Take test calls: requests an administrator asks this sidecar to send through its own
+  // egress (docs/sidecar.md#test-calls). Off unless configured.
+  bool test_calls = false;
 };
 
 struct Limits {
