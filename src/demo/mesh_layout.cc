@@ -149,6 +149,8 @@ json sidecarConfig(const MeshConfig& c, const MeshLayout& l, std::size_t index) 
                           {"server_id", l.serverSpiffeId(c)},
                           {"state_dir", l.run_dir + "/agents/" + a.name + "/state"},
                           {"poll_wait", "30s"}};
+    // The portal's What If may send a real call as any governed caller (admins only).
+    if (!a.routes.empty()) s["control_plane"]["test_calls"] = true;
   }
   if (!a.routes.empty()) {
     json routes = json::array();
