@@ -1,4 +1,5 @@
-// What If against the mesh: the page, the server's explain and real calls agree.
+// What If against the mesh: the page, the server's explain, real calls made by the test and
+// real calls sent from the page (the caller's own sidecar, POST /api/v1/test-calls) agree.
 
 import {
   check,
@@ -35,6 +36,7 @@ async function whatIfAgreesWithRealCalls({ browser, mesh }) {
     const page = await context.newPage();
     await signIn(page, mesh, "/what-if", "admin", mesh.adminPassword, "admin", "whatif");
     let denials = 0;
+    let realCalls = 0;
     for (const c of WHAT_IF_CASES) {
       const real = realVerdict(await appCall(mesh, c.caller, c.target, c.method, c.path));
       // A <select> inside its <label> takes the options' text into the label's, so find
@@ -65,11 +67,27 @@ async function whatIfAgreesWithRealCalls({ browser, mesh }) {
         if (said !== real) throw new Error(`What If says ${said}, the mesh says ${real}`);
         return true;
       });
+      // The page's own real call: the caller's sidecar sends the same request through the
+      // mesh (POST /api/v1/test-calls), and the page sets its answer beside the verdict.
+      const [sent] = await Promise.all([
+        page.waitForResponse((r) => new URL(r.url()).pathname === "/api/v1/test-calls", { timeout: 20_000 }),
+        page.getByRole("button", { name: "Send real call" }).click(),
+      ]);
+      const t = await sent.json();
+      check(sent.status() === 200, `test call ${c.caller} -> ${c.target} ${c.method} ${c.path}: ${sent.status()} ${JSON.stringify(t)}`);
+      const viaSidecar = realVerdict({ status: t.status, response: t.decision === "deny" ? { layer: t.layer, error: t.reason } : {} });
+      check(viaSidecar === real, `${c.caller} -> ${c.target} ${c.method} ${c.path}: the test call says ${viaSidecar}, the mesh says ${real}`);
+      await eventually(`the page compares the real call for ${c.caller} -> ${c.target} ${c.method} ${c.path}`, 10_000, async () => {
+        const text = (await page.getByTestId("real-comparison").textContent()) ?? "";
+        if (!text.includes("What If and the mesh agree")) throw new Error(`the page says: ${text}`);
+        return true;
+      });
+      realCalls += 1;
       if (real !== "allow") denials += 1;
     }
     check(denials >= 4, `the What If cases should include the denials of the seed matrix (${denials})`);
     await shot(page, "what-if");
-    return `${WHAT_IF_CASES.length} requests, ${denials} of them denied: the page, the server's explain and the mesh agree`;
+    return `${WHAT_IF_CASES.length} requests, ${denials} of them denied: the page, the server's explain, the mesh and ${realCalls} real calls sent from the page agree`;
   } finally {
     await context.close();
   }

@@ -56,3 +56,37 @@ export interface ExplainAnswer {
 
 export const explain = async (body: ExplainRequest) =>
   (await request<ExplainAnswer>("/api/v1/explain", { method: "POST", body })).data;
+
+/** `POST /api/v1/test-calls` body: a real request the caller's own sidecar sends. */
+export interface TestCallRequest {
+  caller: string;
+  target: string;
+  method: string;
+  path: string;
+  body?: string;
+  content_type?: string;
+}
+
+/** What the mesh answered a test call, and the verdict read from it. */
+export interface TestCallAnswer {
+  id: string;
+  caller: string;
+  caller_spiffe_id: string;
+  target: string;
+  target_spiffe_id: string;
+  method: string;
+  path: string;
+  sent_unix: number;
+  status: number;
+  latency_ms: number;
+  content_type?: string;
+  body: string;
+  body_truncated?: boolean;
+  decision: "allow" | "deny";
+  layer?: string;
+  reason?: string;
+  request_id?: string;
+}
+
+export const testCall = async (body: TestCallRequest) =>
+  (await request<TestCallAnswer>("/api/v1/test-calls", { method: "POST", body })).data;

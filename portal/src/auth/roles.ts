@@ -6,12 +6,14 @@ export type Action =
   | "governance.write"
   | "credentials.rotate"
   | "read"
-  | "explain";
+  | "explain"
+  | "test-call";
 
 // Mirrors the control plane's role table (docs/control-plane.md, "Roles"); the server
 // checks again, this only keeps controls that would get 403 off the screen.
 const allowed: Record<Role, ReadonlySet<Action>> = {
-  admin: new Set<Action>(["agents.write", "policies.write", "governance.write", "credentials.rotate", "read", "explain"]),
+  // A test call is real traffic sent as an agent: administrators only.
+  admin: new Set<Action>(["agents.write", "policies.write", "governance.write", "credentials.rotate", "read", "explain", "test-call"]),
   developer: new Set<Action>(["policies.write", "read", "explain"]),
   viewer: new Set<Action>(["read", "explain"]),
 };

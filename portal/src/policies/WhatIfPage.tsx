@@ -1,9 +1,12 @@
 import { useState } from "preact/hooks";
 import { listAgents } from "../api/agents";
-import { explain, type ExplainAnswer, type LayerVerdict } from "../api/policies";
+import { explain, testCall, type ExplainAnswer, type LayerVerdict, type TestCallAnswer } from "../api/policies";
+import { can } from "../auth/roles";
+import { role } from "../auth/session";
 import { ErrorBox } from "../ui/ErrorBox";
 import { formatUnix } from "../ui/format";
 import { useLoad } from "../ui/useLoad";
+import { compareVerdicts } from "./compareVerdicts";
 import { tokenFacts, type TokenFacts } from "./tokenClaims";
 
 export const pipeline = ["transport", "risk", "tags", "rbac", "token"] as const;
@@ -116,6 +119,62 @@ function Answer({ a }: { a: ExplainAnswer }) {
   );
 }
 
+/** The real call's answer beside What If's verdict for the same request. */
+function RealCall({ real, explained }: { real: TestCallAnswer; explained: ExplainAnswer | null }) {
+  const cmp = explained ? compareVerdicts(explained, real) : null;
+  return (
+    <section aria-label="Real call" class="real-call">
+      <h2>
+        Real call through the mesh: <span class={`pill ${verdictClass(real.decision)}`} data-testid="real-decision">{real.decision}</span>
+      </h2>
+      {cmp && (
+        <p class={cmp.agree ? "agree" : "error"} data-testid="real-comparison">
+          {cmp.agree ? "What If and the mesh agree" : "What If and the mesh differ"}: What If says <span class="mono">{cmp.explained}</span>, the mesh
+          answered <span class="mono">{cmp.real}</span>
+          {cmp.note ? ` (${cmp.note})` : ""}.
+        </p>
+      )}
+      <dl class="fields">
+        <dt>Sent by</dt>
+        <dd>
+          {real.caller}'s sidecar, as <span class="mono">{real.caller_spiffe_id}</span>
+        </dd>
+        <dt>Request</dt>
+        <dd class="mono">
+          {real.method} {real.path} to {real.target_spiffe_id}
+        </dd>
+        <dt>Status</dt>
+        <dd data-testid="real-status">{real.status}</dd>
+        {real.decision === "deny" && (
+          <>
+            <dt>Layer</dt>
+            <dd data-testid="real-layer">{real.layer}</dd>
+            <dt>Reason</dt>
+            <dd class="mono" data-testid="real-reason">{real.reason}</dd>
+          </>
+        )}
+        {real.request_id && (
+          <>
+            <dt>Request id</dt>
+            <dd class="mono">{real.request_id}</dd>
+          </>
+        )}
+        <dt>Latency</dt>
+        <dd>{real.latency_ms.toFixed(1)} ms</dd>
+      </dl>
+      {real.body !== "" && (
+        <details>
+          <summary>
+            Response body{real.content_type ? ` (${real.content_type})` : ""}
+            {real.body_truncated ? ", first 64 KiB" : ""}
+          </summary>
+          <pre class="mono">{real.body}</pre>
+        </details>
+      )}
+    </section>
+  );
+}
+
 /** "What if": every layer's verdict for a hypothetical request (POST /api/v1/explain, read-only). */
 export function WhatIfPage() {
   const agents = useLoad(listAgents, []);
@@ -143,26 +202,56 @@ export function WhatIfPage() {
   const [error, setError] = useState<unknown>(null);
   const [answer, setAnswer] = useState<ExplainAnswer | null>(null);
 
+  const [real, setReal] = useState<TestCallAnswer | null>(null);
+  const [realError, setRealError] = useState<unknown>(null);
+
   const names = (agents.data ?? []).map((a) => a.name);
   const callerValue = caller === OTHER ? callerId.trim() : caller;
   const ready = callerValue !== "" && target !== "" && path !== "";
+  const mayTestCall = can(role.value, "test-call");
+
+  const explainNow = () => {
+    const list = parseRoles(roles);
+    return explain({ caller: callerValue, target, method, path, ...(list.length ? { roles: list } : {}) }).then(
+      (a) => (setAnswer(a), a),
+      (err: unknown) => {
+        setError(err);
+        setAnswer(null);
+        return null;
+      },
+    );
+  };
 
   const submit = (e: Event) => {
     e.preventDefault();
     if (!ready) return;
-    const list = parseRoles(roles);
     setBusy(true);
     setError(null);
-    explain({ caller: callerValue, target, method, path, ...(list.length ? { roles: list } : {}) }).then(
-      (a) => (setAnswer(a), setBusy(false)),
-      (err: unknown) => (setError(err), setAnswer(null), setBusy(false)),
-    );
+    setReal(null);
+    setRealError(null);
+    void explainNow().then(() => setBusy(false));
+  };
+
+  // The same request explained and really sent by the caller's sidecar, side by side.
+  const sendReal = () => {
+    if (!ready || !mayTestCall) return;
+    setBusy(true);
+    setError(null);
+    setReal(null);
+    setRealError(null);
+    void Promise.all([
+      explainNow(),
+      testCall({ caller: callerValue, target, method, path }).then(setReal, (err: unknown) => setRealError(err)),
+    ]).then(() => setBusy(false));
   };
 
   return (
     <section class="page">
       <h1>What If</h1>
-      <p class="muted">Every layer's verdict for a request that is not sent: the stored policy and governance of the target decide.</p>
+      <p class="muted">
+        Every layer's verdict for a request that is not sent: the stored policy and governance of the target decide. An administrator can also
+        send it for real: the caller's own sidecar sends it through the mesh, and the answer is set beside the verdict.
+      </p>
       <ErrorBox error={agents.error} />
       <form class="filters" onSubmit={submit}>
         <label>
@@ -224,6 +313,16 @@ export function WhatIfPage() {
         <button type="submit" class="primary" disabled={!ready || busy}>
           Explain
         </button>
+        {mayTestCall && (
+          <button
+            type="button"
+            disabled={!ready || busy}
+            onClick={sendReal}
+            title="The caller's own sidecar sends this request through its egress, with its identity and token: it really reaches the target"
+          >
+            Send real call
+          </button>
+        )}
       </form>
       {tokenInfo?.error && <p class="error">Token: {tokenInfo.error}</p>}
       {tokenInfo?.facts && (
@@ -234,6 +333,8 @@ export function WhatIfPage() {
         </p>
       )}
       <ErrorBox error={error} />
+      <ErrorBox error={realError} />
+      {real && <RealCall real={real} explained={answer} />}
       {answer && <Answer a={answer} />}
     </section>
   );
