@@ -20,14 +20,16 @@ constexpr std::size_t kMaxPathBytes = 4096;
 constexpr std::size_t kMaxAnswerBytes = 8 * kMaxTestCallBodyBytes;
 
 bool isTokenChar(char c) {
-  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return true;
+  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+    return true;
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
 // An agent by registry name or SPIFFE ID; a 4xx naming `field` otherwise.
 std::variant<AgentRecord, HttpResponse> agentNamed(Store& store, const std::string& text,
-                                                    const char* field) {
-  auto agent = text.rfind("spiffe://", 0) == 0 ? store.getAgentBySpiffeId(text) : store.getAgent(text);
+                                                   const char* field) {
+  auto agent =
+      text.rfind("spiffe://", 0) == 0 ? store.getAgentBySpiffeId(text) : store.getAgent(text);
   if (!agent) {
     if (agent.error().kind == StoreErrorKind::kNotFound) {
       return error(404, "not_found", std::string(field) + ": no registered agent " + text);
@@ -35,8 +37,9 @@ std::variant<AgentRecord, HttpResponse> agentNamed(Store& store, const std::stri
     return storeError(agent.error());
   }
   if (agent->spiffe_id.empty()) {
-    return error(400, "invalid_request", std::string(field) + ": agent " + agent->name +
-                                             " has no SPIFFE ID (federation-only agents have no sidecar here)");
+    return error(400, "invalid_request",
+                 std::string(field) + ": agent " + agent->name +
+                     " has no SPIFFE ID (federation-only agents have no sidecar here)");
   }
   return std::move(*agent);
 }
@@ -57,7 +60,9 @@ json verdictOf(int status, const std::string& body) {
     auto parsed = json::parse(body, nullptr, false);
     if (parsed.is_object() && parsed.contains("error") && parsed["error"].is_string() &&
         parsed.contains("layer") && parsed["layer"].is_string() && parsed.contains("request_id")) {
-      return json{{"decision", "deny"}, {"layer", parsed["layer"]}, {"reason", parsed["error"]},
+      return json{{"decision", "deny"},
+                  {"layer", parsed["layer"]},
+                  {"reason", parsed["error"]},
                   {"request_id", parsed["request_id"]}};
     }
   }
@@ -68,11 +73,14 @@ json verdictOf(int status, const std::string& body) {
 // content_type} or {failure}.
 std::variant<json, std::string> parseAnswer(const std::string& text) {
   auto parsed = jose::parseJsonNoDuplicates(text);
-  if (!parsed) return "not JSON: " + parsed.error().message;
+  if (!parsed)
+    return "not JSON: " + parsed.error().message;
   const json& a = *parsed;
-  if (!a.is_object()) return std::string("expected an object");
+  if (!a.is_object())
+    return std::string("expected an object");
   if (a.contains("failure")) {
-    if (!a["failure"].is_string() || a["failure"].get_ref<const std::string&>().empty() || a.size() != 1) {
+    if (!a["failure"].is_string() || a["failure"].get_ref<const std::string&>().empty() ||
+        a.size() != 1) {
       return std::string("failure: expected a non-empty string, alone");
     }
     return a;
@@ -87,12 +95,14 @@ std::variant<json, std::string> parseAnswer(const std::string& text) {
       a["status"].get<int>() > 599) {
     return std::string("status: expected an HTTP status");
   }
-  if (!a.contains("latency_ms") || !a["latency_ms"].is_number() || a["latency_ms"].get<double>() < 0) {
+  if (!a.contains("latency_ms") || !a["latency_ms"].is_number() ||
+      a["latency_ms"].get<double>() < 0) {
     return std::string("latency_ms: expected a non-negative number");
   }
   if (!a.contains("body") || !a["body"].is_string() ||
       a["body"].get_ref<const std::string&>().size() > kMaxTestCallBodyBytes) {
-    return std::string("body: expected a string of at most ") + std::to_string(kMaxTestCallBodyBytes) + " bytes";
+    return std::string("body: expected a string of at most ") +
+           std::to_string(kMaxTestCallBodyBytes) + " bytes";
   }
   if (a.contains("body_truncated") && !a["body_truncated"].is_boolean()) {
     return std::string("body_truncated: expected a boolean");
@@ -111,7 +121,8 @@ boost::asio::awaitable<HttpResponse> sendTestCall(Context& c, Route& r) {
     co_return error(403, "forbidden", "sending a real call as an agent needs the admin role");
   }
   auto parsed = jsonBody(r);
-  if (auto* res = std::get_if<HttpResponse>(&parsed)) co_return std::move(*res);
+  if (auto* res = std::get_if<HttpResponse>(&parsed))
+    co_return std::move(*res);
   const json& b = std::get<json>(parsed);
   for (const auto& [key, value] : b.items()) {
     if (key != "caller" && key != "target" && key != "method" && key != "path" && key != "body" &&
@@ -123,7 +134,8 @@ boost::asio::awaitable<HttpResponse> sendTestCall(Context& c, Route& r) {
   const char* names[4] = {"caller", "target", "method", "path"};
   for (int i = 0; i < 4; ++i) {
     auto v = requiredString(b, names[i]);
-    if (auto* res = std::get_if<HttpResponse>(&v)) co_return std::move(*res);
+    if (auto* res = std::get_if<HttpResponse>(&v))
+      co_return std::move(*res);
     fields[i] = std::move(std::get<std::string>(v));
   }
   const std::string& method = fields[2];
@@ -131,11 +143,13 @@ boost::asio::awaitable<HttpResponse> sendTestCall(Context& c, Route& r) {
   if (method.size() > 32 || !std::all_of(method.begin(), method.end(), isTokenChar)) {
     co_return error(400, "invalid_request", "method: expected an HTTP method token");
   }
-  if (method == "CONNECT") co_return error(400, "invalid_request", "method: CONNECT cannot be a test call");
+  if (method == "CONNECT")
+    co_return error(400, "invalid_request", "method: CONNECT cannot be a test call");
   if (path.front() != '/' || path.size() > kMaxPathBytes ||
       !std::all_of(path.begin(), path.end(), [](char ch) { return ch > 0x20 && ch < 0x7f; })) {
     co_return error(400, "invalid_request",
-                    "path: expected an origin-form path (starting with '/', printable ASCII, no spaces, at most " +
+                    "path: expected an origin-form path (starting with '/', printable ASCII, no "
+                    "spaces, at most " +
                         std::to_string(kMaxPathBytes) + " bytes)");
   }
   TestCall call;
@@ -143,15 +157,19 @@ boost::asio::awaitable<HttpResponse> sendTestCall(Context& c, Route& r) {
   call.path = path;
   if (auto it = b.find("body"); it != b.end() && !it->is_null()) {
     if (!it->is_string() || it->get_ref<const std::string&>().size() > kMaxTestCallBodyBytes) {
-      co_return error(400, "invalid_request",
-                      "body: expected a string of at most " + std::to_string(kMaxTestCallBodyBytes) + " bytes");
+      co_return error(
+          400, "invalid_request",
+          "body: expected a string of at most " + std::to_string(kMaxTestCallBodyBytes) + " bytes");
     }
     call.body = it->get<std::string>();
   }
-  auto content_type = optionalString(b, "content_type", call.body.empty() ? "" : "application/json");
-  if (auto* res = std::get_if<HttpResponse>(&content_type)) co_return std::move(*res);
+  auto content_type =
+      optionalString(b, "content_type", call.body.empty() ? "" : "application/json");
+  if (auto* res = std::get_if<HttpResponse>(&content_type))
+    co_return std::move(*res);
   call.content_type = std::get<std::string>(content_type);
-  if (call.content_type.find_first_of("\r\n") != std::string::npos || call.content_type.size() > 256) {
+  if (call.content_type.find_first_of("\r\n") != std::string::npos ||
+      call.content_type.size() > 256) {
     co_return error(400, "invalid_request", "content_type: expected one header value");
   }
   if (!call.content_type.empty() && call.body.empty()) {
@@ -159,9 +177,11 @@ boost::asio::awaitable<HttpResponse> sendTestCall(Context& c, Route& r) {
   }
 
   auto caller = agentNamed(c.store, fields[0], "caller");
-  if (auto* res = std::get_if<HttpResponse>(&caller)) co_return std::move(*res);
+  if (auto* res = std::get_if<HttpResponse>(&caller))
+    co_return std::move(*res);
   auto target = agentNamed(c.store, fields[1], "target");
-  if (auto* res = std::get_if<HttpResponse>(&target)) co_return std::move(*res);
+  if (auto* res = std::get_if<HttpResponse>(&target))
+    co_return std::move(*res);
   const AgentRecord& from = std::get<AgentRecord>(caller);
   const AgentRecord& to = std::get<AgentRecord>(target);
   call.caller_id = from.spiffe_id;
@@ -171,20 +191,22 @@ boost::asio::awaitable<HttpResponse> sendTestCall(Context& c, Route& r) {
                     from.name + " already has " + std::to_string(kMaxPendingTestCallsPerCaller) +
                         " test calls waiting for its sidecar");
   }
-  spdlog::info("control plane: test call {} by {} ({}): {} -> {} {} {}", call.id, r.principal.subject,
-               r.principal.method, from.name, to.name, call.method, call.path);
+  spdlog::info("control plane: test call {} by {} ({}): {} -> {} {} {}", call.id,
+               r.principal.subject, r.principal.method, from.name, to.name, call.method, call.path);
 
   const auto started = std::chrono::steady_clock::now();
   const auto pickup_deadline = started + kPickupWait;
   const auto answer_deadline = started + kAnswerWait;
   for (;;) {
     const std::uint64_t seen = c.test_calls.answered().epoch();
-    if (c.test_calls.result(call.id) || r.exchange->stopping()) break;
+    if (c.test_calls.result(call.id) || r.exchange->stopping())
+      break;
     const bool picked = c.test_calls.pickedUp(call.id);
     const auto deadline = picked ? answer_deadline : pickup_deadline;
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      break;
     // A pickup is not announced on `answered`: wake at the pickup deadline and look.
     co_await c.test_calls.answered().wait(*c.ioc, seen, left);
   }
@@ -205,8 +227,9 @@ boost::asio::awaitable<HttpResponse> sendTestCall(Context& c, Route& r) {
                         std::to_string(kAnswerWait.count()) + " s");
   }
   if (answer.contains("failure")) {
-    co_return error(502, "test_call_failed",
-                    from.name + "'s sidecar could not send the call: " + answer["failure"].get<std::string>());
+    co_return error(
+        502, "test_call_failed",
+        from.name + "'s sidecar could not send the call: " + answer["failure"].get<std::string>());
   }
   json out{{"id", call.id},
            {"caller", from.name},
@@ -231,7 +254,8 @@ boost::asio::awaitable<HttpResponse> takeTestCalls(Context& c, Route& r) {
   std::int64_t wait = 0;
   if (auto text = r.queryValue("wait"); !text.empty()) {
     auto n = parseInt(text);
-    if (!n) co_return error(400, "invalid_request", "wait: expected whole seconds");
+    if (!n)
+      co_return error(400, "invalid_request", "wait: expected whole seconds");
     wait = std::min<std::int64_t>(*n, max_wait.count());
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait);
@@ -239,14 +263,17 @@ boost::asio::awaitable<HttpResponse> takeTestCalls(Context& c, Route& r) {
   for (;;) {
     const std::uint64_t seen = c.test_calls.queued().epoch();
     calls = c.test_calls.take(r.principal.subject);
-    if (!calls.empty() || r.exchange->stopping()) break;
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
+    if (!calls.empty() || r.exchange->stopping())
+      break;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      break;
     co_await c.test_calls.queued().wait(*c.ioc, seen, left);
   }
   json list = json::array();
-  for (const auto& call : calls) list.push_back(testCallToJson(call));
+  for (const auto& call : calls)
+    list.push_back(testCallToJson(call));
   auto res = ok(json{{"calls", std::move(list)}});
   res.set(boost::beast::http::field::cache_control, "no-store");
   co_return res;
@@ -255,15 +282,18 @@ boost::asio::awaitable<HttpResponse> takeTestCalls(Context& c, Route& r) {
 // POST /api/v1/sidecars/test-calls/{id}: the sidecar's answer.
 HttpResponse answerTestCall(Context& c, Route& r, const std::string& id) {
   if (r.request->body().size() > kMaxAnswerBytes) {
-    return error(413, "payload_too_large", "an answer is at most " + std::to_string(kMaxAnswerBytes) + " bytes");
+    return error(413, "payload_too_large",
+                 "an answer is at most " + std::to_string(kMaxAnswerBytes) + " bytes");
   }
   if (r.header("content-type").rfind("application/json", 0) != 0) {
     return error(415, "unsupported_media_type", "send application/json");
   }
   auto answer = parseAnswer(r.request->body());
-  if (auto* problem = std::get_if<std::string>(&answer)) return error(400, "invalid_request", *problem);
+  if (auto* problem = std::get_if<std::string>(&answer))
+    return error(400, "invalid_request", *problem);
   switch (c.test_calls.answer(r.principal.subject, id, std::move(std::get<json>(answer)))) {
-    case TestCallBroker::Answered::kAccepted: break;
+    case TestCallBroker::Answered::kAccepted:
+      break;
     case TestCallBroker::Answered::kUnknown:
       return error(404, "not_found", "no test call " + id + " is waiting for this sidecar");
     case TestCallBroker::Answered::kNotPickedUp:
@@ -279,7 +309,8 @@ HttpResponse answerTestCall(Context& c, Route& r, const std::string& id) {
 }  // namespace
 
 boost::asio::awaitable<HttpResponse> testCalls(Context& c, Route& r) {
-  if (r.segments.size() != 1) co_return error(404, "not_found", "no such route");
+  if (r.segments.size() != 1)
+    co_return error(404, "not_found", "no such route");
   if (r.method != "POST") {
     auto res = error(405, "method_not_allowed", "use POST");
     res.set(boost::beast::http::field::allow, "POST");
@@ -295,11 +326,13 @@ boost::asio::awaitable<HttpResponse> sidecarTestCalls(Context& c, Route& r) {
     co_return error(403, "forbidden", "only a registered agent's sidecar takes its test calls");
   }
   if (r.segments.size() == 2) {
-    if (r.method != "GET") co_return error(405, "method_not_allowed", "use GET");
+    if (r.method != "GET")
+      co_return error(405, "method_not_allowed", "use GET");
     co_return co_await takeTestCalls(c, r);
   }
   if (r.segments.size() == 3) {
-    if (r.method != "POST") co_return error(405, "method_not_allowed", "use POST");
+    if (r.method != "POST")
+      co_return error(405, "method_not_allowed", "use POST");
     co_return answerTestCall(c, r, r.segments[2]);
   }
   co_return error(404, "not_found", "no such route");

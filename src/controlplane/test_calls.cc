@@ -13,7 +13,8 @@ namespace {
 
 std::string randomCallId() {
   unsigned char bytes[12];
-  if (RAND_bytes(bytes, sizeof(bytes)) != 1) std::abort();  // no entropy: nothing is safe
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1)
+    std::abort();  // no entropy: nothing is safe
   std::string out;
   appendHex(out, bytes, sizeof(bytes));
   return out;
@@ -22,8 +23,8 @@ std::string randomCallId() {
 }  // namespace
 
 nlohmann::json testCallToJson(const TestCall& call) {
-  nlohmann::json j{{"id", call.id}, {"target", call.target_id}, {"method", call.method},
-                   {"path", call.path}};
+  nlohmann::json j{
+      {"id", call.id}, {"target", call.target_id}, {"method", call.method}, {"path", call.path}};
   if (!call.body.empty()) {
     j["body"] = call.body;
     j["content_type"] = call.content_type;
@@ -35,7 +36,8 @@ bool TestCallBroker::submit(TestCall& call) {
   const auto waiting = std::count_if(calls_.begin(), calls_.end(), [&](const auto& kv) {
     return kv.second.call.caller_id == call.caller_id && !kv.second.result;
   });
-  if (static_cast<std::size_t>(waiting) >= kMaxPendingTestCallsPerCaller) return false;
+  if (static_cast<std::size_t>(waiting) >= kMaxPendingTestCallsPerCaller)
+    return false;
   do {
     call.id = randomCallId();
   } while (calls_.contains(call.id));
@@ -47,9 +49,11 @@ bool TestCallBroker::submit(TestCall& call) {
 std::vector<TestCall> TestCallBroker::take(const std::string& caller_id) {
   std::vector<Entry*> ready;
   for (auto& [id, e] : calls_) {
-    if (!e.picked_up && e.call.caller_id == caller_id) ready.push_back(&e);
+    if (!e.picked_up && e.call.caller_id == caller_id)
+      ready.push_back(&e);
   }
-  std::sort(ready.begin(), ready.end(), [](const Entry* a, const Entry* b) { return a->order < b->order; });
+  std::sort(ready.begin(), ready.end(),
+            [](const Entry* a, const Entry* b) { return a->order < b->order; });
   std::vector<TestCall> out;
   out.reserve(ready.size());
   for (Entry* e : ready) {
@@ -63,9 +67,12 @@ TestCallBroker::Answered TestCallBroker::answer(const std::string& caller_id, co
                                                 nlohmann::json result) {
   auto it = calls_.find(id);
   // Another caller's call reads as unknown: a sidecar learns nothing of calls not its own.
-  if (it == calls_.end() || it->second.call.caller_id != caller_id) return Answered::kUnknown;
-  if (!it->second.picked_up) return Answered::kNotPickedUp;
-  if (it->second.result) return Answered::kAlreadyAnswered;
+  if (it == calls_.end() || it->second.call.caller_id != caller_id)
+    return Answered::kUnknown;
+  if (!it->second.picked_up)
+    return Answered::kNotPickedUp;
+  if (it->second.result)
+    return Answered::kAlreadyAnswered;
   it->second.result = std::move(result);
   answered_.notifyAll();
   return Answered::kAccepted;
@@ -81,6 +88,8 @@ const nlohmann::json* TestCallBroker::result(const std::string& id) const {
   return it != calls_.end() && it->second.result ? &*it->second.result : nullptr;
 }
 
-void TestCallBroker::forget(const std::string& id) { calls_.erase(id); }
+void TestCallBroker::forget(const std::string& id) {
+  calls_.erase(id);
+}
 
 }  // namespace warden::controlplane

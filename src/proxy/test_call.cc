@@ -17,26 +17,32 @@ namespace {
 constexpr auto kTestCallTimeout = std::chrono::seconds(30);
 
 bool isTokenChar(char c) {
-  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return true;
+  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+    return true;
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
 Result<std::string> member(const nlohmann::json& j, const char* key, bool required) {
   auto it = j.find(key);
   if (it == j.end()) {
-    if (required) return Error{std::string("test call: ") + key + " is required"};
+    if (required)
+      return Error{std::string("test call: ") + key + " is required"};
     return std::string();
   }
-  if (!it->is_string()) return Error{std::string("test call: ") + key + ": expected a string"};
+  if (!it->is_string())
+    return Error{std::string("test call: ") + key + ": expected a string"};
   return it->get<std::string>();
 }
 
-nlohmann::json failure(std::string why) { return nlohmann::json{{"failure", std::move(why)}}; }
+nlohmann::json failure(std::string why) {
+  return nlohmann::json{{"failure", std::move(why)}};
+}
 
 }  // namespace
 
 Result<TestCall> parseTestCall(const nlohmann::json& j) {
-  if (!j.is_object()) return Error{"test call: expected an object"};
+  if (!j.is_object())
+    return Error{"test call: expected an object"};
   for (const auto& [key, value] : j.items()) {
     if (key != "id" && key != "target" && key != "method" && key != "path" && key != "body" &&
         key != "content_type") {
@@ -44,17 +50,22 @@ Result<TestCall> parseTestCall(const nlohmann::json& j) {
     }
   }
   TestCall call;
-  for (auto [key, out] : {std::pair{"id", &call.id}, {"target", &call.target}, {"method", &call.method},
+  for (auto [key, out] : {std::pair{"id", &call.id},
+                          {"target", &call.target},
+                          {"method", &call.method},
                           {"path", &call.path}}) {
     auto v = member(j, key, true);
-    if (!v) return v.error();
+    if (!v)
+      return v.error();
     *out = std::move(*v);
   }
   auto body = member(j, "body", false);
-  if (!body) return body.error();
+  if (!body)
+    return body.error();
   call.body = std::move(*body);
   auto content_type = member(j, "content_type", false);
-  if (!content_type) return content_type.error();
+  if (!content_type)
+    return content_type.error();
   call.content_type = std::move(*content_type);
 
   if (call.id.empty() || call.id.size() > 64 ||
@@ -66,14 +77,17 @@ Result<TestCall> parseTestCall(const nlohmann::json& j) {
     return Error{"test call: target: " + id.error().message};
   }
   if (call.method.empty() || call.method.size() > 32 ||
-      !std::all_of(call.method.begin(), call.method.end(), isTokenChar) || call.method == "CONNECT") {
+      !std::all_of(call.method.begin(), call.method.end(), isTokenChar) ||
+      call.method == "CONNECT") {
     return Error{"test call: method: expected an HTTP method token"};
   }
   if (call.path.empty() || call.path.front() != '/' || call.path.size() > 4096 ||
-      !std::all_of(call.path.begin(), call.path.end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
+      !std::all_of(call.path.begin(), call.path.end(),
+                   [](char c) { return c > 0x20 && c < 0x7f; })) {
     return Error{"test call: path: expected an origin-form path"};
   }
-  if (call.body.size() > kTestCallBodyLimit) return Error{"test call: body: larger than 64 KiB"};
+  if (call.body.size() > kTestCallBodyLimit)
+    return Error{"test call: body: larger than 64 KiB"};
   if (call.content_type.size() > 256 ||
       std::any_of(call.content_type.begin(), call.content_type.end(),
                   [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
@@ -85,7 +99,8 @@ Result<TestCall> parseTestCall(const nlohmann::json& j) {
 Result<std::string> testCallHost(const EgressConfig& egress, const std::string& target,
                                  const std::string& path) {
   for (const auto& route : egress.routes) {
-    if (route.spiffe_id != target || !pathHasPrefix(path, route.path_prefix)) continue;
+    if (route.spiffe_id != target || !pathHasPrefix(path, route.path_prefix))
+      continue;
     // The egress picks by Host and then the longest prefix: another route of the same
     // host may win for this path, and it must expect the same target.
     const int chosen = selectRoute(egress, route.host, path);
@@ -97,10 +112,11 @@ Result<std::string> testCallHost(const EgressConfig& egress, const std::string& 
                " (the app could not reach it either)"};
 }
 
-boost::asio::awaitable<nlohmann::json> runTestCall(const EgressConfig& egress, Endpoint egress_listener,
-                                                   TestCall call) {
+boost::asio::awaitable<nlohmann::json> runTestCall(const EgressConfig& egress,
+                                                   Endpoint egress_listener, TestCall call) {
   auto host = testCallHost(egress, call.target, call.path);
-  if (!host) co_return failure(host.error().message);
+  if (!host)
+    co_return failure(host.error().message);
 
   // Plain HTTP to our own loopback listener, named by the route's Host.
   token::FetchUrl url;
@@ -128,14 +144,16 @@ boost::asio::awaitable<nlohmann::json> runTestCall(const EgressConfig& egress, E
   request.on_body = [&](std::string_view piece) {
     const std::size_t room = kTestCallBodyLimit - collected.size();
     collected.append(piece.substr(0, room));
-    if (piece.size() > room) truncated = true;
+    if (piece.size() > room)
+      truncated = true;
     return !truncated && collected.size() < kTestCallBodyLimit;
   };
   const auto started = std::chrono::steady_clock::now();
   token::HttpFetchResult res = co_await token::httpFetch(request);
   const double latency_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  if (!res.ok) co_return failure("the egress listener did not answer: " + res.error);
+  if (!res.ok)
+    co_return failure("the egress listener did not answer: " + res.error);
   const bool streamed = res.status >= 200 && res.status < 300;
   if (streamed) {
     // Ended by us at the limit: there may have been more.

@@ -23,10 +23,10 @@ namespace warden::proxy {
 inline constexpr std::size_t kTestCallBodyLimit = 64 * 1024;
 
 struct TestCall {
-  std::string id;         // the server's, [0-9a-f]{1,64}
-  std::string target;     // SPIFFE ID the route must expect
-  std::string method;     // RFC 9110 token
-  std::string path;       // origin-form
+  std::string id;      // the server's, [0-9a-f]{1,64}
+  std::string target;  // SPIFFE ID the route must expect
+  std::string method;  // RFC 9110 token
+  std::string path;    // origin-form
   std::string body;
   std::string content_type;
 };
@@ -42,7 +42,7 @@ Result<std::string> testCallHost(const EgressConfig& egress, const std::string& 
 
 // Sends the call to the egress listener at `egress_listener` and returns the answer the
 // server expects: {status, latency_ms, body, body_truncated, content_type}, or {failure}.
-boost::asio::awaitable<nlohmann::json> runTestCall(const EgressConfig& egress, Endpoint egress_listener,
-                                                   TestCall call);
+boost::asio::awaitable<nlohmann::json> runTestCall(const EgressConfig& egress,
+                                                   Endpoint egress_listener, TestCall call);
 
 }  // namespace warden::proxy

@@ -87,8 +87,10 @@ TEST(TestCallBrokerTest, TheSidecarSeesTheCallWithoutTheCaller) {
   TestCall call = callFrom(kReport);
   call.id = "abc";
   auto j = testCallToJson(call);
-  EXPECT_EQ(j, (nlohmann::json{{"id", "abc"}, {"target", "spiffe://example.org/budget-backend"},
-                               {"method", "GET"}, {"path", "/budget/read"}}));
+  EXPECT_EQ(j, (nlohmann::json{{"id", "abc"},
+                               {"target", "spiffe://example.org/budget-backend"},
+                               {"method", "GET"},
+                               {"path", "/budget/read"}}));
   call.body = "{}";
   call.content_type = "application/json";
   j = testCallToJson(call);

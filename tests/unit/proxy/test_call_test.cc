@@ -43,15 +43,18 @@ TEST(TestCallParseTest, RefusesAnythingElseNamingTheMember) {
       {[](json& j) { j["id"] = "ABC"; }, "id: expected lower-case hex"},
       {[](json& j) { j["id"] = 7; }, "id: expected a string"},
       {[](json& j) { j["target"] = "https://example.org/x"; }, "target:"},
-      {[](json& j) { j["method"] = "GET /x HTTP/1.1\r\nX:"; }, "method: expected an HTTP method token"},
+      {[](json& j) { j["method"] = "GET /x HTTP/1.1\r\nX:"; },
+       "method: expected an HTTP method token"},
       {[](json& j) { j["method"] = "CONNECT"; }, "method:"},
       {[](json& j) { j["method"] = ""; }, "method:"},
       {[](json& j) { j["path"] = "budget/read"; }, "path: expected an origin-form path"},
       {[](json& j) { j["path"] = "/a b"; }, "path:"},
       {[](json& j) { j["path"] = "/a\r\nHost: evil"; }, "path:"},
       {[](json& j) { j["path"] = "http://evil/"; }, "path:"},
-      {[](json& j) { j["body"] = std::string(kTestCallBodyLimit + 1, 'x'); }, "body: larger than 64 KiB"},
-      {[](json& j) { j["content_type"] = "text/plain\r\nX-Forwarded-SPIFFE-ID: x"; }, "content_type:"},
+      {[](json& j) { j["body"] = std::string(kTestCallBodyLimit + 1, 'x'); },
+       "body: larger than 64 KiB"},
+      {[](json& j) { j["content_type"] = "text/plain\r\nX-Forwarded-SPIFFE-ID: x"; },
+       "content_type:"},
       {[](json& j) { j["headers"] = json::object(); }, "unknown member headers"},
   };
   for (const auto& [mutate, expected] : cases) {
@@ -82,7 +85,8 @@ EgressRoute route(std::string host, std::string prefix, std::string id) {
 }
 
 TEST(TestCallHostTest, TheRouteThatExpectsTheTarget) {
-  const auto egress = egressWith({route("approval", "", kApproval), route("budget-backend", "", kBackend)});
+  const auto egress =
+      egressWith({route("approval", "", kApproval), route("budget-backend", "", kBackend)});
   auto host = testCallHost(egress, kBackend, "/budget/read");
   ASSERT_TRUE(host.ok()) << host.error().message;
   EXPECT_EQ(*host, "budget-backend");
@@ -95,7 +99,8 @@ TEST(TestCallHostTest, NoRouteMeansNoCall) {
   const auto egress = egressWith({route("budget-backend", "/budget", kBackend)});
   auto host = testCallHost(egress, "spiffe://example.org/employee-menus", "/budget/read");
   ASSERT_FALSE(host.ok());
-  EXPECT_NE(host.error().message.find("no egress route to spiffe://example.org/employee-menus"), std::string::npos);
+  EXPECT_NE(host.error().message.find("no egress route to spiffe://example.org/employee-menus"),
+            std::string::npos);
   // The prefix is segment-aware: /budgets is not under /budget.
   EXPECT_FALSE(testCallHost(egress, kBackend, "/budgets").ok());
   EXPECT_TRUE(testCallHost(egress, kBackend, "/budget/read").ok());
@@ -104,7 +109,8 @@ TEST(TestCallHostTest, NoRouteMeansNoCall) {
 TEST(TestCallHostTest, AnotherRouteOfTheSameHostThatWinsForThePathIsNotUsed) {
   // For /shared/admin the egress picks the longer prefix, which expects another identity:
   // a call "to the backend" on that path would really go to the approval agent.
-  const auto egress = egressWith({route("shared", "/", kBackend), route("shared", "/shared/admin", kApproval)});
+  const auto egress =
+      egressWith({route("shared", "/", kBackend), route("shared", "/shared/admin", kApproval)});
   EXPECT_TRUE(testCallHost(egress, kBackend, "/shared/read").ok());
   EXPECT_FALSE(testCallHost(egress, kBackend, "/shared/admin").ok());
   auto host = testCallHost(egress, kApproval, "/shared/admin/x");
@@ -115,12 +121,14 @@ TEST(TestCallHostTest, AnotherRouteOfTheSameHostThatWinsForThePathIsNotUsed) {
 std::string sidecarYaml(const std::string& control_plane_extra, bool egress) {
   std::string y =
       "identity:\n  cert: svid.pem\n  key: svid.key\n  bundles: { example.org: bundle.pem }\n"
-      "control_plane:\n  url: https://127.0.0.1:8443\n  server_id: spiffe://example.org/warden/server\n"
+      "control_plane:\n  url: https://127.0.0.1:8443\n  server_id: "
+      "spiffe://example.org/warden/server\n"
       "  state_dir: state\n" +
       control_plane_extra;
   if (egress) {
     y += "egress:\n  listen: 127.0.0.1:0\n  routes:\n"
-         "    - { host: budget-backend, address: 127.0.0.1:8443, spiffe_id: " + kBackend + " }\n";
+         "    - { host: budget-backend, address: 127.0.0.1:8443, spiffe_id: " +
+         kBackend + " }\n";
   }
   return y;
 }
@@ -135,13 +143,16 @@ TEST(TestCallConfigTest, OffUnlessConfigured) {
 }
 
 TEST(TestCallConfigTest, NeedsEgressAndABoolean) {
-  auto c = parseSidecarConfig(sidecarYaml("  test_calls: true\n", false), "/etc/warden/sidecar.yaml");
+  auto c =
+      parseSidecarConfig(sidecarYaml("  test_calls: true\n", false), "/etc/warden/sidecar.yaml");
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.error().message.find("control_plane.test_calls: needs egress"), std::string::npos)
       << c.error().message;
-  c = parseSidecarConfig(sidecarYaml("  test_calls: sometimes\n", true), "/etc/warden/sidecar.yaml");
+  c = parseSidecarConfig(sidecarYaml("  test_calls: sometimes\n", true),
+                         "/etc/warden/sidecar.yaml");
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.error().message.find("control_plane.test_calls"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("control_plane.test_calls"), std::string::npos)
+      << c.error().message;
 }
 
 }  // namespace
