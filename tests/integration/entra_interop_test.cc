@@ -297,7 +297,7 @@ token:
     - issuer: ${issuer}
       discovery_url: ${discovery}
       ca_file: ${ca_file}
-      audiences: ["${audience}"]
+      audiences: [${audience}]
       algorithms: [RS256]
       typ: ""
 callers:
