@@ -48,7 +48,8 @@ FakeWorkloadServer::FakeWorkloadServer(const TempDir& dir, const std::string& no
 
 FakeWorkloadServer::~FakeWorkloadServer() {
   child_->signal(SIGTERM);
-  if (!child_->wait(2s)) child_->signal(SIGKILL);
+  if (!child_->wait(2s))
+    child_->signal(SIGKILL);
 }
 
 workload::EndpointAddress FakeWorkloadServer::endpoint() const {
@@ -61,7 +62,8 @@ std::vector<std::string> FakeWorkloadServer::logLines(const std::string& prefix)
   std::stringstream lines(child_->err());
   std::string line;
   while (std::getline(lines, line)) {
-    if (line.rfind(prefix, 0) == 0) out.push_back(line);
+    if (line.rfind(prefix, 0) == 0)
+      out.push_back(line);
   }
   return out;
 }
@@ -70,6 +72,8 @@ std::vector<std::string> FakeWorkloadServer::calls(const std::string& method) co
   return logLines("CALL " + method);
 }
 
-std::string FakeWorkloadServer::log() const { return child_->out() + child_->err(); }
+std::string FakeWorkloadServer::log() const {
+  return child_->out() + child_->err();
+}
 
 }  // namespace warden::testing

@@ -29,7 +29,8 @@ std::string derOf(Encode encode) {
   unsigned char* buf = nullptr;
   const int n = encode(&buf);
   std::string out;
-  if (n > 0) out.assign(reinterpret_cast<char*>(buf), static_cast<std::size_t>(n));
+  if (n > 0)
+    out.assign(reinterpret_cast<char*>(buf), static_cast<std::size_t>(n));
   OPENSSL_free(buf);
   return out;
 }
