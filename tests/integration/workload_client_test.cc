@@ -23,6 +23,7 @@
 #include "support/process_harness.h"
 #include "support/test_pki.h"
 #include "support/test_env.h"
+#include "support/workload_fake_harness.h"
 #include "workload/workload_client.h"
 
 namespace warden::testing {
@@ -40,38 +41,6 @@ using Json = nlohmann::json;
 constexpr auto kWait = 10s;  // every wait is bounded; generous for a loaded 2-core machine
 
 const std::string kInterop = interopDir();
-
-
-std::string base64(const std::string& bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-template <class Encode>
-std::string derOf(Encode encode) {
-  unsigned char* buf = nullptr;
-  const int n = encode(&buf);
-  std::string out;
-  if (n > 0) out.assign(reinterpret_cast<char*>(buf), static_cast<std::size_t>(n));
-  OPENSSL_free(buf);
-  return out;
-}
-
-std::string certDer(X509* cert) {
-  return derOf([cert](unsigned char** out) { return i2d_X509(cert, out); });
-}
-
-std::string pkcs8Der(EVP_PKEY* key) {
-  PKCS8_PRIV_KEY_INFO* info = EVP_PKEY2PKCS8(key);
-  std::string der =
-      derOf([info](unsigned char** out) { return i2d_PKCS8_PRIV_KEY_INFO(info, out); });
-  PKCS8_PRIV_KEY_INFO_free(info);
-  return der;
-}
 
 // The "traditional" SEC1 ECPrivateKey encoding: valid DER, but not what the spec requires.
 std::string sec1Der(EVP_PKEY* key) {
@@ -116,51 +85,6 @@ Json message(const std::vector<SvidBytes>& svids, Json federated = Json::object(
 std::string leafDer(const X509Context& context) {
   return certDer(context.defaultSvid().chain.front().get());
 }
-
-// The grpc-js fake server in its own process; killed (SIGTERM, then SIGKILL) on scope exit.
-class FakeWorkloadServer {
- public:
-  FakeWorkloadServer(const TempDir& dir, const std::string& node, const Json& scenario,
-                     const std::string& name = "agent")
-      : socket_(dir.file(name + ".sock")) {
-    const std::string scenario_path = writeFile(dir.path(), name + ".json", scenario.dump());
-    child_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{node, kInterop + "/workload_fake_server.mjs", socket_,
-                                 scenario_path, "--proto",
-                                 std::string(WARDEN_SOURCE_DIR) + "/proto/workload.proto"},
-        dir.path());
-    ready_ = child_->waitForOutput("READY", kWait);
-  }
-  ~FakeWorkloadServer() {
-    child_->signal(SIGTERM);
-    if (!child_->wait(2s)) child_->signal(SIGKILL);
-  }
-  FakeWorkloadServer(const FakeWorkloadServer&) = delete;
-  FakeWorkloadServer& operator=(const FakeWorkloadServer&) = delete;
-
-  bool ready() const { return ready_; }
-  const std::string& socket() const { return socket_; }
-  EndpointAddress endpoint() const {
-    auto parsed = workload::parseEndpointAddress("unix://" + socket_);
-    return parsed.ok() ? *parsed : EndpointAddress{};
-  }
-  // The fake's per-call log lines ("CALL <Method> n=<k> header=<v>").
-  std::vector<std::string> calls(const std::string& method = {}) const {
-    std::vector<std::string> out;
-    std::stringstream lines(child_->err());
-    std::string line;
-    while (std::getline(lines, line)) {
-      if (line.rfind("CALL " + method, 0) == 0) out.push_back(line);
-    }
-    return out;
-  }
-  std::string log() const { return child_->out() + child_->err(); }
-
- private:
-  std::string socket_;
-  std::unique_ptr<ChildProcess> child_;
-  bool ready_ = false;
-};
 
 // Collects what a watcher reports, in order, for the test thread to wait on.
 class Recorder {

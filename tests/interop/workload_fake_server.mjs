@@ -8,7 +8,9 @@
 // Listens on the unix socket <socket-path> (removed first if it exists) and prints "READY"
 // on stdout once bound. Every call is logged on stderr as one line:
 //   CALL <Method> n=<call number, from 1> header=<value(s) of workload.spiffe.io|missing>
-// and every X509SVIDResponse sent as "SENT FetchX509SVID <index>". SIGTERM/SIGINT stop it.
+// every X509SVIDResponse sent as "SENT FetchX509SVID <index>", and every admitted
+// FetchJWTSVID request as "JWTSVID audience=<a,b,...> spiffe_id=<id|(none)>" (what the
+// client asked for). SIGTERM/SIGINT stop it.
 //
 // The scenario (JSON; every key optional; bytes are base64 of DER):
 // {
@@ -179,6 +181,8 @@ server.addService(service, {
   FetchJWTSVID: (call, callback) => {
     const err = admit('FetchJWTSVID', call);
     if (err) return callback(err);
+    log(`JWTSVID audience=${call.request.audience.join(',')} ` +
+        `spiffe_id=${call.request.spiffe_id || '(none)'}`);
     const spec = scenario.jwt_svid ?? {};
     if (call.request.audience.length === 0) {
       return callback(status(grpc.status.INVALID_ARGUMENT, 'audience must be specified'));
