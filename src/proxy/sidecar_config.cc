@@ -83,9 +83,13 @@ EgressTokenConfig readEgressToken(const Reader& r, const YAML::Node& node, const
     t.assertion_audience =
         r.nonEmptyString(node["assertion_audience"], p + ".assertion_audience");
   }
-  if (!t.tokenExchange() && t.client_auth == TokenClientAuth::kPrivateKeyJwt && t.issuer.empty()) {
+  // The assertion needs an audience: the issuer's identifier, or the one given instead
+  // (Entra's api://AzureADTokenExchange), which then makes the issuer unnecessary.
+  if (!t.tokenExchange() && t.client_auth == TokenClientAuth::kPrivateKeyJwt && t.issuer.empty() &&
+      t.assertion_audience.empty()) {
     r.fail(node, p + ".issuer",
-           "is required with private_key_jwt (the client assertion's audience)");
+           "is required with private_key_jwt (the client assertion's audience), unless "
+           "assertion_audience is given");
   }
   if (t.client_auth == TokenClientAuth::kTlsClientAuth) {
     if (!url->tls) {

@@ -83,6 +83,13 @@ TEST(EgressTokenConfigTest, ErrorsNameTheFieldPath) {
   EXPECT_NE(errorOf("        token_endpoint: https://a/token\n        resource: r\n")
                 .find(p + ".issuer: is required with private_key_jwt"),
             std::string::npos);
+  // An assertion audience given instead of the issuer (Entra's FIC) needs no issuer.
+  auto fic = parse("        token_endpoint: https://login.example/t/oauth2/v2.0/token\n"
+                   "        assertion_audience: api://AzureADTokenExchange\n"
+                   "        scope: api://budget-backend/.default\n");
+  ASSERT_TRUE(fic.ok()) << fic.error().message;
+  EXPECT_TRUE(fic->egress->routes[0].token->issuer.empty());
+  EXPECT_EQ(fic->egress->routes[0].token->assertion_audience, "api://AzureADTokenExchange");
   EXPECT_NE(errorOf("        token_endpoint: https://a/token\n        issuer: https://a\n")
                 .find("at least one of resource and scope"),
             std::string::npos);
