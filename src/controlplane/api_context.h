@@ -71,6 +71,7 @@ boost::asio::awaitable<HttpResponse> documents(Context& c, Route& r, std::string
 boost::asio::awaitable<HttpResponse> audit(Context& c, Route& r);
 boost::asio::awaitable<HttpResponse> distribution(Context& c, Route& r);
 HttpResponse users(Context& c, Route& r);
+HttpResponse explain(Context& c, Route& r);  // api_routes_explain.cc
 // api_routes_health.cc; `now` in Unix seconds.
 HttpResponse sidecarStatus(Route& r, SidecarReports& reports, std::int64_t now);
 HttpResponse health(Context& c, Route& r, const ServerHealthInputs& server, SidecarReports& reports,

@@ -14,11 +14,8 @@
 #include <boost/url/url_view.hpp>
 
 #include "controlplane/api_context.h"
-#include "controlplane/distribution.h"
-#include "controlplane/dry_run.h"
-#include "controlplane/explain.h"
-#include "controlplane/openapi.h"
 #include "controlplane/local_users.h"
+#include "controlplane/openapi.h"
 #include "controlplane/password_hash.h"
 #include "controlplane/portal_login.h"
 #include "controlplane/portal_static.h"
@@ -298,54 +295,6 @@ struct ApiServer::Impl {
     return api::ok(json{{"changes", out}});
   }
 
-  api::HttpResponse explain(Route& r) {
-    if (r.method != "POST") return api::error(405, "method_not_allowed", "use POST");
-    if (!r.principal.canRead()) return api::error(403, "forbidden", "explain needs a signed-in role");
-    auto body = api::jsonBody(r);
-    if (auto* res = std::get_if<api::HttpResponse>(&body)) return std::move(*res);
-    const json& b = std::get<json>(body);
-    for (const char* key : {"caller", "target", "method", "path"}) {
-      if (!b.contains(key) || !b[key].is_string()) {
-        return api::error(400, "invalid_request", std::string(key) + ": expected a string");
-      }
-    }
-    ExplainRequest req;
-    req.caller = b["caller"].get<std::string>();
-    req.method = b["method"].get<std::string>();
-    req.path = b["path"].get<std::string>();
-    if (b.contains("roles")) {
-      if (!b["roles"].is_array()) return api::error(400, "invalid_request", "roles: expected a list");
-      req.roles.emplace();
-      for (const auto& role : b["roles"]) {
-        if (!role.is_string()) return api::error(400, "invalid_request", "roles: expected strings");
-        req.roles->push_back(role.get<std::string>());
-      }
-    }
-    // A registered agent's name stands for its SPIFFE ID.
-    if (req.caller.rfind("spiffe://", 0) != 0) {
-      auto agent = store->getAgent(req.caller);
-      if (!agent) return api::storeError(agent.error());
-      req.caller = agent->spiffe_id;
-    }
-    const std::string target = b["target"].get<std::string>();
-    if (auto agent = store->getAgent(target); !agent) return api::storeError(agent.error());
-    std::shared_ptr<const policy::PolicySnapshot> compiled;
-    if (auto doc = store->getDocument(kPolicyDocument, target)) {
-      auto c = compileStoredPolicy(*doc);
-      if (!c) return api::error(500, "internal", c.error().message);
-      compiled = *c;
-    } else if (doc.error().kind != StoreErrorKind::kNotFound) {
-      return api::storeError(doc.error());
-    }
-    auto gov = governanceFor(*store, target, store->generation());
-    if (!gov) return api::storeError(gov.error());
-    auto gov_snapshot = governance::compileGovernance(std::move(*gov));
-    if (!gov_snapshot) return api::error(500, "internal", gov_snapshot.error().message);
-    json out = explainRequest(compiled.get(), gov_snapshot->get(), req);
-    out["target"] = target;
-    return api::ok(out);
-  }
-
   // The portal's OpenID Connect sign-in (portal_login.h); nullopt: not one of its routes.
   std::optional<api::HttpResponse> portalSignIn(const std::string& path, net::HttpsExchange& ex,
                                                 const boost::urls::url_view& url) {
@@ -506,7 +455,7 @@ struct ApiServer::Impl {
     if (area == "policies") co_return co_await api::documents(*context, r, kPolicyDocument);
     if (area == "governance") co_return co_await api::documents(*context, r, kGovernanceDocument);
     if (area == "changes" && r.method == "GET") co_return changes(r);
-    if (area == "explain") co_return explain(r);
+    if (area == "explain") co_return api::explain(*context, r);
     if (area == "health") co_return api::health(*context, r, health_inputs, sidecar_reports, now());
     if (area == "users") co_return api::users(*context, r);
     if (area == "credentials" && r.segments.size() == 2 && r.segments[1] == "rotate" &&

@@ -1614,6 +1614,103 @@ token:
                R"({"caller":"budget-report","target":"budget-backend","method":"GET","path":"/x","roles":"admin"})").status, 400);
 }
 
+// Every malformed field is a 4xx whose reason names it: never a 500, a dropped connection,
+// or a verdict about a request no sidecar would evaluate.
+TEST_F(ControlPlaneApiTest, ExplainRefusesEveryBadFieldWithAnErrorNamingIt) {
+  cp.addAgent({{"name", "no-svid"}, {"client_id", "no-svid-client"}});
+  const json good{{"caller", "budget-report"},
+                  {"target", "budget-backend"},
+                  {"method", "GET"},
+                  {"path", "/budget/read"}};
+  auto with = [&](const char* key, const json& value) {
+    json body = good;
+    if (value.is_discarded()) {
+      body.erase(key);
+    } else {
+      body[key] = value;
+    }
+    return body.dump();
+  };
+  const json absent = json(json::value_t::discarded);
+  struct Case {
+    std::string body;
+    int status;
+    std::string error;
+    std::string reason;  // must appear in `reason`
+  };
+  const std::vector<Case> cases{
+      {with("caller", absent), 400, "invalid_request", "caller: expected a string"},
+      {with("caller", 7), 400, "invalid_request", "caller: expected a string"},
+      {with("target", nullptr), 400, "invalid_request", "target: expected a string"},
+      {with("method", json::array({"GET"})), 400, "invalid_request", "method: expected a string"},
+      {with("path", absent), 400, "invalid_request", "path: expected a string"},
+      // The caller: a registered name, else a SPIFFE ID.
+      {with("caller", "nobody"), 404, "unknown_caller", "caller: no agent named nobody"},
+      {with("caller", ""), 400, "invalid_request", "caller: neither an agent name"},
+      {with("caller", "Budget-Report"), 400, "invalid_request", "caller: neither an agent name"},
+      {with("caller", "spiffe://example.org/budget report"), 400, "invalid_request", "caller: "},
+      {with("caller", "spiffe://"), 400, "invalid_request", "caller: "},
+      {with("caller", "https://example.org/budget-report"), 400, "invalid_request", "caller: "},
+      {with("caller", "no-svid"), 400, "invalid_request", "caller: agent no-svid has no SPIFFE ID"},
+      // The target: a registered agent's name.
+      {with("target", "nobody"), 404, "unknown_target", "target: no agent named nobody"},
+      {with("target", "spiffe://example.org/budget-backend"), 400, "invalid_request", "target: "},
+      {with("target", ""), 400, "invalid_request", "target: "},
+      // The method: an HTTP token, case-sensitive.
+      {with("method", ""), 400, "invalid_request", "method: expected an HTTP method"},
+      {with("method", "GE T"), 400, "invalid_request", "method: not an HTTP method token"},
+      {with("method", "GET\r\nX: y"), 400, "invalid_request", "method: not an HTTP method token"},
+      {with("method", "get"), 400, "invalid_request",
+       "method: methods are case-sensitive; did you mean GET?"},
+      {with("method", std::string(40, 'X')), 400, "invalid_request", "method: longer than"},
+      // The path: origin-form, and one normalisation accepts.
+      {with("path", ""), 400, "invalid_request", "path: expected an origin-form path"},
+      {with("path", "budget/read"), 400, "invalid_request", "path: must be origin-form"},
+      {with("path", "https://budget-backend/budget/read"), 400, "invalid_request",
+       "path: must be origin-form"},
+      {with("path", "*"), 400, "invalid_request", "path: must be origin-form"},
+      {with("path", "/budget/%2Fread"), 400, "invalid_request", "path: encoded '/'"},
+      {with("path", "/budget\\read"), 400, "invalid_request", "path: "},
+      {with("path", "/budget/read#x"), 400, "invalid_request", "path: fragment"},
+      {with("path", "/budget/re%6"), 400, "invalid_request", "path: malformed percent-escape"},
+      {with("path", "/budget/read?x=%zz"), 400, "invalid_request",
+       "path: malformed percent-escape"},
+      // Roles: a list of strings.
+      {with("roles", "admin"), 400, "invalid_request", "roles: expected a list of strings"},
+      {with("roles", json::array({"a", 1})), 400, "invalid_request", "roles[1]: expected a string"},
+      // The body itself.
+      {"[]", 400, "invalid_json", "object"},
+      {"{\"caller\":", 400, "invalid_json", ""},
+  };
+  const auto before = state();
+  for (const auto& c : cases) {
+    auto res = as("viewer", "POST", "/api/v1/explain", c.body);
+    EXPECT_EQ(res.status, c.status) << c.body << ": " << res.body;
+    const json err = ControlPlane::json(res);
+    EXPECT_EQ(err.value("error", ""), c.error) << c.body << ": " << res.body;
+    EXPECT_EQ(err.value("layer", ""), "control_plane") << c.body << ": " << res.body;
+    EXPECT_NE(err.value("reason", "").find(c.reason), std::string::npos)
+        << c.body << ": reason does not say \"" << c.reason << "\": " << res.body;
+    EXPECT_FALSE(err.contains("decision")) << c.body << ": " << res.body;
+  }
+  auto typed = as("viewer", "POST", "/api/v1/explain", good.dump(), "Content-Type: text/plain\r\n");
+  EXPECT_EQ(typed.status, 415) << typed.body;
+  EXPECT_EQ(state(), before);
+
+  // What is well-formed is still answered: an extension method (only a "*" rule could allow
+  // it), a stranger's SPIFFE ID, a path with a query.
+  auto extension = as("viewer", "POST", "/api/v1/explain", with("method", "PROPFIND"));
+  ASSERT_EQ(extension.status, 200) << extension.body;
+  EXPECT_EQ(ControlPlane::json(extension)["layer"], "rbac") << extension.body;
+  auto stranger =
+      as("viewer", "POST", "/api/v1/explain", with("caller", "spiffe://partner.example/x"));
+  ASSERT_EQ(stranger.status, 200) << stranger.body;
+  EXPECT_EQ(ControlPlane::json(stranger)["decision"], "deny");
+  auto query = as("viewer", "POST", "/api/v1/explain", with("path", "/budget/read?month=5"));
+  ASSERT_EQ(query.status, 200) << query.body;
+  EXPECT_EQ(ControlPlane::json(query)["decision"], "allow") << query.body;
+}
+
 // --- 11. Health --------------------------------------------------------------------------
 
 TEST_F(ControlPlaneApiTest, HealthReadinessAndMetrics) {

@@ -392,6 +392,43 @@ TEST_F(WardenCliTest, ExplainPrintsEveryLayerAndExitsByTheDecision) {
   EXPECT_TRUE(contains(with_token.out, "NOT verified")) << with_token.out;
 }
 
+// A bad flag value is the server's 4xx as one line naming the field, exit 1, nothing on
+// stdout: never a table or a "deny" that reads like an answer.
+TEST_F(WardenCliTest, ExplainWithABadCallerTargetMethodOrPathIsOneLineAndExit1) {
+  ASSERT_EQ(cp.putDocument("policies", "budget-backend", kPolicyV1).status, 201);
+  struct Case {
+    std::string flag;
+    std::string value;
+    std::string reason;  // must appear on the error line
+  };
+  const std::vector<Case> cases{
+      {"--caller", "nobody", "caller: no agent named nobody"},
+      {"--caller", "spiffe://example.org/budget report", "caller: neither an agent name"},
+      {"--caller", "budget\nreport", "caller: neither an agent name"},
+      {"--target", "nobody", "target: no agent named nobody"},
+      {"--method", "get", "method: methods are case-sensitive; did you mean GET?"},
+      {"--method", "", "method: expected an HTTP method"},
+      {"--path", "budget/read", "path: must be origin-form"},
+      {"--path", "/budget/%2Fread", "path: encoded '/'"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args{"policy",   "explain",        "--caller", "budget-report",
+                                  "--target", "budget-backend", "--method", "GET",
+                                  "--path",   "/budget/read"};
+    *(std::find(args.begin(), args.end(), c.flag) + 1) = c.value;
+    for (const bool as_json : {false, true}) {
+      auto run_args = args;
+      if (as_json) run_args.push_back("--json");
+      const auto res = runAs("admin", run_args);
+      EXPECT_EQ(res.code, 1) << c.reason << "\n" << res.out << res.err;
+      EXPECT_EQ(lineCount(res.err), 1) << c.reason << "\n" << res.err;
+      EXPECT_TRUE(contains(res.err, "warden: explaining ")) << res.err;
+      EXPECT_TRUE(contains(res.err, c.reason)) << c.reason << "\n" << res.err;
+      EXPECT_TRUE(res.out.empty()) << c.reason << "\n" << res.out;
+    }
+  }
+}
+
 TEST_F(WardenCliTest, AuditQueryExportAndTailWithFilters) {
   auto event = [](const std::string& caller, const std::string& decision, const std::string& reason,
                   const std::string& method, const std::string& path) {
