@@ -242,6 +242,9 @@ class ControlPlaneApiTest : public ::testing::Test {
     const std::string agent_etag = etagOf("/api/v1/agents/budget-report");
     if (path == "/api/v1/agents" && method == "POST") {
       a.body = json{{"name", "made-by-viewer"}, {"spiffe_id", "spiffe://example.org/made-by-viewer"}}.dump();
+    } else if (path == "/api/v1/agents/{name}" && method == "DELETE") {
+      a.body = R"({"comment":"attempted"})";
+      a.headers = ifMatch(agent_etag);
     } else if (path == "/api/v1/agents/{name}") {
       auto agent = ControlPlane::json(cp.admin("GET", "/api/v1/agents/budget-report"));
       agent["display_name"] = "changed";
@@ -942,6 +945,77 @@ TEST_F(ControlPlaneApiTest, AgentLifecycleIsRecordedWithTheActor) {
   const json detail = json::parse(log[0]["detail"].get<std::string>(), nullptr, false);
   EXPECT_TRUE(detail["after"].is_null());
   EXPECT_EQ(detail["before"]["name"], "new-agent");
+}
+
+// DELETE takes its comment as a JSON body like every other change, and still as the
+// ?comment= it first had; a body it cannot read refuses the deletion.
+TEST_F(ControlPlaneApiTest, DeleteAgentTakesItsCommentAsJsonBodyOrQuery) {
+  for (const char* name : {"gone-body", "gone-query", "gone-both", "kept"}) {
+    cp.addAgent({{"name", name}, {"spiffe_id", std::string("spiffe://example.org/") + name}});
+  }
+  auto deletionComment = [&](const std::string& name) {
+    const json log = changes("kind=agent&id=" + name);
+    EXPECT_FALSE(log.empty()) << name;
+    if (log.empty()) return std::string("<none>");
+    EXPECT_EQ(log[0]["action"], "agent.delete") << log.dump();
+    return log[0]["comment"].get<std::string>();
+  };
+  const std::string path = "/api/v1/agents/";
+  const json doc = openapi();
+  const json::json_pointer body_schema(
+      "/paths/~1api~1v1~1agents~1{name}/delete/requestBody/content/application~1json/schema/$ref");
+  EXPECT_EQ(doc.value(body_schema, ""), "#/components/schemas/DeleteAgent");
+  EXPECT_TRUE(doc.contains(json::json_pointer("/components/schemas/DeleteAgent/properties/comment")));
+
+  auto del = cp.admin("DELETE", path + "gone-body", R"({"comment":"offboarded, ticket 7"})",
+                      ifMatch(etagOf(path + "gone-body")));
+  ASSERT_EQ(del.status, 200) << del.body;
+  EXPECT_EQ(deletionComment("gone-body"), "offboarded, ticket 7");
+
+  del = cp.admin("DELETE", path + "gone-query?comment=legacy%20client", "",
+                 ifMatch(etagOf(path + "gone-query")));
+  ASSERT_EQ(del.status, 200) << del.body;
+  EXPECT_EQ(deletionComment("gone-query"), "legacy client");
+
+  del = cp.admin("DELETE", path + "gone-both?comment=same", R"({"comment":"same"})",
+                 ifMatch(etagOf(path + "gone-both")));
+  ASSERT_EQ(del.status, 200) << del.body;
+  EXPECT_EQ(deletionComment("gone-both"), "same");
+
+  // Bodies it cannot read: nothing is deleted.
+  const std::string etag = etagOf(path + "kept");
+  const auto before = state();
+  struct Case {
+    std::string target;
+    std::string body;
+    std::string headers;
+    int status;
+    std::string reason;  // must appear in `reason`
+  };
+  const std::vector<Case> cases{
+      {"kept", "not json", "", 400, ""},
+      {"kept", "[]", "", 400, "object"},
+      {"kept", R"({"comment":"a","comment":"b"})", "", 400, ""},
+      {"kept", R"({"comment":5})", "", 400, "comment: expected a string"},
+      {"kept", R"({"comment":"x","revision":3})", "", 400, "revision: unknown member"},
+      {"kept", R"({"comment":"x"})", "Content-Type: text/plain\r\n", 415, "application/json"},
+      {"kept?comment=other", R"({"comment":"x"})", "", 400,
+       "comment: given in the body and as ?comment="},
+  };
+  for (const auto& c : cases) {
+    auto res = cp.admin("DELETE", path + c.target, c.body, ifMatch(etag) + c.headers);
+    EXPECT_EQ(res.status, c.status) << c.body << ": " << res.body;
+    const json err = ControlPlane::json(res);
+    EXPECT_EQ(err.value("layer", ""), "control_plane") << c.body << ": " << res.body;
+    EXPECT_NE(err.value("reason", "").find(c.reason), std::string::npos)
+        << c.body << ": reason does not say \"" << c.reason << "\": " << res.body;
+  }
+  EXPECT_EQ(state(), before);
+  EXPECT_EQ(cp.admin("GET", path + "kept").status, 200);
+  // No body at all is still a deletion without a comment.
+  del = cp.admin("DELETE", path + "kept", "", ifMatch(etag));
+  ASSERT_EQ(del.status, 200) << del.body;
+  EXPECT_EQ(deletionComment("kept"), "");
 }
 
 // --- 8. Audit ----------------------------------------------------------------------------
