@@ -134,8 +134,8 @@ void addDocumentArea(CLI::App& app, CommandContext& c, CommandRegistry& registry
   validate->add_option("files", o->files, "Files (YAML)")->required()->check(CLI::ExistingFile);
   if (is_policy) validate->add_flag("--governance", o->governance, "The files are governance documents");
   validate->add_option("--target", o->target,
-                       "Target agent: the server checks the policy's target: against its SPIFFE ID "
-                       "(offline: a SPIFFE ID to compare with)");
+                       "Target agent name or SPIFFE ID: the policy's target: must name it (an "
+                       "agent's SPIFFE ID is looked up by the server; offline: SPIFFE IDs only)");
   registry.add(validate, [&c, o] {
     // Only --server on the command line goes online: WARDEN_SERVER alone keeps it offline.
     return c.connection.server.empty() ? validateOffline(*o) : validateOnline(c, *o);

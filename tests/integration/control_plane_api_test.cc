@@ -759,6 +759,92 @@ TEST_F(ControlPlaneApiTest, InvalidDocumentsAreRejectedWithFieldPathsAndNothingS
   EXPECT_EQ(state(), before);
 }
 
+// /validate checks the document's `target:` whatever the registry holds: against a
+// registered agent's SPIFFE ID, against a SPIFFE ID given as the target, and refuses a
+// target name nobody registered (404, as PUT would) instead of calling the document valid.
+TEST_F(ControlPlaneApiTest, ValidateChecksTheTargetLineWhateverTheRegistryHolds) {
+  cp.addAgent({{"name", "ci-only"}, {"client_id", "ci-only-client"}});  // no SPIFFE ID
+  cp.addAgent({{"name", "draft"}, {"spiffe_id", "spiffe://example.org/draft"}});
+  const std::string names_report =
+      replaceAll(kBackendPolicy, "target: spiffe://example.org/budget-backend",
+                 "target: spiffe://example.org/budget-report");
+  const std::string no_target_line =
+      replaceAll(kBackendPolicy, "target: spiffe://example.org/budget-backend\n", "");
+  auto validate = [&](const std::string& kind, const std::string& content, const json& target) {
+    json body{{"content", content}};
+    if (!target.is_null()) body["target"] = target;
+    return as("viewer", "POST", "/api/v1/" + kind + "/validate", body.dump());
+  };
+  auto errorsOf = [&](const HttpResponse& res) {
+    EXPECT_EQ(res.status, 200) << res.body;
+    const json out = ControlPlane::json(res);
+    EXPECT_EQ(out.value("valid", true), false) << res.body;
+    return out.value("errors", json::array()).dump();
+  };
+  auto valid = [&](const HttpResponse& res) {
+    EXPECT_EQ(res.status, 200) << res.body;
+    return ControlPlane::json(res).value("valid", false);
+  };
+
+  // A registered agent: its SPIFFE ID, the message pointing at the line.
+  std::string errors = errorsOf(validate("policies", names_report, "budget-backend"));
+  EXPECT_NE(
+      errors.find("policy/budget-backend:2:9: target: spiffe://example.org/budget-report is not "
+                  "agent budget-backend's SPIFFE ID spiffe://example.org/budget-backend"),
+      std::string::npos)
+      << errors;
+  EXPECT_TRUE(valid(validate("policies", kBackendPolicy, "budget-backend")));
+
+  // A SPIFFE ID as the target: compared as is, registered or not.
+  errors = errorsOf(validate("policies", names_report, "spiffe://example.org/budget-backend"));
+  EXPECT_NE(errors.find(":2:9: target: spiffe://example.org/budget-report is not the given target "
+                        "spiffe://example.org/budget-backend"),
+            std::string::npos)
+      << errors;
+  errors = errorsOf(validate("policies", kBackendPolicy, "spiffe://example.org/not-registered"));
+  EXPECT_NE(errors.find("target: "), std::string::npos) << errors;
+  EXPECT_TRUE(valid(validate("policies", kBackendPolicy, "spiffe://example.org/budget-backend")));
+
+  // An agent without a SPIFFE ID: no `target:` line can name it.
+  errors = errorsOf(validate("policies", kBackendPolicy, "ci-only"));
+  EXPECT_NE(
+      errors.find("target: spiffe://example.org/budget-backend names a workload, but agent ci-only "
+                  "has no SPIFFE ID"),
+      std::string::npos)
+      << errors;
+  EXPECT_TRUE(valid(validate("policies", no_target_line, "ci-only")));
+  auto put = cp.admin("PUT", "/api/v1/policies/ci-only", json{{"content", kBackendPolicy}}.dump());
+  EXPECT_EQ(put.status, 400) << put.body;
+  EXPECT_NE(ControlPlane::json(put).value("reason", "").find("has no SPIFFE ID"), std::string::npos)
+      << put.body;
+
+  // A name nobody registered: 404 for both kinds, as PUT answers.
+  for (const std::string kind : {"policies", "governance"}) {
+    auto res = validate(kind, kind == "policies" ? names_report : kBackendGovernance, "nobody");
+    EXPECT_EQ(res.status, 404) << kind << ": " << res.body;
+    const json err = ControlPlane::json(res);
+    EXPECT_EQ(err.value("error", ""), "unknown_target") << res.body;
+    EXPECT_EQ(err.value("layer", ""), "control_plane") << res.body;
+    EXPECT_EQ(err.value("reason", ""), "target: no agent named nobody") << res.body;
+  }
+  // Neither a name nor a SPIFFE ID.
+  auto bad = validate("policies", kBackendPolicy, "Budget Backend");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(ControlPlane::json(bad).value("reason", "").find("target: neither an agent name"),
+            std::string::npos)
+      << bad.body;
+
+  // No target: a draft for nobody in particular (not the agent that happens to be called
+  // "draft"); its `target:` is checked to be a SPIFFE ID and nothing more.
+  EXPECT_TRUE(valid(validate("policies", names_report, nullptr)));
+  errors = errorsOf(validate(
+      "policies", replaceAll(kBackendPolicy, "example.org/budget-backend", "example.org/bad id"),
+      nullptr));
+  EXPECT_NE(errors.find("policy/draft:2:9: target: "), std::string::npos) << errors;
+  EXPECT_TRUE(valid(validate("governance", kBackendGovernance, "budget-backend")));
+  EXPECT_TRUE(valid(validate("governance", kBackendGovernance, nullptr)));
+}
+
 // --- 6. History, diff, rollback -----------------------------------------------------------
 
 TEST_F(ControlPlaneApiTest, HistoryDiffAndRollbackRestoreTheExactPreviousDecisions) {

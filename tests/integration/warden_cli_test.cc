@@ -569,6 +569,15 @@ TEST_F(WardenCliTest, MissingOrContradictorySettingsAreUsageErrors) {
   const auto online = runAs("admin", {"policy", "validate", file, "--target", "budget-report"});
   EXPECT_EQ(online.code, 1) << online.out;
   EXPECT_TRUE(contains(online.err, "is not agent budget-report's SPIFFE ID")) << online.err;
+  // A SPIFFE ID is compared as is, as offline; a name nobody registered is an error, not "ok".
+  const auto by_id = runAs("admin", {"policy", "validate", file, "--target", "spiffe://example.org/budget-report"});
+  EXPECT_EQ(by_id.code, 1) << by_id.out;
+  EXPECT_TRUE(contains(by_id.err, "is not the given target spiffe://example.org/budget-report")) << by_id.err;
+  const auto unknown = runAs("admin", {"policy", "validate", file, "--target", "nobody"});
+  EXPECT_EQ(unknown.code, 1) << unknown.out;
+  EXPECT_EQ(lineCount(unknown.err), 1) << unknown.err;
+  EXPECT_TRUE(contains(unknown.err, "target: no agent named nobody")) << unknown.err;
+  EXPECT_FALSE(contains(unknown.out, "ok")) << unknown.out;
 }
 
 }  // namespace
