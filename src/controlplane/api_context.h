@@ -20,6 +20,10 @@
 #include "controlplane/store.h"
 #include "net/https_server.h"
 
+namespace warden::controlplane {
+class PasswordWorker;
+}
+
 namespace warden::controlplane::api {
 
 using net::HttpResponse;
@@ -70,7 +74,7 @@ boost::asio::awaitable<HttpResponse> agents(Context& c, Route& r);
 boost::asio::awaitable<HttpResponse> documents(Context& c, Route& r, std::string_view kind);
 boost::asio::awaitable<HttpResponse> audit(Context& c, Route& r);
 boost::asio::awaitable<HttpResponse> distribution(Context& c, Route& r);
-HttpResponse users(Context& c, Route& r);
+boost::asio::awaitable<HttpResponse> users(Context& c, Route& r, PasswordWorker& passwords);
 HttpResponse explain(Context& c, Route& r);  // api_routes_explain.cc
 // api_routes_health.cc; `now` in Unix seconds.
 HttpResponse sidecarStatus(Route& r, SidecarReports& reports, std::int64_t now);

@@ -15,6 +15,7 @@
 
 #include "audit/audit_event.h"
 #include "support/control_plane_harness.h"
+#include "support/hook_gate.h"
 #include "support/test_env.h"
 
 namespace warden::testing {
@@ -547,6 +548,97 @@ TEST_F(ControlPlaneApiTest, BootstrapAdminLogsInRotatesAndTokensExpire) {
   EXPECT_NE(expired.header("www-authenticate"), "");
   cp.api_clock_offset = 0;
   EXPECT_EQ(withToken(fresh, "GET", "/api/v1/whoami").status, 200);
+}
+
+// scrypt runs on the API's password thread: while a sign-in is inside its password check
+// (held there by the test hook), the I/O thread answers probes, people and sidecars at
+// once. With the hash on the I/O thread, each of these would wait for it.
+TEST_F(ControlPlaneApiTest, OtherRequestsAreAnsweredWhileASignInIsBeingChecked) {
+  auto gate = HookGate::create();
+  cp.stop();
+  cp.before_password_work = gate->hook();
+  cp.start();
+  std::future<HttpResponse> held, new_user, rotated;  // joined after the gate opens
+  HookGate::OpenOnExit opener{gate};
+
+  held = std::async(std::launch::async, [&] { return login(cp.adminPassword()); });
+  ASSERT_TRUE(gate->waitForArrivals(1, 10s)) << "the sign-in never reached its password check";
+  // A new user's password is hashed on that thread too: queued behind the sign-in.
+  new_user = std::async(std::launch::async, [&] {
+    return cp.admin("POST", "/api/v1/users", R"({"username":"vera","role":"viewer"})");
+  });
+  // Each answer must come while the sign-in is still held: one that had to wait for the
+  // password check comes only after the gate let it go (its hold limit), and says so.
+  auto answeredWhileHeld = [&](const std::optional<ClientCredential>& who,
+                               const std::string& target) {
+    auto c = TestConnection::tls(cp.api().port(), who);
+    if (!c || !c->send(makeRequest("GET", target))) return false;
+    auto res = c->read(false, 3s);
+    EXPECT_TRUE(res && res->status == 200) << target << ": " << (res ? res->body : c->lastError());
+    return gate->held() == 1;
+  };
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(answeredWhileHeld(std::nullopt, "/healthz")) << "probe " << i;
+    EXPECT_TRUE(answeredWhileHeld(cp.credential("viewer"), "/api/v1/whoami")) << "whoami " << i;
+    EXPECT_TRUE(answeredWhileHeld(cp.credential("budget-backend"), "/api/v1/distribution/view"))
+        << "sidecar " << i;
+  }
+  EXPECT_EQ(held.wait_for(0s), std::future_status::timeout) << "the held sign-in answered";
+
+  gate->open();
+  const auto signed_in = held.get();
+  EXPECT_EQ(signed_in.status, 200) << signed_in.body;
+  EXPECT_EQ(ControlPlane::json(signed_in).value("role", ""), "admin");
+  const auto added = new_user.get();
+  EXPECT_EQ(added.status, 201) << added.body;
+  const std::string vera_password = ControlPlane::json(added).value("password", "");
+  // The bootstrap password's rotation is hashed there too.
+  rotated = std::async(std::launch::async,
+                       [&] { return cp.admin("POST", "/api/v1/credentials/rotate"); });
+  EXPECT_EQ(rotated.get().status, 200);
+  EXPECT_EQ(gate->arrivals(), 3)
+      << "the new user's or the rotation's hash was not made on the password thread";
+  auto vera = as("", "POST", "/api/v1/login",
+                 json{{"username", "vera"}, {"password", vera_password}}.dump());
+  EXPECT_EQ(vera.status, 200) << vera.body;
+  EXPECT_EQ(ControlPlane::json(vera).value("role", ""), "viewer");
+}
+
+// One password thread decides sign-ins one at a time: a burst of concurrent wrong guesses
+// cannot all pass the throttle before the first failure is recorded. Exactly
+// `free_failures` of them are hashed and refused; the rest are throttled unhashed.
+TEST_F(ControlPlaneApiTest, ConcurrentGuessesCannotOutrunTheLoginThrottle) {
+  auto hashed = std::make_shared<std::atomic<int>>(0);
+  cp.stop();
+  cp.before_password_work = [hashed] { ++*hashed; };
+  // Long enough that no delay runs out while the burst is still arriving.
+  cp.login_throttle.base_delay = std::chrono::minutes(10);
+  cp.login_throttle.max_delay = std::chrono::minutes(15);
+  cp.start();
+  constexpr int kGuesses = 12;
+  const int free = static_cast<int>(cp.login_throttle.free_failures);
+  std::vector<std::future<HttpResponse>> guesses;
+  for (int i = 0; i < kGuesses; ++i) {
+    guesses.push_back(
+        std::async(std::launch::async, [this, i] { return login("guess-" + std::to_string(i)); }));
+  }
+  int refused = 0;
+  int throttled = 0;
+  for (auto& g : guesses) {
+    const auto res = g.get();
+    if (res.status == 401) {
+      ++refused;
+    } else if (res.status == 429) {
+      ++throttled;
+      EXPECT_FALSE(res.header("retry-after").empty());
+    } else {
+      ADD_FAILURE() << res.status << " " << res.body;
+    }
+  }
+  EXPECT_EQ(refused, free);
+  EXPECT_EQ(throttled, kGuesses - free);
+  EXPECT_EQ(hashed->load(), free);
+  EXPECT_EQ(login(cp.adminPassword()).status, 429) << "the right password must wait too";
 }
 
 // --- 4. Optimistic concurrency ------------------------------------------------------------
