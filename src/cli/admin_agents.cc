@@ -175,9 +175,9 @@ void addAgentCommands(CLI::App& app, CommandContext& c, CommandRegistry& registr
     auto client = c.client();
     const std::string what = "deleting agent " + o->name;
     const auto etag = currentEtag(*client, o->name, o->if_match, what);
-    std::string path = agentPath(o->name);
-    if (!o->comment.empty()) path += "?comment=" + urlEncode(o->comment);
-    auto res = client->request(what, "DELETE", path, std::nullopt, {{"If-Match", etag}});
+    std::optional<json> body;
+    if (!o->comment.empty()) body = json{{"comment", o->comment}};
+    auto res = client->request(what, "DELETE", agentPath(o->name), body, {{"If-Match", etag}});
     ApiClient::expectOk(what, res);
     if (c.json) return printJson(jsonOf(what, res)), 0;
     std::cout << "agent " << displayText(o->name) << " deleted\n";

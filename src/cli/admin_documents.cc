@@ -134,8 +134,8 @@ void addDocumentArea(CLI::App& app, CommandContext& c, CommandRegistry& registry
   validate->add_option("files", o->files, "Files (YAML)")->required()->check(CLI::ExistingFile);
   if (is_policy) validate->add_flag("--governance", o->governance, "The files are governance documents");
   validate->add_option("--target", o->target,
-                       "Target agent: the server checks the policy's target: against its SPIFFE ID "
-                       "(offline: a SPIFFE ID to compare with)");
+                       "Target agent name or SPIFFE ID: the policy's target: must name it (an "
+                       "agent's SPIFFE ID is looked up by the server; offline: SPIFFE IDs only)");
   registry.add(validate, [&c, o] {
     // Only --server on the command line goes online: WARDEN_SERVER alone keeps it offline.
     return c.connection.server.empty() ? validateOffline(*o) : validateOnline(c, *o);
@@ -334,7 +334,8 @@ void printExplanation(const json& e, const json& request) {
             << ": " << displayText(field("method")) << " " << displayText(field("path")) << "\n";
   const json layers = e.value("layers", json::array());
   if (layers.empty()) {
-    // Refused before any layer ran (a malformed caller ID or path).
+    // Refused before any layer ran: a server older than its 400s for a malformed caller ID
+    // or path answered with a verdict instead.
     std::cout << "decision: deny at " << displayText(textOf(e, "layer")) << ": "
               << displayText(textOf(e, "reason"));
     if (!textOf(e, "detail").empty()) std::cout << ": " << displayText(textOf(e, "detail"));
@@ -402,7 +403,10 @@ void addExplain(CLI::App& policy, CommandContext& c, CommandRegistry& registry) 
              "were NOT verified\n";
     }
     auto client = c.client();
-    const std::string what = "explaining " + o->method + " " + o->path + " from " + o->caller + " to " + o->target;
+    // Flags are echoed into the one error line: shown as displayText so that a stray
+    // control character cannot break it in two.
+    const std::string what = displayText("explaining " + o->method + " " + o->path + " from " +
+                                         o->caller + " to " + o->target);
     auto res = client->request(what, "POST", "/api/v1/explain", body);
     ApiClient::expectOk(what, res);
     const auto answer = jsonOf(what, res);

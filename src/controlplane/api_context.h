@@ -21,6 +21,10 @@
 #include "controlplane/test_calls.h"
 #include "net/https_server.h"
 
+namespace warden::controlplane {
+class PasswordWorker;
+}
+
 namespace warden::controlplane::api {
 
 using net::HttpResponse;
@@ -74,7 +78,8 @@ boost::asio::awaitable<HttpResponse> agents(Context& c, Route& r);
 boost::asio::awaitable<HttpResponse> documents(Context& c, Route& r, std::string_view kind);
 boost::asio::awaitable<HttpResponse> audit(Context& c, Route& r);
 boost::asio::awaitable<HttpResponse> distribution(Context& c, Route& r);
-HttpResponse users(Context& c, Route& r);
+boost::asio::awaitable<HttpResponse> users(Context& c, Route& r, PasswordWorker& passwords);
+HttpResponse explain(Context& c, Route& r);  // api_routes_explain.cc
 // api_routes_test_calls.cc: POST /test-calls (admins), and the sidecars' side of it
 // (/sidecars/test-calls[/{id}]).
 boost::asio::awaitable<HttpResponse> testCalls(Context& c, Route& r);

@@ -17,6 +17,29 @@ HttpResponse withEtag(HttpResponse res, const AgentRecord& a) {
 
 HttpResponse forbidden() { return error(403, "forbidden", "this action needs the admin role"); }
 
+// DELETE's comment: a JSON body {"comment"} as on every other change, or `?comment=`, the
+// form this route first had (kept for old clients). The body is strict: a member DELETE
+// does not read (a revision, an agent) would otherwise be silently ignored.
+std::variant<std::string, HttpResponse> deleteComment(const Route& r) {
+  auto body = optionalJsonBody(r);
+  if (auto* res = std::get_if<HttpResponse>(&body)) return std::move(*res);
+  const json& b = std::get<json>(body);
+  for (auto it = b.begin(); it != b.end(); ++it) {
+    if (it.key() != "comment") {
+      return error(400, "invalid_request", it.key() + ": unknown member; a DELETE body has only comment");
+    }
+  }
+  auto comment = optionalString(b, "comment");
+  if (std::holds_alternative<HttpResponse>(comment)) return comment;
+  auto query = r.query.find("comment");
+  if (query == r.query.end()) return comment;
+  if (b.contains("comment") && query->second != std::get<std::string>(comment)) {
+    return error(400, "invalid_request",
+                 "comment: given in the body and as ?comment= with different text");
+  }
+  return query->second;
+}
+
 }  // namespace
 
 boost::asio::awaitable<HttpResponse> agents(Context& c, Route& r) {
@@ -57,7 +80,9 @@ boost::asio::awaitable<HttpResponse> agents(Context& c, Route& r) {
       if (auto* res = std::get_if<HttpResponse>(&expected)) co_return std::move(*res);
       const std::uint64_t revision = std::get<0>(expected).value_or(current->revision);
       if (r.method == "DELETE") {
-        auto done = c.store.deleteAgent(name, revision, r.actor(), r.queryValue("comment"));
+        auto comment = deleteComment(r);
+        if (auto* res = std::get_if<HttpResponse>(&comment)) co_return std::move(*res);
+        auto done = c.store.deleteAgent(name, revision, r.actor(), std::get<std::string>(comment));
         if (!done) co_return storeError(done.error());
         co_return ok(json{{"deleted", name}});
       }

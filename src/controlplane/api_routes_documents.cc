@@ -2,12 +2,15 @@
 // governance block, each a versioned document (docs/control-plane.md#policies).
 // Both are validated with the compilers the sidecars use before anything is stored; a
 // candidate can be dry-run against the target's recorded requests first (dry_run.h).
+#include "controlplane/agent_record.h"
 #include "controlplane/api_context.h"
 #include "controlplane/distribution.h"
 #include "controlplane/dry_run.h"
 #include "controlplane/text_diff.h"
 #include "governance/governance.h"
+#include "identity/spiffe_id.h"
 #include "policy/policy.h"
+#include "policy/policy_config.h"
 
 namespace warden::controlplane::api {
 namespace {
@@ -18,18 +21,37 @@ struct Candidate {
   governance::TargetGovernance governance;               // kGovernanceDocument
 };
 
-// Compiles a document of `kind` for `target`; the error names the field path.
-Result<Candidate> compileCandidate(std::string_view kind, const std::string& target,
-                                   const std::string& content, const AgentRecord* agent) {
-  const std::string source = std::string(kind) + "/" + target;
+// What a policy's `target:` line must name, when it has one.
+struct TargetCheck {
+  std::string spiffe_id;  // empty: an agent without a SPIFFE ID, which no `target:` names
+  std::string agent;      // the agent's name; empty when a SPIFFE ID was given instead
+};
+
+TargetCheck targetCheckFor(const AgentRecord& agent) {
+  return TargetCheck{agent.spiffe_id, agent.name};
+}
+
+std::string targetMismatch(const std::string& named, const TargetCheck& check) {
+  if (check.agent.empty()) return named + " is not the given target " + check.spiffe_id;
+  if (check.spiffe_id.empty()) {
+    return named + " names a workload, but agent " + check.agent +
+           " has no SPIFFE ID: remove the line";
+  }
+  return named + " is not agent " + check.agent + "'s SPIFFE ID " + check.spiffe_id;
+}
+
+// Compiles a document of `kind`, named `source` in messages ("policy/budget-backend"); the
+// error names the line and field path. `check` null: a draft for no particular target,
+// whose `target:` is only checked to be a SPIFFE ID.
+Result<Candidate> compileCandidate(std::string_view kind, const std::string& source,
+                                   const std::string& content, const TargetCheck* check) {
   Candidate candidate;
   if (kind == kPolicyDocument) {
     auto parsed = policy::parsePolicyYaml(content, source);
     if (!parsed) return parsed.error();
-    if (agent != nullptr && !parsed->target.empty() && !agent->spiffe_id.empty() &&
-        parsed->target != agent->spiffe_id) {
-      return Error{source + ": target: " + parsed->target + " is not agent " + target + "'s SPIFFE ID " +
-                   agent->spiffe_id};
+    if (check != nullptr && !parsed->target.empty() && parsed->target != check->spiffe_id) {
+      return policy::configError(source, parsed->target_mark, "target",
+                                 targetMismatch(parsed->target, *check));
     }
     auto compiled = policy::compilePolicy(std::move(*parsed));
     if (!compiled) return compiled.error();
@@ -42,11 +64,38 @@ Result<Candidate> compileCandidate(std::string_view kind, const std::string& tar
   return candidate;
 }
 
-Status validateDocument(std::string_view kind, const std::string& target,
-                        const std::string& content, const AgentRecord* agent) {
-  auto candidate = compileCandidate(kind, target, content, agent);
+std::string sourceName(std::string_view kind, const std::string& target) {
+  return std::string(kind) + "/" + target;
+}
+
+Status validateDocument(std::string_view kind, const std::string& source,
+                        const std::string& content, const TargetCheck* check) {
+  auto candidate = compileCandidate(kind, source, content, check);
   if (!candidate) return candidate.error();
   return {};
+}
+
+// What POST {kind}/validate checks a document's `target:` against: a registered agent's
+// SPIFFE ID (an unknown name is 404, as for PUT: "valid" must not be said of a document
+// that could not be stored), a SPIFFE ID given as is (no registry needed, as `warden
+// policy validate --target` offline), or nothing for a draft without a target.
+std::variant<std::optional<TargetCheck>, HttpResponse> validationTarget(Context& c,
+                                                                        const std::string& target) {
+  if (target.empty()) return std::optional<TargetCheck>{};
+  if (validAgentName(target)) {
+    auto agent = c.store.getAgent(target);
+    if (agent) return std::optional<TargetCheck>{targetCheckFor(*agent)};
+    return agent.error().kind == StoreErrorKind::kNotFound
+               ? error(404, "unknown_target", "target: no agent named " + target)
+               : storeError(agent.error());
+  }
+  auto id = identity::SpiffeId::parse(target);
+  if (!id) {
+    return error(
+        400, "invalid_request",
+        "target: neither an agent name ([a-z0-9-]{1,63}) nor a SPIFFE ID: " + id.error().message);
+  }
+  return std::optional<TargetCheck>{TargetCheck{target, ""}};
 }
 
 // POST {kind}/{target}/dry-run (dry_run.h): read-only, so open to every reader, and not
@@ -63,7 +112,8 @@ HttpResponse dryRun(Context& c, const Route& r, std::string_view kind, const std
   if (auto* res = std::get_if<HttpResponse>(&body)) return std::move(*res);
   auto request = parseDryRunRequest(std::get<json>(body));
   if (!request) return error(400, "invalid_request", request.error().message);
-  auto candidate = compileCandidate(kind, target, request->document, &*agent);
+  const TargetCheck check = targetCheckFor(*agent);
+  auto candidate = compileCandidate(kind, sourceName(kind, target), request->document, &check);
   if (!candidate) {
     // The shape of PUT's refusal, plus the list /validate answers, for the portal's editor.
     return net::jsonResponse(400, json{{"error", "invalid_" + std::string(kind)},
@@ -160,11 +210,16 @@ boost::asio::awaitable<HttpResponse> documents(Context& c, Route& r, std::string
     if (!b.contains("content") || !b["content"].is_string()) {
       co_return error(400, "invalid_request", "content: expected the document text");
     }
-    auto target_field = optionalString(b, "target", "draft");
+    auto target_field = optionalString(b, "target");
     if (auto* res = std::get_if<HttpResponse>(&target_field)) co_return std::move(*res);
     const std::string& target = std::get<std::string>(target_field);
-    auto agent = c.store.getAgent(target);
-    auto st = validateDocument(kind, target, b["content"].get<std::string>(), agent ? &*agent : nullptr);
+    auto check = validationTarget(c, target);
+    if (auto* res = std::get_if<HttpResponse>(&check)) co_return std::move(*res);
+    const auto& expected = std::get<std::optional<TargetCheck>>(check);
+    // A SPIFFE ID would make a confusing source name ("policy/spiffe://...:2:9: ...").
+    const std::string source = sourceName(kind, validAgentName(target) ? target : "draft");
+    auto st = validateDocument(kind, source, b["content"].get<std::string>(),
+                               expected ? &*expected : nullptr);
     co_return ok(json{{"valid", st.ok()},
                       {"errors", st.ok() ? json::array() : json::array({st.message()})}});
   }
@@ -201,7 +256,8 @@ boost::asio::awaitable<HttpResponse> documents(Context& c, Route& r, std::string
     const std::string content = b["content"].get<std::string>();
     auto comment = optionalString(b, "comment");
     if (auto* res = std::get_if<HttpResponse>(&comment)) co_return std::move(*res);
-    if (auto st = validateDocument(kind, target, content, &*agent); !st) {
+    const TargetCheck check = targetCheckFor(*agent);
+    if (auto st = validateDocument(kind, sourceName(kind, target), content, &check); !st) {
       auto res = error(400, std::string("invalid_") + std::string(kind), st.message());
       co_return res;
     }

@@ -15,12 +15,10 @@
 #include <boost/url/url_view.hpp>
 
 #include "controlplane/api_context.h"
-#include "controlplane/distribution.h"
-#include "controlplane/dry_run.h"
-#include "controlplane/explain.h"
-#include "controlplane/openapi.h"
 #include "controlplane/local_users.h"
+#include "controlplane/openapi.h"
 #include "controlplane/password_hash.h"
+#include "controlplane/password_worker.h"
 #include "controlplane/portal_login.h"
 #include "controlplane/portal_static.h"
 #include "controlplane/upstream_sign_in.h"
@@ -139,6 +137,7 @@ struct ApiServer::Impl {
   std::unique_ptr<ExternalIdentityProviders> idps;
   std::unique_ptr<LoginTokens> logins;
   std::unique_ptr<LoginThrottle> login_throttle;
+  std::unique_ptr<PasswordWorker> passwords;  // stopped by stop(), after the I/O thread
   std::unique_ptr<api::Context> context;
   std::unique_ptr<PortalStatic> portal;        // with control_plane.portal
   std::unique_ptr<PortalLogin> portal_login;  // with control_plane.portal
@@ -234,52 +233,70 @@ struct ApiServer::Impl {
     return res;
   }
 
-  api::HttpResponse login(Route& r) {
-    if (r.method != "POST") return api::error(405, "method_not_allowed", "use POST");
+  asio::awaitable<api::HttpResponse> login(Route& r) {
+    if (r.method != "POST") co_return api::error(405, "method_not_allowed", "use POST");
     auto body = api::jsonBody(r);
-    if (auto* res = std::get_if<api::HttpResponse>(&body)) return std::move(*res);
+    if (auto* res = std::get_if<api::HttpResponse>(&body)) co_return std::move(*res);
     const json& b = std::get<json>(body);
     auto user_field = api::optionalString(b, "username");
-    if (auto* res = std::get_if<api::HttpResponse>(&user_field)) return std::move(*res);
+    if (auto* res = std::get_if<api::HttpResponse>(&user_field)) co_return std::move(*res);
     auto password_field = api::optionalString(b, "password");
-    if (auto* res = std::get_if<api::HttpResponse>(&password_field)) return std::move(*res);
-    const std::string& user = std::get<std::string>(user_field);
-    const std::string& password = std::get<std::string>(password_field);
-    const std::string& source = r.exchange->source();
-    const auto clock = LoginThrottle::Clock::now();
-    if (const auto wait = login_throttle->waitFor(user, source, clock)) {
-      auto res = api::error(429, "too_many_attempts",
-                            "too many failed sign-ins for this user name or address; retry in " +
-                                std::to_string(wait->count()) + " s");
-      res.set(http::field::retry_after, std::to_string(wait->count()));
-      return res;
+    if (auto* res = std::get_if<api::HttpResponse>(&password_field)) co_return std::move(*res);
+    const std::string user = std::get<std::string>(user_field);
+    std::string password = std::move(std::get<std::string>(password_field));
+    std::string source = r.exchange->source();
+    // On the password thread: the I/O thread answers everything else meanwhile.
+    const SignInCheck check =
+        co_await passwords->checkSignIn(user, std::move(password), std::move(source));
+    if (check.outcome == SignInCheck::Outcome::kThrottled) {
+      const std::string wait = std::to_string(check.retry_after.count());
+      auto res = api::error(
+          429, "too_many_attempts",
+          "too many failed sign-ins for this user name or address; retry in " + wait + " s");
+      res.set(http::field::retry_after, wait);
+      co_return res;
     }
-    const auto role = checkUserPassword(*store, user, password);
-    if (!role) {
-      login_throttle->recordFailure(user, source, clock);
-      return api::error(401, "invalid_credentials", "unknown user or wrong password");
+    if (check.outcome == SignInCheck::Outcome::kFailed) {
+      co_return api::error(500, "internal", "the password could not be checked");
     }
-    login_throttle->recordSuccess(user, clock);
+    if (check.outcome != SignInCheck::Outcome::kAccepted) {
+      co_return api::error(401, "invalid_credentials", "unknown user or wrong password");
+    }
     // The signing keys rotate on their schedule (issuer::JwtAuthority): tick it here,
     // where they are used, so a long-running server does not sign with one key forever.
     logins->rotate(now());
-    auto minted = logins->mint(user, *role, config.login_token_ttl, credentialStamp(*store, user));
-    if (!minted) return api::error(500, "internal", minted.error().message);
-    return api::ok(json{{"access_token", minted->token},
-                        {"token_type", "Bearer"},
-                        {"expires_in", config.login_token_ttl.count()},
-                        {"role", roleName(*role)}});
+    auto minted =
+        logins->mint(user, check.role, config.login_token_ttl, credentialStamp(*store, user));
+    if (!minted) co_return api::error(500, "internal", minted.error().message);
+    co_return api::ok(json{{"access_token", minted->token},
+                           {"token_type", "Bearer"},
+                           {"expires_in", config.login_token_ttl.count()},
+                           {"role", roleName(check.role)}});
   }
 
-  api::HttpResponse rotateCredential(Route& r) {
-    if (!r.principal.isAdmin()) return api::error(403, "forbidden", "this action needs the admin role");
+  asio::awaitable<api::HttpResponse> rotateCredential(Route& r) {
+    if (!r.principal.isAdmin())
+      co_return api::error(403, "forbidden", "this action needs the admin role");
     const std::string password = randomPassword();
-    auto hash = hashPassword(password);
-    if (!hash) return api::error(500, "internal", hash.error().message);
+    auto hash = co_await passwords->hash(password);
+    if (!hash) co_return api::error(500, "internal", hash.error().message);
     auto done = store->rotateCredential("admin", *hash, r.actor());
-    if (!done) return api::storeError(done.error());
-    return api::ok(json{{"username", "admin"}, {"password", password},
-                        {"note", "shown once; stored only as a scrypt hash"}});
+    if (!done) co_return api::storeError(done.error());
+    co_return api::ok(json{{"username", "admin"},
+                           {"password", password},
+                           {"note", "shown once; stored only as a scrypt hash"}});
+  }
+
+  // POST /oauth2/authorize, the portal's sign-in form: its password is checked on the
+  // password thread. Arguments as named values (GCC 12, see upstreamSignIn).
+  asio::awaitable<api::HttpResponse> portalSubmit(net::HttpsExchange& ex) {
+    const auto& req = ex.request();
+    std::string content_type;
+    if (auto it = req.find(http::field::content_type); it != req.end()) content_type = it->value();
+    std::string body = req.body();
+    std::string source = ex.source();
+    co_return co_await portal_login->authorizeSubmit(std::move(content_type), std::move(body),
+                                                     std::move(source));
   }
 
   api::HttpResponse changes(Route& r) {
@@ -310,54 +327,6 @@ struct ApiServer::Impl {
     return api::ok(json{{"changes", out}});
   }
 
-  api::HttpResponse explain(Route& r) {
-    if (r.method != "POST") return api::error(405, "method_not_allowed", "use POST");
-    if (!r.principal.canRead()) return api::error(403, "forbidden", "explain needs a signed-in role");
-    auto body = api::jsonBody(r);
-    if (auto* res = std::get_if<api::HttpResponse>(&body)) return std::move(*res);
-    const json& b = std::get<json>(body);
-    for (const char* key : {"caller", "target", "method", "path"}) {
-      if (!b.contains(key) || !b[key].is_string()) {
-        return api::error(400, "invalid_request", std::string(key) + ": expected a string");
-      }
-    }
-    ExplainRequest req;
-    req.caller = b["caller"].get<std::string>();
-    req.method = b["method"].get<std::string>();
-    req.path = b["path"].get<std::string>();
-    if (b.contains("roles")) {
-      if (!b["roles"].is_array()) return api::error(400, "invalid_request", "roles: expected a list");
-      req.roles.emplace();
-      for (const auto& role : b["roles"]) {
-        if (!role.is_string()) return api::error(400, "invalid_request", "roles: expected strings");
-        req.roles->push_back(role.get<std::string>());
-      }
-    }
-    // A registered agent's name stands for its SPIFFE ID.
-    if (req.caller.rfind("spiffe://", 0) != 0) {
-      auto agent = store->getAgent(req.caller);
-      if (!agent) return api::storeError(agent.error());
-      req.caller = agent->spiffe_id;
-    }
-    const std::string target = b["target"].get<std::string>();
-    if (auto agent = store->getAgent(target); !agent) return api::storeError(agent.error());
-    std::shared_ptr<const policy::PolicySnapshot> compiled;
-    if (auto doc = store->getDocument(kPolicyDocument, target)) {
-      auto c = compileStoredPolicy(*doc);
-      if (!c) return api::error(500, "internal", c.error().message);
-      compiled = *c;
-    } else if (doc.error().kind != StoreErrorKind::kNotFound) {
-      return api::storeError(doc.error());
-    }
-    auto gov = governanceFor(*store, target, store->generation());
-    if (!gov) return api::storeError(gov.error());
-    auto gov_snapshot = governance::compileGovernance(std::move(*gov));
-    if (!gov_snapshot) return api::error(500, "internal", gov_snapshot.error().message);
-    json out = explainRequest(compiled.get(), gov_snapshot->get(), req);
-    out["target"] = target;
-    return api::ok(out);
-  }
-
   // The portal's OpenID Connect sign-in (portal_login.h); nullopt: not one of its routes.
   std::optional<api::HttpResponse> portalSignIn(const std::string& path, net::HttpsExchange& ex,
                                                 const boost::urls::url_view& url) {
@@ -381,8 +350,7 @@ struct ApiServer::Impl {
     }
     if (path == "/oauth2/authorize") {
       if (method == "GET" || method == "HEAD") return portal_login->authorizeForm(url.encoded_query());
-      if (method == "POST") return portal_login->authorizeSubmit(content_type(), req.body(), ex.source());
-      return only("GET, HEAD, POST");
+      return only("GET, HEAD, POST");  // POST: portalSubmit()
     }
     if (path == "/oauth2/token") {
       if (method != "POST") return only("POST");
@@ -464,6 +432,7 @@ struct ApiServer::Impl {
       if (auto res = co_await upstreamSignIn(path, ex, *url)) co_return std::move(*res);
     }
     if (portal_login) {
+      if (path == "/oauth2/authorize" && r.method == "POST") co_return co_await portalSubmit(ex);
       if (auto res = portalSignIn(path, ex, *url)) co_return std::move(*res);
     }
     if (portal && !isReservedPath(path)) {
@@ -485,7 +454,7 @@ struct ApiServer::Impl {
     }
     r.segments.assign(segments.begin() + 2, segments.end());
     const std::string& area = r.segments[0];
-    if (area == "login") co_return login(r);
+    if (area == "login") co_return co_await login(r);
     if (area == "ssf" && r.segments.size() == 2 && r.segments[1] == "events") {
       if (r.method != "POST") co_return api::error(405, "method_not_allowed", "use POST");
       if (!hooks.ssf_push) co_return api::error(404, "not_found", "no Shared Signals receiver configured");
@@ -521,13 +490,13 @@ struct ApiServer::Impl {
     if (area == "policies") co_return co_await api::documents(*context, r, kPolicyDocument);
     if (area == "governance") co_return co_await api::documents(*context, r, kGovernanceDocument);
     if (area == "changes" && r.method == "GET") co_return changes(r);
-    if (area == "explain") co_return explain(r);
+    if (area == "explain") co_return api::explain(*context, r);
     if (area == "test-calls") co_return co_await api::testCalls(*context, r);
     if (area == "health") co_return api::health(*context, r, health_inputs, sidecar_reports, now());
-    if (area == "users") co_return api::users(*context, r);
+    if (area == "users") co_return co_await api::users(*context, r, *passwords);
     if (area == "credentials" && r.segments.size() == 2 && r.segments[1] == "rotate" &&
         r.method == "POST") {
-      co_return rotateCredential(r);
+      co_return co_await rotateCredential(r);
     }
     co_return api::error(404, "not_found", "no such route");
   }
@@ -597,6 +566,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(
   }
   impl.logins->rotate(std::time(nullptr));
   impl.login_throttle = std::make_unique<LoginThrottle>(config.login_throttle);
+  impl.passwords = std::make_unique<PasswordWorker>(store, *impl.login_throttle,
+                                                    impl.hooks.before_password_work);
   if (config.portal) {
     auto files = PortalStatic::create(config.portal->dir);
     if (!files) return Error{files.error().message};
@@ -609,8 +580,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(
     portal.buttons = [raw] {
       return raw->upstream ? raw->upstream->buttons() : std::vector<SignInButton>{};
     };
-    impl.portal_login = std::make_unique<PortalLogin>(std::move(portal), store, *impl.logins,
-                                                      *impl.login_throttle);
+    impl.portal_login =
+        std::make_unique<PortalLogin>(std::move(portal), store, *impl.logins, *impl.passwords);
     if (!config.portal->sign_in_providers.empty()) {
       UpstreamSignInOptions upstream;
       upstream.base_url = impl.base_url;
@@ -657,6 +628,9 @@ void ApiServer::stop() {
     raw->context->audit_waiters.notifyAll();
   });
   impl_->server->stop();
+  // Only now that no handler runs: a hash in progress finishes, and the queued ones are
+  // dropped while the stopped loop their callers would resume on still exists.
+  if (impl_->passwords) impl_->passwords->stop();
 }
 
 }  // namespace warden::controlplane

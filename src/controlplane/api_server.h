@@ -10,7 +10,8 @@
 //
 // Also served: the sidecars' distribution view (long-poll), audit ingest/query/export/
 // live stream (SSE), /healthz, /readyz, /metrics and the OpenAPI document.
-// Thread-safety: start() returns a running server (one I/O thread); stop() from any thread.
+// Thread-safety: start() returns a running server (one I/O thread, and one more for
+// password hashing, password_worker.h); stop() from any thread.
 #pragma once
 
 #include <functional>
@@ -43,6 +44,9 @@ struct ApiServerHooks {
   // beside the API. Unset: not run, and left out of the document.
   std::function<std::optional<TokenServiceHealth>()> token_service;
   std::function<std::vector<BundleHealth>()> federated_bundles;
+  // Tests: called on the password thread (password_worker.h) before each scrypt, so a test
+  // can hold a sign-in there and show that the API answers other requests meanwhile.
+  std::function<void()> before_password_work;
 };
 
 class ApiServer {

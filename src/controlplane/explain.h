@@ -27,7 +27,9 @@ struct ExplainRequest {
 };
 
 // `policy` null: the target has no policy (every caller is denied). `governance` null:
-// not governed.
+// not governed. A caller that is not a SPIFFE ID or a path a sidecar would refuse is a
+// `deny` before any layer: dry-run replays recorded requests that may hold either, while
+// POST /api/v1/explain refuses both as bad input first (api_routes_explain.cc).
 nlohmann::json explainRequest(const policy::PolicySnapshot* policy,
                               const governance::GovernanceSnapshot* governance,
                               const ExplainRequest& request);

@@ -58,8 +58,8 @@ std::string s256(std::string_view verifier) {
 }  // namespace
 
 PortalLogin::PortalLogin(PortalLoginOptions options, Store& store, LoginTokens& logins,
-                         LoginThrottle& throttle)
-    : options_(std::move(options)), store_(store), logins_(logins), throttle_(throttle) {}
+                         PasswordWorker& passwords)
+    : options_(std::move(options)), store_(store), logins_(logins), passwords_(passwords) {}
 
 std::time_t PortalLogin::now() const {
   return options_.now ? options_.now() : std::time(nullptr);
@@ -257,32 +257,36 @@ HttpResponse PortalLogin::authorizeForm(std::string_view encoded_query) const {
   return signInPage(200, std::get<AuthorizationRequest>(checked), "");
 }
 
-HttpResponse PortalLogin::authorizeSubmit(std::string_view content_type, std::string_view body,
-                                          std::string_view source) {
+boost::asio::awaitable<HttpResponse> PortalLogin::authorizeSubmit(std::string content_type,
+                                                                  std::string body,
+                                                                  std::string source) {
   if (!formContentType(content_type))
-    return signInErrorPage(400, "Send the sign-in form as a form.");
+    co_return signInErrorPage(400, "Send the sign-in form as a form.");
   const auto params = parseForm(body);
   auto checked = checkRequest(params);
   if (auto* res = std::get_if<HttpResponse>(&checked))
-    return std::move(*res);
+    co_return std::move(*res);
   const AuthorizationRequest& a = std::get<AuthorizationRequest>(checked);
-  const std::string user = formValue(*params, "username");
-  const auto clock = LoginThrottle::Clock::now();
-  if (const auto wait = throttle_.waitFor(user, source, clock)) {
-    auto res = signInPage(
-        429, a, "Too many failed sign-ins: try again in " + std::to_string(wait->count()) + " s",
-        user);
-    res.set(http::field::retry_after, std::to_string(wait->count()));
-    return res;
+  std::string user = formValue(*params, "username");
+  std::string password = formValue(*params, "password");
+  const SignInCheck check = co_await passwords_.checkSignIn(user, std::move(password), source);
+  switch (check.outcome) {
+    case SignInCheck::Outcome::kAccepted:
+      co_return issueCode(a, user, check.role);
+    case SignInCheck::Outcome::kThrottled: {
+      const std::string wait = std::to_string(check.retry_after.count());
+      auto res = signInPage(429, a, "Too many failed sign-ins: try again in " + wait + " s", user);
+      res.set(http::field::retry_after, wait);
+      co_return res;
+    }
+    case SignInCheck::Outcome::kRefused:
+      spdlog::info("portal sign-in refused for a user name of {} bytes from {}", user.size(),
+                   source);
+      co_return signInPage(401, a, "Invalid user name or password", user);
+    case SignInCheck::Outcome::kFailed:
+      break;
   }
-  const auto role = checkUserPassword(store_, user, formValue(*params, "password"));
-  if (!role) {
-    throttle_.recordFailure(user, source, clock);
-    spdlog::info("portal sign-in refused for a user name of {} bytes from {}", user.size(), source);
-    return signInPage(401, a, "Invalid user name or password", user);
-  }
-  throttle_.recordSuccess(user, clock);
-  return issueCode(a, user, *role);
+  co_return signInPage(500, a, "The sign-in could not be checked; try again", user);
 }
 
 HttpResponse PortalLogin::issueCode(const AuthorizationRequest& a, const std::string& subject,

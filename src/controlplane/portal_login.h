@@ -31,10 +31,12 @@
 #include <variant>
 #include <vector>
 
+#include <boost/asio/awaitable.hpp>
+
 #include "controlplane/authorization_request.h"
-#include "controlplane/login_throttle.h"
 #include "controlplane/login_tokens.h"
 #include "controlplane/oauth_form.h"
+#include "controlplane/password_worker.h"
 #include "controlplane/store.h"
 #include "net/https_server.h"
 
@@ -64,7 +66,7 @@ struct PortalLoginOptions {
 class PortalLogin {
  public:
   PortalLogin(PortalLoginOptions options, Store& store, LoginTokens& logins,
-              LoginThrottle& throttle);
+              PasswordWorker& passwords);
 
   net::HttpResponse discovery() const;  // /.well-known/openid-configuration
   net::HttpResponse jwks() const;       // /oauth2/jwks
@@ -72,9 +74,10 @@ class PortalLogin {
   // GET /oauth2/authorize: the sign-in form, an error page or an error redirect.
   net::HttpResponse authorizeForm(std::string_view encoded_query) const;
   // POST /oauth2/authorize (the form): a redirect with a code, or the form again (429
-  // with Retry-After while the user name or `source` must wait, login_throttle.h).
-  net::HttpResponse authorizeSubmit(std::string_view content_type, std::string_view body,
-                                    std::string_view source);
+  // with Retry-After while the user name or `source` must wait, login_throttle.h). The
+  // password is checked on the password thread (password_worker.h).
+  boost::asio::awaitable<net::HttpResponse> authorizeSubmit(std::string content_type,
+                                                            std::string body, std::string source);
   // POST /oauth2/token
   net::HttpResponse token(std::string_view content_type, std::string_view body);
 
@@ -115,7 +118,7 @@ class PortalLogin {
   PortalLoginOptions options_;
   Store& store_;
   LoginTokens& logins_;
-  LoginThrottle& throttle_;
+  PasswordWorker& passwords_;
   mutable std::mutex mutex_;
   std::map<std::string, Pending, std::less<>> pending_;  // by code
 };

@@ -15,6 +15,7 @@
 
 #include "audit/audit_event.h"
 #include "support/control_plane_harness.h"
+#include "support/hook_gate.h"
 #include "support/test_env.h"
 
 namespace warden::testing {
@@ -243,6 +244,9 @@ class ControlPlaneApiTest : public ::testing::Test {
     const std::string agent_etag = etagOf("/api/v1/agents/budget-report");
     if (path == "/api/v1/agents" && method == "POST") {
       a.body = json{{"name", "made-by-viewer"}, {"spiffe_id", "spiffe://example.org/made-by-viewer"}}.dump();
+    } else if (path == "/api/v1/agents/{name}" && method == "DELETE") {
+      a.body = R"({"comment":"attempted"})";
+      a.headers = ifMatch(agent_etag);
     } else if (path == "/api/v1/agents/{name}") {
       auto agent = ControlPlane::json(cp.admin("GET", "/api/v1/agents/budget-report"));
       agent["display_name"] = "changed";
@@ -557,6 +561,97 @@ TEST_F(ControlPlaneApiTest, BootstrapAdminLogsInRotatesAndTokensExpire) {
   EXPECT_EQ(withToken(fresh, "GET", "/api/v1/whoami").status, 200);
 }
 
+// scrypt runs on the API's password thread: while a sign-in is inside its password check
+// (held there by the test hook), the I/O thread answers probes, people and sidecars at
+// once. With the hash on the I/O thread, each of these would wait for it.
+TEST_F(ControlPlaneApiTest, OtherRequestsAreAnsweredWhileASignInIsBeingChecked) {
+  auto gate = HookGate::create();
+  cp.stop();
+  cp.before_password_work = gate->hook();
+  cp.start();
+  std::future<HttpResponse> held, new_user, rotated;  // joined after the gate opens
+  HookGate::OpenOnExit opener{gate};
+
+  held = std::async(std::launch::async, [&] { return login(cp.adminPassword()); });
+  ASSERT_TRUE(gate->waitForArrivals(1, 10s)) << "the sign-in never reached its password check";
+  // A new user's password is hashed on that thread too: queued behind the sign-in.
+  new_user = std::async(std::launch::async, [&] {
+    return cp.admin("POST", "/api/v1/users", R"({"username":"vera","role":"viewer"})");
+  });
+  // Each answer must come while the sign-in is still held: one that had to wait for the
+  // password check comes only after the gate let it go (its hold limit), and says so.
+  auto answeredWhileHeld = [&](const std::optional<ClientCredential>& who,
+                               const std::string& target) {
+    auto c = TestConnection::tls(cp.api().port(), who);
+    if (!c || !c->send(makeRequest("GET", target))) return false;
+    auto res = c->read(false, 3s);
+    EXPECT_TRUE(res && res->status == 200) << target << ": " << (res ? res->body : c->lastError());
+    return gate->held() == 1;
+  };
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(answeredWhileHeld(std::nullopt, "/healthz")) << "probe " << i;
+    EXPECT_TRUE(answeredWhileHeld(cp.credential("viewer"), "/api/v1/whoami")) << "whoami " << i;
+    EXPECT_TRUE(answeredWhileHeld(cp.credential("budget-backend"), "/api/v1/distribution/view"))
+        << "sidecar " << i;
+  }
+  EXPECT_EQ(held.wait_for(0s), std::future_status::timeout) << "the held sign-in answered";
+
+  gate->open();
+  const auto signed_in = held.get();
+  EXPECT_EQ(signed_in.status, 200) << signed_in.body;
+  EXPECT_EQ(ControlPlane::json(signed_in).value("role", ""), "admin");
+  const auto added = new_user.get();
+  EXPECT_EQ(added.status, 201) << added.body;
+  const std::string vera_password = ControlPlane::json(added).value("password", "");
+  // The bootstrap password's rotation is hashed there too.
+  rotated = std::async(std::launch::async,
+                       [&] { return cp.admin("POST", "/api/v1/credentials/rotate"); });
+  EXPECT_EQ(rotated.get().status, 200);
+  EXPECT_EQ(gate->arrivals(), 3)
+      << "the new user's or the rotation's hash was not made on the password thread";
+  auto vera = as("", "POST", "/api/v1/login",
+                 json{{"username", "vera"}, {"password", vera_password}}.dump());
+  EXPECT_EQ(vera.status, 200) << vera.body;
+  EXPECT_EQ(ControlPlane::json(vera).value("role", ""), "viewer");
+}
+
+// One password thread decides sign-ins one at a time: a burst of concurrent wrong guesses
+// cannot all pass the throttle before the first failure is recorded. Exactly
+// `free_failures` of them are hashed and refused; the rest are throttled unhashed.
+TEST_F(ControlPlaneApiTest, ConcurrentGuessesCannotOutrunTheLoginThrottle) {
+  auto hashed = std::make_shared<std::atomic<int>>(0);
+  cp.stop();
+  cp.before_password_work = [hashed] { ++*hashed; };
+  // Long enough that no delay runs out while the burst is still arriving.
+  cp.login_throttle.base_delay = std::chrono::minutes(10);
+  cp.login_throttle.max_delay = std::chrono::minutes(15);
+  cp.start();
+  constexpr int kGuesses = 12;
+  const int free = static_cast<int>(cp.login_throttle.free_failures);
+  std::vector<std::future<HttpResponse>> guesses;
+  for (int i = 0; i < kGuesses; ++i) {
+    guesses.push_back(
+        std::async(std::launch::async, [this, i] { return login("guess-" + std::to_string(i)); }));
+  }
+  int refused = 0;
+  int throttled = 0;
+  for (auto& g : guesses) {
+    const auto res = g.get();
+    if (res.status == 401) {
+      ++refused;
+    } else if (res.status == 429) {
+      ++throttled;
+      EXPECT_FALSE(res.header("retry-after").empty());
+    } else {
+      ADD_FAILURE() << res.status << " " << res.body;
+    }
+  }
+  EXPECT_EQ(refused, free);
+  EXPECT_EQ(throttled, kGuesses - free);
+  EXPECT_EQ(hashed->load(), free);
+  EXPECT_EQ(login(cp.adminPassword()).status, 429) << "the right password must wait too";
+}
+
 // --- 4. Optimistic concurrency ------------------------------------------------------------
 
 TEST_F(ControlPlaneApiTest, TwoAdminsWithTheSameEtagExactlyOneWins) {
@@ -767,6 +862,92 @@ TEST_F(ControlPlaneApiTest, InvalidDocumentsAreRejectedWithFieldPathsAndNothingS
   EXPECT_EQ(state(), before);
 }
 
+// /validate checks the document's `target:` whatever the registry holds: against a
+// registered agent's SPIFFE ID, against a SPIFFE ID given as the target, and refuses a
+// target name nobody registered (404, as PUT would) instead of calling the document valid.
+TEST_F(ControlPlaneApiTest, ValidateChecksTheTargetLineWhateverTheRegistryHolds) {
+  cp.addAgent({{"name", "ci-only"}, {"client_id", "ci-only-client"}});  // no SPIFFE ID
+  cp.addAgent({{"name", "draft"}, {"spiffe_id", "spiffe://example.org/draft"}});
+  const std::string names_report =
+      replaceAll(kBackendPolicy, "target: spiffe://example.org/budget-backend",
+                 "target: spiffe://example.org/budget-report");
+  const std::string no_target_line =
+      replaceAll(kBackendPolicy, "target: spiffe://example.org/budget-backend\n", "");
+  auto validate = [&](const std::string& kind, const std::string& content, const json& target) {
+    json body{{"content", content}};
+    if (!target.is_null()) body["target"] = target;
+    return as("viewer", "POST", "/api/v1/" + kind + "/validate", body.dump());
+  };
+  auto errorsOf = [&](const HttpResponse& res) {
+    EXPECT_EQ(res.status, 200) << res.body;
+    const json out = ControlPlane::json(res);
+    EXPECT_EQ(out.value("valid", true), false) << res.body;
+    return out.value("errors", json::array()).dump();
+  };
+  auto valid = [&](const HttpResponse& res) {
+    EXPECT_EQ(res.status, 200) << res.body;
+    return ControlPlane::json(res).value("valid", false);
+  };
+
+  // A registered agent: its SPIFFE ID, the message pointing at the line.
+  std::string errors = errorsOf(validate("policies", names_report, "budget-backend"));
+  EXPECT_NE(
+      errors.find("policy/budget-backend:2:9: target: spiffe://example.org/budget-report is not "
+                  "agent budget-backend's SPIFFE ID spiffe://example.org/budget-backend"),
+      std::string::npos)
+      << errors;
+  EXPECT_TRUE(valid(validate("policies", kBackendPolicy, "budget-backend")));
+
+  // A SPIFFE ID as the target: compared as is, registered or not.
+  errors = errorsOf(validate("policies", names_report, "spiffe://example.org/budget-backend"));
+  EXPECT_NE(errors.find(":2:9: target: spiffe://example.org/budget-report is not the given target "
+                        "spiffe://example.org/budget-backend"),
+            std::string::npos)
+      << errors;
+  errors = errorsOf(validate("policies", kBackendPolicy, "spiffe://example.org/not-registered"));
+  EXPECT_NE(errors.find("target: "), std::string::npos) << errors;
+  EXPECT_TRUE(valid(validate("policies", kBackendPolicy, "spiffe://example.org/budget-backend")));
+
+  // An agent without a SPIFFE ID: no `target:` line can name it.
+  errors = errorsOf(validate("policies", kBackendPolicy, "ci-only"));
+  EXPECT_NE(
+      errors.find("target: spiffe://example.org/budget-backend names a workload, but agent ci-only "
+                  "has no SPIFFE ID"),
+      std::string::npos)
+      << errors;
+  EXPECT_TRUE(valid(validate("policies", no_target_line, "ci-only")));
+  auto put = cp.admin("PUT", "/api/v1/policies/ci-only", json{{"content", kBackendPolicy}}.dump());
+  EXPECT_EQ(put.status, 400) << put.body;
+  EXPECT_NE(ControlPlane::json(put).value("reason", "").find("has no SPIFFE ID"), std::string::npos)
+      << put.body;
+
+  // A name nobody registered: 404 for both kinds, as PUT answers.
+  for (const std::string kind : {"policies", "governance"}) {
+    auto res = validate(kind, kind == "policies" ? names_report : kBackendGovernance, "nobody");
+    EXPECT_EQ(res.status, 404) << kind << ": " << res.body;
+    const json err = ControlPlane::json(res);
+    EXPECT_EQ(err.value("error", ""), "unknown_target") << res.body;
+    EXPECT_EQ(err.value("layer", ""), "control_plane") << res.body;
+    EXPECT_EQ(err.value("reason", ""), "target: no agent named nobody") << res.body;
+  }
+  // Neither a name nor a SPIFFE ID.
+  auto bad = validate("policies", kBackendPolicy, "Budget Backend");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(ControlPlane::json(bad).value("reason", "").find("target: neither an agent name"),
+            std::string::npos)
+      << bad.body;
+
+  // No target: a draft for nobody in particular (not the agent that happens to be called
+  // "draft"); its `target:` is checked to be a SPIFFE ID and nothing more.
+  EXPECT_TRUE(valid(validate("policies", names_report, nullptr)));
+  errors = errorsOf(validate(
+      "policies", replaceAll(kBackendPolicy, "example.org/budget-backend", "example.org/bad id"),
+      nullptr));
+  EXPECT_NE(errors.find("policy/draft:2:9: target: "), std::string::npos) << errors;
+  EXPECT_TRUE(valid(validate("governance", kBackendGovernance, "budget-backend")));
+  EXPECT_TRUE(valid(validate("governance", kBackendGovernance, nullptr)));
+}
+
 // --- 6. History, diff, rollback -----------------------------------------------------------
 
 TEST_F(ControlPlaneApiTest, HistoryDiffAndRollbackRestoreTheExactPreviousDecisions) {
@@ -953,6 +1134,77 @@ TEST_F(ControlPlaneApiTest, AgentLifecycleIsRecordedWithTheActor) {
   const json detail = json::parse(log[0]["detail"].get<std::string>(), nullptr, false);
   EXPECT_TRUE(detail["after"].is_null());
   EXPECT_EQ(detail["before"]["name"], "new-agent");
+}
+
+// DELETE takes its comment as a JSON body like every other change, and still as the
+// ?comment= it first had; a body it cannot read refuses the deletion.
+TEST_F(ControlPlaneApiTest, DeleteAgentTakesItsCommentAsJsonBodyOrQuery) {
+  for (const char* name : {"gone-body", "gone-query", "gone-both", "kept"}) {
+    cp.addAgent({{"name", name}, {"spiffe_id", std::string("spiffe://example.org/") + name}});
+  }
+  auto deletionComment = [&](const std::string& name) {
+    const json log = changes("kind=agent&id=" + name);
+    EXPECT_FALSE(log.empty()) << name;
+    if (log.empty()) return std::string("<none>");
+    EXPECT_EQ(log[0]["action"], "agent.delete") << log.dump();
+    return log[0]["comment"].get<std::string>();
+  };
+  const std::string path = "/api/v1/agents/";
+  const json doc = openapi();
+  const json::json_pointer body_schema(
+      "/paths/~1api~1v1~1agents~1{name}/delete/requestBody/content/application~1json/schema/$ref");
+  EXPECT_EQ(doc.value(body_schema, ""), "#/components/schemas/DeleteAgent");
+  EXPECT_TRUE(doc.contains(json::json_pointer("/components/schemas/DeleteAgent/properties/comment")));
+
+  auto del = cp.admin("DELETE", path + "gone-body", R"({"comment":"offboarded, ticket 7"})",
+                      ifMatch(etagOf(path + "gone-body")));
+  ASSERT_EQ(del.status, 200) << del.body;
+  EXPECT_EQ(deletionComment("gone-body"), "offboarded, ticket 7");
+
+  del = cp.admin("DELETE", path + "gone-query?comment=legacy%20client", "",
+                 ifMatch(etagOf(path + "gone-query")));
+  ASSERT_EQ(del.status, 200) << del.body;
+  EXPECT_EQ(deletionComment("gone-query"), "legacy client");
+
+  del = cp.admin("DELETE", path + "gone-both?comment=same", R"({"comment":"same"})",
+                 ifMatch(etagOf(path + "gone-both")));
+  ASSERT_EQ(del.status, 200) << del.body;
+  EXPECT_EQ(deletionComment("gone-both"), "same");
+
+  // Bodies it cannot read: nothing is deleted.
+  const std::string etag = etagOf(path + "kept");
+  const auto before = state();
+  struct Case {
+    std::string target;
+    std::string body;
+    std::string headers;
+    int status;
+    std::string reason;  // must appear in `reason`
+  };
+  const std::vector<Case> cases{
+      {"kept", "not json", "", 400, ""},
+      {"kept", "[]", "", 400, "object"},
+      {"kept", R"({"comment":"a","comment":"b"})", "", 400, ""},
+      {"kept", R"({"comment":5})", "", 400, "comment: expected a string"},
+      {"kept", R"({"comment":"x","revision":3})", "", 400, "revision: unknown member"},
+      {"kept", R"({"comment":"x"})", "Content-Type: text/plain\r\n", 415, "application/json"},
+      {"kept?comment=other", R"({"comment":"x"})", "", 400,
+       "comment: given in the body and as ?comment="},
+  };
+  for (const auto& c : cases) {
+    auto res = cp.admin("DELETE", path + c.target, c.body, ifMatch(etag) + c.headers);
+    EXPECT_EQ(res.status, c.status) << c.body << ": " << res.body;
+    const json err = ControlPlane::json(res);
+    EXPECT_EQ(err.value("layer", ""), "control_plane") << c.body << ": " << res.body;
+    EXPECT_NE(err.value("reason", "").find(c.reason), std::string::npos)
+        << c.body << ": reason does not say \"" << c.reason << "\": " << res.body;
+  }
+  EXPECT_EQ(state(), before);
+  EXPECT_EQ(cp.admin("GET", path + "kept").status, 200);
+  // No body at all is still a deletion without a comment.
+  del = cp.admin("DELETE", path + "kept", "", ifMatch(etag));
+  ASSERT_EQ(del.status, 200) << del.body;
+  EXPECT_EQ(deletionComment("kept"), "");
 }
 
 // --- 8. Audit ----------------------------------------------------------------------------
@@ -1623,6 +1875,103 @@ token:
                R"({"caller":"nobody","target":"budget-backend","method":"GET","path":"/"})").status, 404);
   EXPECT_EQ(as("viewer", "POST", "/api/v1/explain",
                R"({"caller":"budget-report","target":"budget-backend","method":"GET","path":"/x","roles":"admin"})").status, 400);
+}
+
+// Every malformed field is a 4xx whose reason names it: never a 500, a dropped connection,
+// or a verdict about a request no sidecar would evaluate.
+TEST_F(ControlPlaneApiTest, ExplainRefusesEveryBadFieldWithAnErrorNamingIt) {
+  cp.addAgent({{"name", "no-svid"}, {"client_id", "no-svid-client"}});
+  const json good{{"caller", "budget-report"},
+                  {"target", "budget-backend"},
+                  {"method", "GET"},
+                  {"path", "/budget/read"}};
+  auto with = [&](const char* key, const json& value) {
+    json body = good;
+    if (value.is_discarded()) {
+      body.erase(key);
+    } else {
+      body[key] = value;
+    }
+    return body.dump();
+  };
+  const json absent = json(json::value_t::discarded);
+  struct Case {
+    std::string body;
+    int status;
+    std::string error;
+    std::string reason;  // must appear in `reason`
+  };
+  const std::vector<Case> cases{
+      {with("caller", absent), 400, "invalid_request", "caller: expected a string"},
+      {with("caller", 7), 400, "invalid_request", "caller: expected a string"},
+      {with("target", nullptr), 400, "invalid_request", "target: expected a string"},
+      {with("method", json::array({"GET"})), 400, "invalid_request", "method: expected a string"},
+      {with("path", absent), 400, "invalid_request", "path: expected a string"},
+      // The caller: a registered name, else a SPIFFE ID.
+      {with("caller", "nobody"), 404, "unknown_caller", "caller: no agent named nobody"},
+      {with("caller", ""), 400, "invalid_request", "caller: neither an agent name"},
+      {with("caller", "Budget-Report"), 400, "invalid_request", "caller: neither an agent name"},
+      {with("caller", "spiffe://example.org/budget report"), 400, "invalid_request", "caller: "},
+      {with("caller", "spiffe://"), 400, "invalid_request", "caller: "},
+      {with("caller", "https://example.org/budget-report"), 400, "invalid_request", "caller: "},
+      {with("caller", "no-svid"), 400, "invalid_request", "caller: agent no-svid has no SPIFFE ID"},
+      // The target: a registered agent's name.
+      {with("target", "nobody"), 404, "unknown_target", "target: no agent named nobody"},
+      {with("target", "spiffe://example.org/budget-backend"), 400, "invalid_request", "target: "},
+      {with("target", ""), 400, "invalid_request", "target: "},
+      // The method: an HTTP token, case-sensitive.
+      {with("method", ""), 400, "invalid_request", "method: expected an HTTP method"},
+      {with("method", "GE T"), 400, "invalid_request", "method: not an HTTP method token"},
+      {with("method", "GET\r\nX: y"), 400, "invalid_request", "method: not an HTTP method token"},
+      {with("method", "get"), 400, "invalid_request",
+       "method: methods are case-sensitive; did you mean GET?"},
+      {with("method", std::string(40, 'X')), 400, "invalid_request", "method: longer than"},
+      // The path: origin-form, and one normalisation accepts.
+      {with("path", ""), 400, "invalid_request", "path: expected an origin-form path"},
+      {with("path", "budget/read"), 400, "invalid_request", "path: must be origin-form"},
+      {with("path", "https://budget-backend/budget/read"), 400, "invalid_request",
+       "path: must be origin-form"},
+      {with("path", "*"), 400, "invalid_request", "path: must be origin-form"},
+      {with("path", "/budget/%2Fread"), 400, "invalid_request", "path: encoded '/'"},
+      {with("path", "/budget\\read"), 400, "invalid_request", "path: "},
+      {with("path", "/budget/read#x"), 400, "invalid_request", "path: fragment"},
+      {with("path", "/budget/re%6"), 400, "invalid_request", "path: malformed percent-escape"},
+      {with("path", "/budget/read?x=%zz"), 400, "invalid_request",
+       "path: malformed percent-escape"},
+      // Roles: a list of strings.
+      {with("roles", "admin"), 400, "invalid_request", "roles: expected a list of strings"},
+      {with("roles", json::array({"a", 1})), 400, "invalid_request", "roles[1]: expected a string"},
+      // The body itself.
+      {"[]", 400, "invalid_json", "object"},
+      {"{\"caller\":", 400, "invalid_json", ""},
+  };
+  const auto before = state();
+  for (const auto& c : cases) {
+    auto res = as("viewer", "POST", "/api/v1/explain", c.body);
+    EXPECT_EQ(res.status, c.status) << c.body << ": " << res.body;
+    const json err = ControlPlane::json(res);
+    EXPECT_EQ(err.value("error", ""), c.error) << c.body << ": " << res.body;
+    EXPECT_EQ(err.value("layer", ""), "control_plane") << c.body << ": " << res.body;
+    EXPECT_NE(err.value("reason", "").find(c.reason), std::string::npos)
+        << c.body << ": reason does not say \"" << c.reason << "\": " << res.body;
+    EXPECT_FALSE(err.contains("decision")) << c.body << ": " << res.body;
+  }
+  auto typed = as("viewer", "POST", "/api/v1/explain", good.dump(), "Content-Type: text/plain\r\n");
+  EXPECT_EQ(typed.status, 415) << typed.body;
+  EXPECT_EQ(state(), before);
+
+  // What is well-formed is still answered: an extension method (only a "*" rule could allow
+  // it), a stranger's SPIFFE ID, a path with a query.
+  auto extension = as("viewer", "POST", "/api/v1/explain", with("method", "PROPFIND"));
+  ASSERT_EQ(extension.status, 200) << extension.body;
+  EXPECT_EQ(ControlPlane::json(extension)["layer"], "rbac") << extension.body;
+  auto stranger =
+      as("viewer", "POST", "/api/v1/explain", with("caller", "spiffe://partner.example/x"));
+  ASSERT_EQ(stranger.status, 200) << stranger.body;
+  EXPECT_EQ(ControlPlane::json(stranger)["decision"], "deny");
+  auto query = as("viewer", "POST", "/api/v1/explain", with("path", "/budget/read?month=5"));
+  ASSERT_EQ(query.status, 200) << query.body;
+  EXPECT_EQ(ControlPlane::json(query)["decision"], "allow") << query.body;
 }
 
 // --- 11. Health --------------------------------------------------------------------------

@@ -5,12 +5,14 @@
 
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
 #include "support/control_plane_harness.h"
+#include "support/hook_gate.h"
 #include "support/oauth_browser_harness.h"
 
 namespace warden::testing {
@@ -327,6 +329,40 @@ TEST_F(PortalLoginTest, RepeatedFailuresAreThrottledOnBothSignInsWithRetryAfter)
   // The delay is 1 s after the fifth failure: then the right password works again.
   std::this_thread::sleep_for(std::chrono::seconds(std::stoi(retry)) + std::chrono::milliseconds(200));
   EXPECT_FALSE(code("admin", cp.adminPassword(), verifier).empty());
+}
+
+// The form's password is checked on the API's password thread: while it is held there,
+// the portal's files and the API's probes are served at once.
+TEST_F(PortalLoginTest, TheFormsPasswordIsCheckedOffTheIoThread) {
+  auto gate = HookGate::create();
+  cp.stop();
+  cp.before_password_work = gate->hook();
+  cp.start();
+  std::future<HttpResponse> submitted;  // joined after the gate opens
+  HookGate::OpenOnExit opener{gate};
+  auto params = authParams(verifier);
+  params["username"] = "admin";
+  params["password"] = cp.adminPassword();
+  submitted = std::async(std::launch::async, [this, params] {
+    return cp.call(std::nullopt, "POST", "/oauth2/authorize", formBody(params), kFormContentType);
+  });
+  ASSERT_TRUE(gate->waitForArrivals(1, std::chrono::seconds(10)));
+  // Each answer must come while the form is still held (hook_gate.h: one that had to wait
+  // for the check comes only after the gate let it go).
+  for (const std::string target :
+       {"/healthz", "/", "/assets/app-123.js", "/.well-known/openid-configuration"}) {
+    auto c = TestConnection::tls(cp.api().port(), std::nullopt);
+    ASSERT_NE(c, nullptr);
+    ASSERT_TRUE(c->send(makeRequest("GET", target)));
+    auto res = c->read(false, std::chrono::seconds(3));
+    ASSERT_TRUE(res) << target << ": " << c->lastError();
+    EXPECT_EQ(res->status, 200) << target;
+    EXPECT_EQ(gate->held(), 1) << target << " was answered only after the password check";
+  }
+  gate->open();
+  const auto res = submitted.get();
+  EXPECT_EQ(res.status, 302) << res.body;
+  EXPECT_NE(queryParams(res.header("location"))["code"], "") << res.header("location");
 }
 
 TEST_F(PortalLoginTest, BadVerifierReusedOrExpiredCodeAndOtherRedirectAreInvalidGrant) {

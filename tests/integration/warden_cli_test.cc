@@ -392,6 +392,43 @@ TEST_F(WardenCliTest, ExplainPrintsEveryLayerAndExitsByTheDecision) {
   EXPECT_TRUE(contains(with_token.out, "NOT verified")) << with_token.out;
 }
 
+// A bad flag value is the server's 4xx as one line naming the field, exit 1, nothing on
+// stdout: never a table or a "deny" that reads like an answer.
+TEST_F(WardenCliTest, ExplainWithABadCallerTargetMethodOrPathIsOneLineAndExit1) {
+  ASSERT_EQ(cp.putDocument("policies", "budget-backend", kPolicyV1).status, 201);
+  struct Case {
+    std::string flag;
+    std::string value;
+    std::string reason;  // must appear on the error line
+  };
+  const std::vector<Case> cases{
+      {"--caller", "nobody", "caller: no agent named nobody"},
+      {"--caller", "spiffe://example.org/budget report", "caller: neither an agent name"},
+      {"--caller", "budget\nreport", "caller: neither an agent name"},
+      {"--target", "nobody", "target: no agent named nobody"},
+      {"--method", "get", "method: methods are case-sensitive; did you mean GET?"},
+      {"--method", "", "method: expected an HTTP method"},
+      {"--path", "budget/read", "path: must be origin-form"},
+      {"--path", "/budget/%2Fread", "path: encoded '/'"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args{"policy",   "explain",        "--caller", "budget-report",
+                                  "--target", "budget-backend", "--method", "GET",
+                                  "--path",   "/budget/read"};
+    *(std::find(args.begin(), args.end(), c.flag) + 1) = c.value;
+    for (const bool as_json : {false, true}) {
+      auto run_args = args;
+      if (as_json) run_args.push_back("--json");
+      const auto res = runAs("admin", run_args);
+      EXPECT_EQ(res.code, 1) << c.reason << "\n" << res.out << res.err;
+      EXPECT_EQ(lineCount(res.err), 1) << c.reason << "\n" << res.err;
+      EXPECT_TRUE(contains(res.err, "warden: explaining ")) << res.err;
+      EXPECT_TRUE(contains(res.err, c.reason)) << c.reason << "\n" << res.err;
+      EXPECT_TRUE(res.out.empty()) << c.reason << "\n" << res.out;
+    }
+  }
+}
+
 TEST_F(WardenCliTest, AuditQueryExportAndTailWithFilters) {
   auto event = [](const std::string& caller, const std::string& decision, const std::string& reason,
                   const std::string& method, const std::string& path) {
@@ -532,6 +569,15 @@ TEST_F(WardenCliTest, MissingOrContradictorySettingsAreUsageErrors) {
   const auto online = runAs("admin", {"policy", "validate", file, "--target", "budget-report"});
   EXPECT_EQ(online.code, 1) << online.out;
   EXPECT_TRUE(contains(online.err, "is not agent budget-report's SPIFFE ID")) << online.err;
+  // A SPIFFE ID is compared as is, as offline; a name nobody registered is an error, not "ok".
+  const auto by_id = runAs("admin", {"policy", "validate", file, "--target", "spiffe://example.org/budget-report"});
+  EXPECT_EQ(by_id.code, 1) << by_id.out;
+  EXPECT_TRUE(contains(by_id.err, "is not the given target spiffe://example.org/budget-report")) << by_id.err;
+  const auto unknown = runAs("admin", {"policy", "validate", file, "--target", "nobody"});
+  EXPECT_EQ(unknown.code, 1) << unknown.out;
+  EXPECT_EQ(lineCount(unknown.err), 1) << unknown.err;
+  EXPECT_TRUE(contains(unknown.err, "target: no agent named nobody")) << unknown.err;
+  EXPECT_FALSE(contains(unknown.out, "ok")) << unknown.out;
 }
 
 }  // namespace

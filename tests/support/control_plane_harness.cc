@@ -59,8 +59,10 @@ void ControlPlane::start() {
   config.access.viewers.push_back(identity::IdMatcher::exact(kViewerId).value());
   config.access.identity_providers = identity_providers;
   config.portal = portal;
+  config.login_throttle = login_throttle;
   config.long_poll_max = std::chrono::seconds(5);
   controlplane::ApiServerHooks hooks;
+  hooks.before_password_work = before_password_work;
   hooks.now_unix = [this] {
     return static_cast<std::int64_t>(std::time(nullptr)) + api_clock_offset.load();
   };

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +52,10 @@ class ControlPlane {
   std::vector<controlplane::IdentityProviderConfig> identity_providers;
   // The portal's files and sign-in (set before start()).
   std::optional<controlplane::PortalConfig> portal;
+  // Sign-in throttling, and a hook run on the API's password thread before each scrypt
+  // (ApiServerHooks::before_password_work); set before start().
+  controlplane::LoginThrottleOptions login_throttle;
+  std::function<void()> before_password_work;
   void stop();
   controlplane::Store& store() { return *store_; }
   controlplane::ApiServer& api() { return *api_; }
