@@ -441,7 +441,11 @@ TEST_F(EgressTokenTest, TlsClientAuthGetsACertificateBoundTokenTheTargetAccepts)
   auto wrong = mtls;
   wrong.server_spiffe_id = "spiffe://example.org/not-the-endpoint";
   startEgress({wrong, mtls});
+  // Issued is not yet held: the sidecar takes the answer a moment after the endpoint sent
+  // it, so wait for the route's token on /readyz (routes in config order: mtls is [1]).
   ASSERT_TRUE(waitUntil([&] { return endpoint_->stats()["issued"] == 1; }, 10s));
+  ASSERT_TRUE(waitUntil([&] { return readyz(*egress_)["egress_tokens"]["routes"][1]["ok"] == true; }, 10s))
+      << readyz(*egress_).dump();
 
   const auto res = get("/mtls/read");
   ASSERT_EQ(res.status, 200) << res.body << endpoint_->log();
