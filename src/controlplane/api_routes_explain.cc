@@ -3,6 +3,7 @@
 // a bad one is a 4xx naming it: a verdict computed from a typo (an unknown name, a
 // lower-case method, a path no sidecar would evaluate) would read as an answer about a
 // request nobody can send.
+#include "common/http_token.h"
 #include "controlplane/agent_record.h"
 #include "controlplane/api_context.h"
 #include "controlplane/distribution.h"
@@ -17,13 +18,6 @@ namespace {
 
 constexpr std::size_t kMaxMethodLength = 32;
 
-// RFC 9110 §5.6.2 tchar: what a request line's method may be made of.
-bool isTokenChar(unsigned char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-    return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-}
-
 // Methods are case-sensitive (RFC 9110 §9.1), so "get" is an extension method that no
 // GET rule covers; a sidecar would evaluate it as one. Explain refuses it with a hint
 // instead: almost always it is a typo whose "denied" would mislead.
@@ -33,10 +27,8 @@ std::optional<std::string> methodProblem(const std::string& method) {
   if (method.size() > kMaxMethodLength) {
     return "method: longer than " + std::to_string(kMaxMethodLength) + " characters";
   }
-  for (char ch : method) {
-    if (!isTokenChar(static_cast<unsigned char>(ch))) {
-      return std::string("method: not an HTTP method token (letters, digits and !#$%&'*+-.^_`|~)");
-    }
+  if (!isHttpToken(method)) {
+    return std::string("method: not an HTTP method token (letters, digits and !#$%&'*+-.^_`|~)");
   }
   std::string upper = method;
   for (char& ch : upper)

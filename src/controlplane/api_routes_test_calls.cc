@@ -3,6 +3,7 @@
 // docs/control-plane.md#test-calls).
 #include <spdlog/spdlog.h>
 
+#include "common/http_token.h"
 #include "controlplane/api_context.h"
 #include "jose/jws.h"
 
@@ -19,11 +20,6 @@ constexpr std::size_t kMaxPathBytes = 4096;
 // (JSON-escaped, so up to six bytes a byte).
 constexpr std::size_t kMaxAnswerBytes = 8 * kMaxTestCallBodyBytes;
 
-bool isTokenChar(char c) {
-  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-    return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
 
 // An agent by registry name or SPIFFE ID; a 4xx naming `field` otherwise.
 std::variant<AgentRecord, HttpResponse> agentNamed(Store& store, const std::string& text,
@@ -140,7 +136,7 @@ boost::asio::awaitable<HttpResponse> sendTestCall(Context& c, Route& r) {
   }
   const std::string& method = fields[2];
   const std::string& path = fields[3];
-  if (method.size() > 32 || !std::all_of(method.begin(), method.end(), isTokenChar)) {
+  if (method.size() > 32 || !isHttpToken(method)) {
     co_return error(400, "invalid_request", "method: expected an HTTP method token");
   }
   if (method == "CONNECT")

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/http_token.h"
 #include "identity/spiffe_id.h"
 #include "proxy/egress_routes.h"
 #include "token/fetch_url.h"
@@ -16,11 +17,6 @@ namespace {
 // server waits 35 s for an answer, so a call is always answered before it gives up.
 constexpr auto kTestCallTimeout = std::chrono::seconds(30);
 
-bool isTokenChar(char c) {
-  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-    return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
 
 Result<std::string> member(const nlohmann::json& j, const char* key, bool required) {
   auto it = j.find(key);
@@ -76,9 +72,7 @@ Result<TestCall> parseTestCall(const nlohmann::json& j) {
   if (auto id = identity::SpiffeId::parse(call.target); !id) {
     return Error{"test call: target: " + id.error().message};
   }
-  if (call.method.empty() || call.method.size() > 32 ||
-      !std::all_of(call.method.begin(), call.method.end(), isTokenChar) ||
-      call.method == "CONNECT") {
+  if (call.method.size() > 32 || !isHttpToken(call.method) || call.method == "CONNECT") {
     return Error{"test call: method: expected an HTTP method token"};
   }
   if (call.path.empty() || call.path.front() != '/' || call.path.size() > 4096 ||

@@ -17,6 +17,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/http_token.h"
 #include "net/tls_client.h"
 
 namespace warden::token {
@@ -49,16 +50,6 @@ http::verb methodOf(const HttpFetchRequest& r) {
 
 bool isHeaderSafe(std::string_view text) {
   return text.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
-}
-
-// RFC 9110 §5.6.2 token characters.
-bool isHeaderName(std::string_view name) {
-  if (name.empty()) return false;
-  for (const char c : name) {
-    const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) return false;
-  }
-  return true;
 }
 
 // A 2xx body handed to `on_body` piece by piece (server-sent events); any other body
@@ -170,7 +161,7 @@ asio::awaitable<HttpFetchResult> httpFetch(const HttpFetchRequest& r) {
     co_return failed(url.text + ": unsupported method " + printableText(r.method));
   }
   for (const auto& [name, value] : r.headers) {
-    if (!isHeaderName(name) || !isHeaderSafe(value)) {
+    if (!isHttpToken(name) || !isHeaderSafe(value)) {
       co_return failed(url.text + ": refusing a malformed request header (name or line break)");
     }
   }
