@@ -177,7 +177,7 @@ asio::awaitable<void> runEgressSession(Worker& worker, asio::ip::tcp::socket soc
     auto connect = [&]() -> asio::awaitable<Connected<TlsStream>> {
       Connected<TlsStream> c;
       c.status = http::status::bad_gateway;
-      TlsStream up(beast::tcp_stream(worker.context()), *client_identity->client);
+      TlsStream up(worker.context().get_executor(), *client_identity->client);
       auto& tcp = beast::get_lowest_layer(up);
       tcp.expires_after(milliseconds(cfg.timeouts.upstream_connect_ms));
       auto [cec] = co_await tcp.async_connect(target_endpoint, kTuple);

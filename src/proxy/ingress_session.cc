@@ -75,7 +75,7 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
     co_return;
   }
 
-  TlsStream stream(beast::tcp_stream(std::move(socket)), *runtime->tls->server);
+  TlsStream stream(std::move(socket), *runtime->tls->server);
   HandshakeState hs;
   hs.bundles = runtime->tls->bundles.get();
   hs.policy = runtime->policy.get();

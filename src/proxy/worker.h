@@ -8,9 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 #include <atomic>
 #include <functional>
 #include <chrono>
@@ -21,10 +19,11 @@
 
 #include "common/result.h"
 #include "proxy/runtime.h"
+#include "proxy/tls_socket_stream.h"
 
 namespace warden::proxy {
 
-using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+using TlsStream = TlsSocketStream;
 
 // Idle keep-alive connections to one upstream, most recently used first.
 //

@@ -1,0 +1,281 @@
+// A TLS stream in which OpenSSL reads and writes the socket itself.
+//
+// Asio's ssl::stream runs every record through a memory BIO pair and drives OpenSSL from a
+// chain of composed operations (engine step, socket read or write, BIO copy, engine step
+// again), and Beast's ssl_stream adds a coalescing layer on top. On a keep-alive proxy
+// that machinery, not the cryptography, was most of the per-request cost. Here OpenSSL
+// gets a BIO over the socket (non-blocking send/recv, read-ahead on), so reading a request
+// is one SSL_read and one recv, and the stream touches the reactor only when OpenSSL says
+// it must wait (WANT_READ / WANT_WRITE).
+//
+// The stream is its own lowest layer (beast::get_lowest_layer returns it) and keeps the
+// timeout contract of beast::tcp_stream that the proxy code relies on: expires_after /
+// expires_at / expires_never set a deadline for the operations that follow; when it
+// passes while an operation waits, the socket is closed and the operation completes with
+// beast::error::timeout. Setting a deadline costs a clock read; one timer per stream is
+// armed lazily, only while an operation waits.
+//
+// Errors look like Asio's SSL stream's: OpenSSL errors in asio::error::get_ssl_category()
+// (so describeTlsAlert works), a close_notify is asio::error::eof, a peer that vanished
+// without one is asio::ssl::error::stream_truncated.
+//
+// Thread-safety: like any Asio I/O object: one read and one write may be outstanding at
+// a time, all on the stream's executor. Movable only while no operation is outstanding.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/compose.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/error.hpp>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+namespace warden::proxy {
+
+namespace detail {
+// What the stream's BIO reads and writes through (its data pointer).
+struct TlsBioState {
+  int fd = -1;
+  bool eof = false;     // recv returned 0
+  int last_errno = 0;   // of the last failed send/recv
+};
+}  // namespace detail
+
+class TlsSocketStream {
+ public:
+  using executor_type = boost::asio::any_io_executor;
+  using Clock = std::chrono::steady_clock;
+  using error_code = boost::system::error_code;
+
+  // A connected socket (ingress, after accept).
+  TlsSocketStream(boost::asio::ip::tcp::socket socket, boost::asio::ssl::context& context);
+  // Not connected yet (egress): async_connect first.
+  TlsSocketStream(const executor_type& executor, boost::asio::ssl::context& context);
+  TlsSocketStream(TlsSocketStream&&) noexcept = default;
+  TlsSocketStream& operator=(TlsSocketStream&& other) noexcept;
+  ~TlsSocketStream();
+
+  executor_type get_executor() noexcept { return impl_->socket.get_executor(); }
+  SSL* native_handle() noexcept { return impl_->ssl; }
+  boost::asio::ip::tcp::socket& socket() noexcept { return impl_->socket; }
+
+  // beast::tcp_stream's timeout interface.
+  void expires_after(Clock::duration d) { impl_->deadline = Clock::now() + d; }
+  void expires_at(Clock::time_point t) { impl_->deadline = t; }
+  void expires_never() { impl_->deadline = Clock::time_point::max(); }
+  void cancel();
+  void close();
+
+  template <class Token>
+  auto async_connect(const boost::asio::ip::tcp::endpoint& endpoint, Token&& token) {
+    return boost::asio::async_compose<Token, void(error_code)>(
+        ConnectOp{impl_, endpoint}, token, impl_->socket);
+  }
+
+  template <class Token>
+  auto async_handshake(boost::asio::ssl::stream_base::handshake_type type, Token&& token) {
+    impl_->prepareHandshake(type);
+    return asyncSsl<void(error_code)>(HandshakeStep{}, std::forward<Token>(token));
+  }
+
+  template <class MutableBufferSequence, class Token>
+  auto async_read_some(const MutableBufferSequence& buffers, Token&& token) {
+    return asyncSsl<void(error_code, std::size_t)>(
+        ReadStep{firstNonEmpty(buffers)}, std::forward<Token>(token));
+  }
+
+  template <class ConstBufferSequence, class Token>
+  auto async_write_some(const ConstBufferSequence& buffers, Token&& token) {
+    return asyncSsl<void(error_code, std::size_t)>(impl_->writeStep(buffers),
+                                                   std::forward<Token>(token));
+  }
+
+  // Sends close_notify, then reads (and drops) until the peer's close_notify, its EOF or
+  // the deadline (a lingering close: the peer's unread bytes must not turn our FIN into
+  // an RST that destroys the response it has not read yet).
+  template <class Token>
+  auto async_shutdown(Token&& token) {
+    return asyncSsl<void(error_code)>(ShutdownStep{}, std::forward<Token>(token));
+  }
+
+ private:
+  enum class Want { kNothing, kRead, kWrite };
+
+  struct Impl : std::enable_shared_from_this<Impl> {
+    Impl(boost::asio::ip::tcp::socket s, boost::asio::ssl::context& context);
+    ~Impl();
+    boost::asio::ip::tcp::socket socket;
+    boost::asio::steady_timer timer;
+    SSL* ssl = nullptr;
+    detail::TlsBioState bio_state;
+    bool bio_attached = false;
+    Clock::time_point deadline = Clock::time_point::max();
+    Clock::time_point armed_for{};
+    bool timer_armed = false;
+    std::uint64_t timer_generation = 0;
+    int waiting = 0;
+    bool timed_out = false;
+    std::vector<char> coalesced;  // a write's buffers gathered into one (reused)
+
+    void prepareHandshake(boost::asio::ssl::stream_base::handshake_type type);
+    bool attachBio(error_code& ec);
+    // The outcome of an SSL call that returned `ret` <= 0: what to wait for, or the error.
+    Want classify(int ret, error_code& ec);
+    // Before suspending: arms the deadline timer. False: the deadline already passed.
+    bool beginWait();
+    void endWait() { --waiting; }
+    void armTimer();
+    void onTimer(std::uint64_t generation, const error_code& ec);
+    void timeOut();
+
+    template <class ConstBufferSequence>
+    auto writeStep(const ConstBufferSequence& buffers);
+  };
+
+  // One OpenSSL call; returns its result (> 0 success) and sets `n` to bytes moved, or
+  // sets `ec` for a failure that is not OpenSSL's to report.
+  struct HandshakeStep {
+    int operator()(Impl& impl, std::size_t& n, error_code& ec);
+  };
+  struct ReadStep {
+    boost::asio::mutable_buffer buffer;
+    int operator()(Impl& impl, std::size_t& n, error_code& ec);
+  };
+  struct WriteStep {
+    const char* data;
+    std::size_t size;
+    int operator()(Impl& impl, std::size_t& n, error_code& ec);
+  };
+  struct ShutdownStep {
+    bool sent = false;
+    int operator()(Impl& impl, std::size_t& n, error_code& ec);
+  };
+
+  template <class Signature, class Step, class Token>
+  auto asyncSsl(Step step, Token&& token) {
+    return boost::asio::async_compose<Token, Signature>(SslOp<Step, Signature>(impl_, step),
+                                                        token, impl_->socket);
+  }
+
+  template <class MutableBufferSequence>
+  static boost::asio::mutable_buffer firstNonEmpty(const MutableBufferSequence& buffers) {
+    for (auto it = boost::asio::buffer_sequence_begin(buffers);
+         it != boost::asio::buffer_sequence_end(buffers); ++it) {
+      boost::asio::mutable_buffer b(*it);
+      if (b.size() > 0) return b;
+    }
+    return {};
+  }
+
+  // Drives one Step to completion: call it; on WANT_READ/WANT_WRITE wait for the socket
+  // and call it again. Completions never run inside the initiating call (posted instead),
+  // which is what Asio's and Beast's own operations guarantee.
+  template <class Step, class Signature>
+  struct SslOp {
+    SslOp(std::shared_ptr<Impl> i, Step s) : impl(std::move(i)), step(s) {}
+    std::shared_ptr<Impl> impl;
+    Step step;
+    bool waited = false;
+    bool delivering = false;
+    error_code result;
+    std::size_t transferred = 0;
+
+    template <class Self>
+    void operator()(Self& self, error_code wait_ec = {}) {
+      if (delivering) return deliver(self);
+      if (waited) {
+        impl->endWait();
+        if (impl->timed_out) return finish(self, boost::beast::error::timeout, 0);
+        if (wait_ec) return finish(self, wait_ec, 0);
+      }
+      if (impl->timed_out) return finish(self, boost::beast::error::timeout, 0);
+      std::size_t n = 0;
+      error_code ec;
+      const int ret = step(*impl, n, ec);
+      if (ec) return finish(self, ec, 0);
+      if (ret > 0) return finish(self, {}, n);
+      const Want want = impl->classify(ret, ec);
+      if (want == Want::kNothing) return finish(self, ec, 0);
+      if (!impl->beginWait()) return finish(self, boost::beast::error::timeout, 0);
+      waited = true;
+      impl->socket.async_wait(want == Want::kRead ? boost::asio::socket_base::wait_read
+                                                  : boost::asio::socket_base::wait_write,
+                              std::move(self));
+    }
+
+    template <class Self>
+    void finish(Self& self, error_code ec, std::size_t n) {
+      result = ec;
+      transferred = n;
+      if (waited) return deliver(self);
+      delivering = true;
+      boost::asio::post(impl->socket.get_executor(), std::move(self));
+    }
+
+    template <class Self>
+    void deliver(Self& self) {
+      if constexpr (std::is_same_v<Signature, void(error_code)>) {
+        self.complete(result);
+      } else {
+        self.complete(result, transferred);
+      }
+    }
+  };
+
+  struct ConnectOp {
+    std::shared_ptr<Impl> impl;
+    boost::asio::ip::tcp::endpoint endpoint;
+    bool started = false;
+
+    template <class Self>
+    void operator()(Self& self, error_code ec = {}) {
+      if (!started) {
+        started = true;
+        if (!impl->beginWait()) {
+          started = false;  // nothing to end
+          return boost::asio::post(impl->socket.get_executor(),
+                                   [s = std::move(self)]() mutable {
+                                     s.complete(boost::beast::error::timeout);
+                                   });
+        }
+        impl->socket.async_connect(endpoint, std::move(self));
+        return;
+      }
+      impl->endWait();
+      if (impl->timed_out) ec = boost::beast::error::timeout;
+      self.complete(ec);
+    }
+  };
+
+  std::shared_ptr<Impl> impl_;
+};
+
+template <class ConstBufferSequence>
+auto TlsSocketStream::Impl::writeStep(const ConstBufferSequence& buffers) {
+  // SSL_write takes one contiguous buffer; a single non-empty buffer goes as it is, a
+  // sequence (Beast's serialised head and body) is gathered into one record's worth.
+  constexpr std::size_t kMaxGather = 16 * 1024;
+  std::size_t count = 0;
+  boost::asio::const_buffer only;
+  for (auto it = boost::asio::buffer_sequence_begin(buffers);
+       it != boost::asio::buffer_sequence_end(buffers); ++it) {
+    boost::asio::const_buffer b(*it);
+    if (b.size() == 0) continue;
+    if (++count == 1) only = b;
+  }
+  if (count <= 1) return WriteStep{static_cast<const char*>(only.data()), only.size()};
+  coalesced.resize(kMaxGather);
+  const std::size_t n = boost::asio::buffer_copy(
+      boost::asio::buffer(coalesced.data(), coalesced.size()), buffers);
+  return WriteStep{coalesced.data(), n};
+}
+
+}  // namespace warden::proxy
