@@ -42,10 +42,11 @@ asio::awaitable<void> runEgressSession(Worker& worker, asio::ip::tcp::socket soc
   const SidecarConfig& cfg = shared.config;
   const EgressConfig& egress = *cfg.egress;
   const std::string source = remoteAddress(socket);
-  beast::tcp_stream stream(std::move(socket));
+  TcpSocketStream stream(std::move(socket));
   beast::flat_buffer buffer;
   buffer.reserve(kRelayBufferBytes);
   std::array<char, 16 * 1024> scratch;
+  ExchangeBuffers exchange_buffers;
   bool first = true;
 
   while (!shared.draining.load(std::memory_order_relaxed)) {
@@ -232,7 +233,7 @@ asio::awaitable<void> runEgressSession(Worker& worker, asio::ip::tcp::socket soc
     ForwardOutcome fwd =
         co_await forwardExchange(stream, buffer, parser, worker.routePool(route_index),
                                  client_identity->generation, connect,
-                                 std::span<char>(scratch), cfg.timeouts);
+                                 std::span<char>(scratch), exchange_buffers, cfg.timeouts);
     e.bytes_in = fwd.bytes_in;
     e.bytes_out = fwd.bytes_out;
     if (fwd.client_gone) {

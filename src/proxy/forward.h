@@ -44,6 +44,16 @@ struct ForwardOutcome {
   std::string detail;
 };
 
+// Buffers a downstream connection reuses for every exchange (no allocation per request).
+struct ExchangeBuffers {
+  ExchangeBuffers() { upstream.reserve(kRelayBufferBytes); }  // Beast reads at most the free capacity
+  beast::flat_buffer upstream;  // the response bytes read from the upstream
+  std::string head;             // the head being written (relayMessage)
+  // Header lines the session adds to the request it forwards (request_identity.h), set
+  // per request; empty for none.
+  std::string request_fields;
+};
+
 // `generation` names the client credentials `connect` uses (ConnectionPool).
 // `live_upstream`, when given, points at the upstream stream while it is in use, so the
 // session can close it when the connection is revoked (Worker::revokeDenied).
@@ -52,7 +62,8 @@ asio::awaitable<ForwardOutcome> forwardExchange(Down& down, beast::flat_buffer& 
                                                 http::request_parser<http::buffer_body>& parser,
                                                 ConnectionPool<Up>& pool, std::uint64_t generation,
                                                 Connect connect,
-                                                std::span<char> scratch, const Timeouts& timeouts,
+                                                std::span<char> scratch, ExchangeBuffers& buffers,
+                                                const Timeouts& timeouts,
                                                 Up** live_upstream = nullptr) {
   using std::chrono::milliseconds;
   ForwardOutcome out;
@@ -84,12 +95,12 @@ asio::awaitable<ForwardOutcome> forwardExchange(Down& down, beast::flat_buffer& 
 
   bool sent_continue = false;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    std::optional<Up> up = pool.take(generation);
-    const bool fresh = !up.has_value();
+    std::unique_ptr<Up> up = pool.take(generation);
+    const bool fresh = !up;
     if (fresh) {
       Connected<Up> c = co_await connect();
       if (!c.stream) co_return fail(c.layer, c.reason, c.status, std::move(c.detail));
-      up.emplace(std::move(*c.stream));
+      up = std::make_unique<Up>(std::move(*c.stream));
     }
     if (live_upstream) *live_upstream = &*up;
     if (expect_continue && !bodyless && !sent_continue) {
@@ -103,7 +114,8 @@ asio::awaitable<ForwardOutcome> forwardExchange(Down& down, beast::flat_buffer& 
       sent_continue = true;
     }
     const RelayResult sent = co_await relayMessage(down, down_buffer, parser, *up, scratch,
-                                                   milliseconds(timeouts.body_idle_ms));
+                                                   milliseconds(timeouts.body_idle_ms),
+                                                   buffers.head, buffers.request_fields);
     out.bytes_in = sent.body_bytes;
     if (sent.status == RelayStatus::kReadFailed) {
       // A body that breaks framing (bad chunk size, body over the limit) is the client's
@@ -132,23 +144,29 @@ asio::awaitable<ForwardOutcome> forwardExchange(Down& down, beast::flat_buffer& 
     }
 
     // Response head; informational 1xx responses other than 101 are dropped (RFC 9110 §15.2).
-    beast::flat_buffer up_buffer;
-    up_buffer.reserve(kRelayBufferBytes);  // Beast reads at most the free capacity
+    beast::flat_buffer& up_buffer = buffers.upstream;
+    up_buffer.consume(up_buffer.size());
     std::optional<http::response_parser<http::buffer_body>> rp;
+    const milliseconds response_ms(timeouts.upstream_response_ms);
+    const HeadLimits response_limits{64 * 1024, response_ms, response_ms};
+    HeadStatus head = HeadStatus::kOk;
+    std::string head_error;
     beast::error_code ec;
     for (;;) {
       rp.emplace();
       rp->body_limit(boost::none);
-      rp->header_limit(64 * 1024);
+      rp->header_limit(response_limits.max_header_bytes);
       if (is_head) rp->skip(true);
-      beast::get_lowest_layer(*up).expires_after(milliseconds(timeouts.upstream_response_ms));
-      auto [rec, n] = co_await http::async_read_header(*up, up_buffer, *rp, kTuple);
-      ec = rec;
-      if (ec || rp->get().result_int() / 100 != 1 || rp->get().result_int() == 101) break;
+      head = co_await readHead(*up, up_buffer, *rp, response_limits, head_error, &ec);
+      if (head != HeadStatus::kOk || rp->get().result_int() / 100 != 1 ||
+          rp->get().result_int() == 101) {
+        break;
+      }
     }
-    if (ec) {
-      if (replayable && up_buffer.size() == 0 && ec != beast::error::timeout) continue;
-      if (ec == beast::error::timeout) {
+    if (head != HeadStatus::kOk) {
+      // Nothing at all came back from a reused connection: the app closed it while idle.
+      if (replayable && head == HeadStatus::kClosed) continue;
+      if (head == HeadStatus::kTimeout || head == HeadStatus::kIdleTimeout) {
         co_return fail(policy::Layer::kProxy, policy::reason::kUpstreamTimeout,
                        http::status::gateway_timeout, "no response head within the timeout");
       }
@@ -156,8 +174,11 @@ asio::awaitable<ForwardOutcome> forwardExchange(Down& down, beast::flat_buffer& 
         co_return fail(policy::Layer::kTransport, policy::reason::kHandshakeRefused,
                        http::status::bad_gateway, "TLS alert from target: " + alert);
       }
+      const std::string what = ec ? ec.message()
+                               : head == HeadStatus::kTooLarge ? "response head too large"
+                               : head_error;
       co_return fail(policy::Layer::kProxy, policy::reason::kUpstreamUnavailable,
-                     http::status::bad_gateway, "reading upstream response: " + ec.message());
+                     http::status::bad_gateway, "reading upstream response: " + what);
     }
     auto& res = rp->get();
     if (res.result_int() == 101) {
@@ -189,7 +210,8 @@ asio::awaitable<ForwardOutcome> forwardExchange(Down& down, beast::flat_buffer& 
     out.status = res.result_int();
 
     const RelayResult back = co_await relayMessage(*up, up_buffer, *rp, down, scratch,
-                                                   milliseconds(timeouts.body_idle_ms));
+                                                   milliseconds(timeouts.body_idle_ms),
+                                                   buffers.head);
     out.bytes_out = back.body_bytes;
     out.responded = back.wrote_anything;
     if (back.status != RelayStatus::kDone) {
@@ -203,7 +225,7 @@ asio::awaitable<ForwardOutcome> forwardExchange(Down& down, beast::flat_buffer& 
       if (back.status == RelayStatus::kWriteFailed) out.client_gone = true;
       co_return out;
     }
-    if (upstream_keep_alive && rp->is_done() && up_buffer.size() == 0) pool.give(std::move(*up), generation);
+    if (upstream_keep_alive && rp->is_done() && up_buffer.size() == 0) pool.give(std::move(up), generation);
     out.keep_client = keep_client;
     co_return out;
   }

@@ -2,17 +2,20 @@
 // message head, relaying a body chunk by chunk with backpressure, and answering with a
 // JSON error. Templates over the stream type (plain TCP or TLS).
 //
-// Relaying uses Beast's buffer_body: at most one scratch buffer of body bytes is held per
-// connection, and the next chunk is read only after the previous one was written, so a
-// slow reader slows the writer instead of growing memory (100 MB bodies and endless SSE
-// streams cost the same few kilobytes).
+// Relaying parses with Beast's buffer_body: at most one scratch buffer of body bytes is
+// held per connection, and the next chunk is read only after the previous one was
+// written, so a slow reader slows the writer instead of growing memory (100 MB bodies and
+// endless SSE streams cost the same few kilobytes).
 #pragma once
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http.hpp>
+#include <array>
+#include <charconv>
 #include <chrono>
 #include <span>
 #include <string>
@@ -20,6 +23,7 @@
 
 #include "proxy/error_response.h"
 #include "proxy/http_framing.h"
+#include "proxy/message_head.h"
 
 namespace warden::proxy {
 
@@ -41,11 +45,14 @@ struct HeadLimits {
   std::chrono::milliseconds header_timeout;      // first byte -> complete head
 };
 
-// Reads one message head into `parser`. Bytes already in `buffer` (pipelined requests)
-// are used first. The raw head is scanned by scanHeaderBlock before Beast sees it.
+// Reads one message head (a request's, or an upstream's response) into `parser`. Bytes
+// already in `buffer` (pipelined requests) are used first. The raw head is scanned by
+// scanHeaderBlock before Beast sees it. `io_error`, when given, receives the read error
+// behind kClosed / kError / kTimeout (a TLS alert from a peer, for instance).
 template <class Stream, class Parser>
 asio::awaitable<HeadStatus> readHead(Stream& stream, beast::flat_buffer& buffer, Parser& parser,
-                                     const HeadLimits& limits, std::string& why) {
+                                     const HeadLimits& limits, std::string& why,
+                                     beast::error_code* io_error = nullptr) {
   using Clock = std::chrono::steady_clock;
   Clock::time_point header_deadline{};
   for (;;) {
@@ -87,6 +94,7 @@ asio::awaitable<HeadStatus> readHead(Stream& stream, beast::flat_buffer& buffer,
     }
     auto [ec, n] = co_await stream.async_read_some(buffer.prepare(8192), kTuple);
     if (ec) {
+      if (io_error != nullptr) *io_error = ec;
       if (ec == beast::error::timeout) {
         co_return bytes.empty() ? HeadStatus::kIdleTimeout : HeadStatus::kTimeout;
       }
@@ -124,18 +132,34 @@ struct RelayResult {
 };
 
 // Writes the message held by `parser` (head already parsed, possibly modified) to `out`,
-// streaming the body from `in`. `idle` bounds every single read and write.
+// streaming the body from `in`. `idle` bounds every single read and write. `head` is the
+// caller's reusable string for the serialised head (message_head.h); `extra_fields` are
+// header lines appended to it.
+//
+// Framing is written here, not by Beast's serializer: a chunked body goes out as one
+// chunk per piece read (RFC 9112 §7.1), ending with the last-chunk; a Content-Length or
+// close-delimited body goes out as it is. A message whose head says it has no body (a
+// response to HEAD, 204, 304, Content-Length: 0) gets no framing at all. Trailer fields
+// are not forwarded. Head, chunk framing and body bytes that are ready together leave in
+// one gathered write: a small message is one write.
 template <bool isRequest, class InStream, class OutStream>
 asio::awaitable<RelayResult> relayMessage(InStream& in, beast::flat_buffer& in_buffer,
                                           http::parser<isRequest, http::buffer_body>& parser,
                                           OutStream& out, std::span<char> scratch,
-                                          std::chrono::milliseconds idle) {
+                                          std::chrono::milliseconds idle, std::string& head,
+                                          std::string_view extra_fields = {}) {
+  static constexpr std::string_view kCrlf = "\r\n";
+  static constexpr std::string_view kLastChunk = "0\r\n\r\n";
   RelayResult result;
-  http::serializer<isRequest, http::buffer_body> serializer{parser.get()};
+  serializeHead(parser.get().base(), head, extra_fields);
+  const bool framed_chunks = parser.get().chunked() && !parser.is_done();
   auto& body = parser.get().body();
   auto& output = beast::get_lowest_layer(out);
-  bool head_sent = false;
+  bool head_pending = true;
+  std::array<char, sizeof(std::size_t) * 2 + 2> chunk_size;  // hex digits, CRLF
+
   for (;;) {
+    std::size_t got = 0;
     if (!parser.is_done()) {
       body.data = scratch.data();
       body.size = scratch.size();
@@ -151,16 +175,16 @@ asio::awaitable<RelayResult> relayMessage(InStream& in, beast::flat_buffer& in_b
       if (!ec && used == 0) {
         // About to wait for input: the head must not wait with it (an SSE stream or a
         // long poll may send its first byte much later).
-        if (!head_sent) {
+        if (head_pending) {
           output.expires_after(idle);
-          auto [hec, hn] = co_await http::async_write_header(out, serializer, kTuple);
+          auto [hec, hn] = co_await asio::async_write(out, asio::buffer(head), kTuple);
           if (hec) {
             result.status = RelayStatus::kWriteFailed;
             result.ec = hec;
             co_return result;
           }
-          head_sent = true;
           result.wrote_anything = true;
+          head_pending = false;
         }
         beast::get_lowest_layer(in).expires_after(idle);
         auto [rec, n] = co_await http::async_read_some(in, in_buffer, parser, kTuple);
@@ -171,36 +195,43 @@ asio::awaitable<RelayResult> relayMessage(InStream& in, beast::flat_buffer& in_b
         result.ec = ec;
         co_return result;
       }
-      body.size = scratch.size() - body.size;
-      result.body_bytes += body.size;
-      // A read can end on a chunk header with no body bytes yet. A zero-length buffer
-      // would make the serializer emit a zero-size chunk, which is the last-chunk (RFC 9112
-      // §7.1): the receiver would end the body there and parse the rest of it as the next
-      // message. So nothing is written until there are bytes (or the input is done).
-      if (body.size == 0 && !parser.is_done()) continue;
-      body.data = body.size > 0 ? scratch.data() : nullptr;
-      body.more = !parser.is_done();
-    } else {
-      body.data = nullptr;
-      body.size = 0;
-      body.more = false;
+      got = scratch.size() - body.size;
+      result.body_bytes += got;
+      // A read can end on a chunk header with no body bytes yet: nothing to write until
+      // there are bytes (or the input is done).
+      if (got == 0 && !parser.is_done()) continue;
     }
-    output.expires_after(idle);
-    auto [ec, n] = co_await http::async_write(out, serializer, kTuple);
-    if (ec == http::error::need_buffer) ec = {};
-    if (ec) {
-      result.status = RelayStatus::kWriteFailed;
-      result.ec = ec;
-      co_return result;
+    // Up to: head, chunk size line, data, CRLF, last-chunk. Unused entries stay empty.
+    std::array<asio::const_buffer, 5> parts{};
+    std::size_t k = 0;
+    if (head_pending) parts[k++] = asio::buffer(head);
+    if (got > 0) {
+      if (framed_chunks) {
+        char* const first = chunk_size.data();
+        char* const end = std::to_chars(first, first + chunk_size.size() - 2, got, 16).ptr;
+        end[0] = '\r';
+        end[1] = '\n';
+        parts[k++] = asio::buffer(first, static_cast<std::size_t>(end + 2 - first));
+        parts[k++] = asio::buffer(scratch.data(), got);
+        parts[k++] = asio::buffer(kCrlf);
+      } else {
+        parts[k++] = asio::buffer(scratch.data(), got);
+      }
     }
-    if (n > 0) {
-      head_sent = true;
-      result.wrote_anything = true;  // need_buffer may have written nothing
+    const bool done = parser.is_done();
+    if (done && framed_chunks) parts[k++] = asio::buffer(kLastChunk);
+    if (k > 0) {
+      output.expires_after(idle);
+      auto [wec, wn] = co_await asio::async_write(out, parts, kTuple);
+      if (wec) {
+        result.status = RelayStatus::kWriteFailed;
+        result.ec = wec;
+        co_return result;
+      }
+      if (wn > 0) result.wrote_anything = true;
+      head_pending = false;
     }
-    if (parser.is_done() && serializer.is_done()) break;
-    // Once the input is complete one more write flushes the serializer (final chunk);
-    // if it still is not done the message cannot be finished, so stop.
-    if (parser.is_done() && body.data == nullptr) break;
+    if (done) break;
   }
   co_return result;
 }

@@ -23,8 +23,8 @@ namespace {
 using Clock = SessionClock;
 using std::chrono::milliseconds;
 
-Connected<beast::tcp_stream> failedConnect(std::string detail, bool timeout) {
-  Connected<beast::tcp_stream> c;
+Connected<TcpSocketStream> failedConnect(std::string detail, bool timeout) {
+  Connected<TcpSocketStream> c;
   c.reason = timeout ? policy::reason::kUpstreamTimeout : policy::reason::kUpstreamUnavailable;
   c.status = timeout ? http::status::gateway_timeout : http::status::service_unavailable;
   c.detail = std::move(detail);
@@ -116,9 +116,13 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
   shared.metrics->recordHandshake(true, "ok");
   const identity::VerifiedPeer peer = *hs.peer;
   const std::string own_id = runtime->tls->own_id.str();
-  const std::string xfcc = clientCertHeader(own_id, peer.cert_sha256, peer.id.str());
+  // The identity header lines are the same for every request on this connection.
+  std::string identity_fields;
+  appendHeaderLine(identity_fields, kSpiffeIdHeader, peer.id.str());
+  appendHeaderLine(identity_fields, kClientCertHeader,
+                   clientCertHeader(own_id, peer.cert_sha256, peer.id.str()));
   token::TokenMemo token_memo;  // the caller's last verified token on this connection
-  beast::tcp_stream* live_upstream = nullptr;
+  TcpSocketStream* live_upstream = nullptr;
   LiveIngress live{&peer.id, [&live_upstream, &shared] {
                      if (live_upstream == nullptr) return;
                      boost::system::error_code ignored;
@@ -135,6 +139,7 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
   beast::flat_buffer buffer;
   buffer.reserve(kRelayBufferBytes);
   std::array<char, 16 * 1024> scratch;
+  ExchangeBuffers exchange_buffers;
   bool first = true;
   while (!shared.draining.load(std::memory_order_relaxed)) {
     http::request_parser<http::buffer_body> parser;
@@ -292,18 +297,18 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
 
     removeHopByHopFields(req);
     stripIdentityHeaders(req);
+    std::string& added = exchange_buffers.request_fields;
+    added.assign(identity_fields);
+    appendHeaderLine(added, kRequestIdHeader, e.request_id);
     if (verified_token) {
       // The app gets the verified facts, never the credential (it cannot replay it).
       req.erase(http::field::authorization);
-      setTokenHeaders(req, *verified_token);
+      appendTokenHeaderLines(added, *verified_token);
     }
-    req.set(kSpiffeIdHeader, peer.id.str());
-    req.set(kClientCertHeader, xfcc);
-    req.set(kRequestIdHeader, e.request_id);
     req.target(target->target());
 
-    auto connect = [&]() -> asio::awaitable<Connected<beast::tcp_stream>> {
-      beast::tcp_stream up(worker.context());
+    auto connect = [&]() -> asio::awaitable<Connected<TcpSocketStream>> {
+      TcpSocketStream up(worker.context().get_executor());
       up.expires_after(milliseconds(cfg.timeouts.upstream_connect_ms));
       auto [ec] = co_await up.async_connect(shared.app_endpoint, kTuple);
       if (ec) {
@@ -312,13 +317,13 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
                                 ec == beast::error::timeout);
       }
       up.socket().set_option(asio::ip::tcp::no_delay(true), ec);
-      Connected<beast::tcp_stream> c;
+      Connected<TcpSocketStream> c;
       c.stream.emplace(std::move(up));
       co_return c;
     };
-    ForwardOutcome fwd = co_await forwardExchange(stream, buffer, parser, worker.appPool(), 0,
-                                                  connect, std::span<char>(scratch), cfg.timeouts,
-                                                  &live_upstream);
+    ForwardOutcome fwd = co_await forwardExchange(
+        stream, buffer, parser, worker.appPool(), 0, connect, std::span<char>(scratch),
+        exchange_buffers, cfg.timeouts, &live_upstream);
     e.bytes_in = fwd.bytes_in;
     e.bytes_out = fwd.bytes_out;
     if (fwd.client_gone) {

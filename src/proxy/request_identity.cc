@@ -23,20 +23,6 @@ bool startsWithNoCase(std::string_view s, std::string_view prefix) {
 }
 
 bool isControl(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
-
-// Claims reach the app only from a verified issuer; still, a header value must not carry
-// CR/LF (Beast refuses to serialize them) or other controls. Checking is a scan; only the
-// rare value that needs cleaning is copied (this runs on every request with a token).
-void setHeaderValue(boost::beast::http::fields& fields, std::string_view name,
-                    std::string_view value) {
-  if (std::none_of(value.begin(), value.end(), isControl)) {
-    fields.set(name, value);
-    return;
-  }
-  std::string cleaned(value);
-  std::erase_if(cleaned, isControl);
-  fields.set(name, cleaned);
-}
 }  // namespace
 
 std::string newRequestId() {
@@ -74,14 +60,24 @@ void stripIdentityHeaders(boost::beast::http::fields& fields) {
   for (const auto& name : doomed) fields.erase(name);
 }
 
-void setTokenHeaders(boost::beast::http::fields& fields, const TokenFacts& token) {
-  setHeaderValue(fields, "X-Warden-Token-Issuer", token.issuer);
-  if (!token.subject.empty()) setHeaderValue(fields, "X-Warden-Token-Subject", token.subject);
-  if (!token.client_id.empty()) {
-    setHeaderValue(fields, "X-Warden-Token-Client-Id", token.client_id);
+void appendHeaderLine(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ");
+  if (std::none_of(value.begin(), value.end(), isControl)) {
+    out.append(value);
+  } else {
+    for (char c : value) {
+      if (!isControl(c)) out.push_back(c);
+    }
   }
-  setHeaderValue(fields, "X-Warden-Token-Audience", token.audiences_csv);
-  setHeaderValue(fields, "X-Warden-Token-Roles", token.roles_csv);
+  out.append("\r\n");
+}
+
+void appendTokenHeaderLines(std::string& out, const TokenFacts& token) {
+  appendHeaderLine(out, "X-Warden-Token-Issuer", token.issuer);
+  if (!token.subject.empty()) appendHeaderLine(out, "X-Warden-Token-Subject", token.subject);
+  if (!token.client_id.empty()) appendHeaderLine(out, "X-Warden-Token-Client-Id", token.client_id);
+  appendHeaderLine(out, "X-Warden-Token-Audience", token.audiences_csv);
+  appendHeaderLine(out, "X-Warden-Token-Roles", token.roles_csv);
 }
 
 std::string clientCertHeader(std::string_view own_id,

@@ -34,8 +34,16 @@ std::string traceIdFrom(std::string_view traceparent);
 
 void stripIdentityHeaders(boost::beast::http::fields& fields);
 
-// Sets the X-Warden-Token-* headers from a verified token's facts (replacing any present).
-void setTokenHeaders(boost::beast::http::fields& fields, const TokenFacts& token);
+// The sidecar's own header lines are not inserted into the parsed request (five Beast
+// field insertions, each an allocation and a name lookup, per request): they are
+// appended, already formatted, to the head as it is written (relayMessage's extra
+// fields). Callers strip the client's versions first (stripIdentityHeaders).
+//
+// Appends "Name: value\r\n"; control characters in `value` are dropped (claims come from
+// a verified issuer, but a header must never carry CR/LF).
+void appendHeaderLine(std::string& out, std::string_view name, std::string_view value);
+// Appends the X-Warden-Token-* lines for a verified token's facts.
+void appendTokenHeaderLines(std::string& out, const TokenFacts& token);
 
 std::string clientCertHeader(std::string_view own_id,
                              const std::array<std::uint8_t, 32>& peer_cert_sha256,

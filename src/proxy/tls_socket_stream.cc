@@ -79,7 +79,7 @@ BIO_METHOD* socketBioMethod() {
 }  // namespace
 
 TlsSocketStream::Impl::Impl(asio::ip::tcp::socket s, asio::ssl::context& context)
-    : socket(std::move(s)), timer(socket.get_executor()), ssl(SSL_new(context.native_handle())) {
+    : SocketDeadline(std::move(s)), ssl(SSL_new(context.native_handle())) {
   if (ssl == nullptr) throw std::runtime_error("SSL_new failed");
   // Partial writes: a write completes once a record is out, like write_some should;
   // moving buffer: a retried write may come from a different address (same bytes).
@@ -92,32 +92,21 @@ TlsSocketStream::Impl::Impl(asio::ip::tcp::socket s, asio::ssl::context& context
 TlsSocketStream::Impl::~Impl() { SSL_free(ssl); }
 
 TlsSocketStream::TlsSocketStream(asio::ip::tcp::socket socket, asio::ssl::context& context)
-    : impl_(std::make_shared<Impl>(std::move(socket), context)) {}
+    : core_(std::make_shared<Impl>(std::move(socket), context)) {}
 
 TlsSocketStream::TlsSocketStream(const executor_type& executor, asio::ssl::context& context)
-    : impl_(std::make_shared<Impl>(asio::ip::tcp::socket(executor), context)) {}
+    : core_(std::make_shared<Impl>(asio::ip::tcp::socket(executor), context)) {}
 
 TlsSocketStream& TlsSocketStream::operator=(TlsSocketStream&& other) noexcept {
   if (this != &other) {
-    if (impl_) close();
-    impl_ = std::move(other.impl_);
+    if (core_) close();
+    core_ = std::move(other.core_);
   }
   return *this;
 }
 
 TlsSocketStream::~TlsSocketStream() {
-  if (impl_) close();
-}
-
-void TlsSocketStream::cancel() {
-  error_code ignored;
-  impl_->socket.cancel(ignored);
-}
-
-void TlsSocketStream::close() {
-  error_code ignored;
-  impl_->socket.close(ignored);
-  impl_->timer.cancel();
+  if (core_) close();
 }
 
 void TlsSocketStream::Impl::prepareHandshake(asio::ssl::stream_base::handshake_type type) {
@@ -184,49 +173,6 @@ TlsSocketStream::Want TlsSocketStream::Impl::classify(int ret, error_code& ec) {
   }
   ERR_clear_error();
   return Want::kNothing;
-}
-
-bool TlsSocketStream::Impl::beginWait() {
-  if (timed_out) return false;
-  if (deadline != Clock::time_point::max()) {
-    if (Clock::now() >= deadline) {
-      timeOut();
-      return false;
-    }
-    // Armed for a later time than now needed (the deadline moved earlier): re-arm. A
-    // deadline moved later is handled when the timer fires (cheaper than re-arming on
-    // every request of a keep-alive connection).
-    if (!timer_armed || armed_for > deadline) armTimer();
-  }
-  ++waiting;
-  return true;
-}
-
-void TlsSocketStream::Impl::armTimer() {
-  timer_armed = true;
-  armed_for = deadline;
-  const std::uint64_t generation = ++timer_generation;
-  timer.expires_at(deadline);  // cancels an earlier wait: its handler sees an old generation
-  timer.async_wait([self = shared_from_this(), generation](const error_code& ec) {
-    self->onTimer(generation, ec);
-  });
-}
-
-void TlsSocketStream::Impl::onTimer(std::uint64_t generation, const error_code& ec) {
-  if (generation != timer_generation) return;
-  timer_armed = false;
-  if (ec || waiting == 0 || deadline == Clock::time_point::max()) return;
-  if (Clock::now() >= deadline) {
-    timeOut();
-    return;
-  }
-  armTimer();
-}
-
-void TlsSocketStream::Impl::timeOut() {
-  timed_out = true;
-  error_code ignored;
-  socket.close(ignored);  // waiting operations complete (aborted) and report the timeout
 }
 
 int TlsSocketStream::HandshakeStep::operator()(Impl& impl, std::size_t& n, error_code& ec) {

@@ -9,11 +9,7 @@
 // it must wait (WANT_READ / WANT_WRITE).
 //
 // The stream is its own lowest layer (beast::get_lowest_layer returns it) and keeps the
-// timeout contract of beast::tcp_stream that the proxy code relies on: expires_after /
-// expires_at / expires_never set a deadline for the operations that follow; when it
-// passes while an operation waits, the socket is closed and the operation completes with
-// beast::error::timeout. Setting a deadline costs a clock read; one timer per stream is
-// armed lazily, only while an operation waits.
+// timeout contract of beast::tcp_stream that the proxy code relies on (socket_deadline.h).
 //
 // Errors look like Asio's SSL stream's: OpenSSL errors in asio::error::get_ssl_category()
 // (so describeTlsAlert works), a close_notify is asio::error::eof, a peer that vanished
@@ -31,12 +27,12 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/error.hpp>
-#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <vector>
+
+#include "proxy/socket_deadline.h"
 
 namespace warden::proxy {
 
@@ -49,10 +45,8 @@ struct TlsBioState {
 };
 }  // namespace detail
 
-class TlsSocketStream {
+class TlsSocketStream : public DeadlineStreamBase<TlsSocketStream> {
  public:
-  using executor_type = boost::asio::any_io_executor;
-  using Clock = std::chrono::steady_clock;
   using error_code = boost::system::error_code;
 
   // A connected socket (ingress, after accept).
@@ -63,26 +57,11 @@ class TlsSocketStream {
   TlsSocketStream& operator=(TlsSocketStream&& other) noexcept;
   ~TlsSocketStream();
 
-  executor_type get_executor() noexcept { return impl_->socket.get_executor(); }
-  SSL* native_handle() noexcept { return impl_->ssl; }
-  boost::asio::ip::tcp::socket& socket() noexcept { return impl_->socket; }
-
-  // beast::tcp_stream's timeout interface.
-  void expires_after(Clock::duration d) { impl_->deadline = Clock::now() + d; }
-  void expires_at(Clock::time_point t) { impl_->deadline = t; }
-  void expires_never() { impl_->deadline = Clock::time_point::max(); }
-  void cancel();
-  void close();
-
-  template <class Token>
-  auto async_connect(const boost::asio::ip::tcp::endpoint& endpoint, Token&& token) {
-    return boost::asio::async_compose<Token, void(error_code)>(
-        ConnectOp{impl_, endpoint}, token, impl_->socket);
-  }
+  SSL* native_handle() noexcept { return core_->ssl; }
 
   template <class Token>
   auto async_handshake(boost::asio::ssl::stream_base::handshake_type type, Token&& token) {
-    impl_->prepareHandshake(type);
+    core_->prepareHandshake(type);
     return asyncSsl<void(error_code)>(HandshakeStep{}, std::forward<Token>(token));
   }
 
@@ -94,7 +73,7 @@ class TlsSocketStream {
 
   template <class ConstBufferSequence, class Token>
   auto async_write_some(const ConstBufferSequence& buffers, Token&& token) {
-    return asyncSsl<void(error_code, std::size_t)>(impl_->writeStep(buffers),
+    return asyncSsl<void(error_code, std::size_t)>(core_->writeStep(buffers),
                                                    std::forward<Token>(token));
   }
 
@@ -109,32 +88,20 @@ class TlsSocketStream {
  private:
   enum class Want { kNothing, kRead, kWrite };
 
-  struct Impl : std::enable_shared_from_this<Impl> {
+  friend class DeadlineStreamBase<TlsSocketStream>;
+
+  struct Impl : SocketDeadline {
     Impl(boost::asio::ip::tcp::socket s, boost::asio::ssl::context& context);
-    ~Impl();
-    boost::asio::ip::tcp::socket socket;
-    boost::asio::steady_timer timer;
+    ~Impl() override;
     SSL* ssl = nullptr;
     detail::TlsBioState bio_state;
     bool bio_attached = false;
-    Clock::time_point deadline = Clock::time_point::max();
-    Clock::time_point armed_for{};
-    bool timer_armed = false;
-    std::uint64_t timer_generation = 0;
-    int waiting = 0;
-    bool timed_out = false;
     std::vector<char> coalesced;  // a write's buffers gathered into one (reused)
 
     void prepareHandshake(boost::asio::ssl::stream_base::handshake_type type);
     bool attachBio(error_code& ec);
     // The outcome of an SSL call that returned `ret` <= 0: what to wait for, or the error.
     Want classify(int ret, error_code& ec);
-    // Before suspending: arms the deadline timer. False: the deadline already passed.
-    bool beginWait();
-    void endWait() { --waiting; }
-    void armTimer();
-    void onTimer(std::uint64_t generation, const error_code& ec);
-    void timeOut();
 
     template <class ConstBufferSequence>
     auto writeStep(const ConstBufferSequence& buffers);
@@ -161,8 +128,8 @@ class TlsSocketStream {
 
   template <class Signature, class Step, class Token>
   auto asyncSsl(Step step, Token&& token) {
-    return boost::asio::async_compose<Token, Signature>(SslOp<Step, Signature>(impl_, step),
-                                                        token, impl_->socket);
+    return boost::asio::async_compose<Token, Signature>(SslOp<Step, Signature>(core_, step),
+                                                        token, core_->socket);
   }
 
   template <class MutableBufferSequence>
@@ -217,7 +184,7 @@ class TlsSocketStream {
       transferred = n;
       if (waited) return deliver(self);
       delivering = true;
-      boost::asio::post(impl->socket.get_executor(), std::move(self));
+      boost::asio::post(impl->socket.get_executor(), std::move(self));  // never inline
     }
 
     template <class Self>
@@ -230,32 +197,7 @@ class TlsSocketStream {
     }
   };
 
-  struct ConnectOp {
-    std::shared_ptr<Impl> impl;
-    boost::asio::ip::tcp::endpoint endpoint;
-    bool started = false;
-
-    template <class Self>
-    void operator()(Self& self, error_code ec = {}) {
-      if (!started) {
-        started = true;
-        if (!impl->beginWait()) {
-          started = false;  // nothing to end
-          return boost::asio::post(impl->socket.get_executor(),
-                                   [s = std::move(self)]() mutable {
-                                     s.complete(boost::beast::error::timeout);
-                                   });
-        }
-        impl->socket.async_connect(endpoint, std::move(self));
-        return;
-      }
-      impl->endWait();
-      if (impl->timed_out) ec = boost::beast::error::timeout;
-      self.complete(ec);
-    }
-  };
-
-  std::shared_ptr<Impl> impl_;
+  std::shared_ptr<Impl> core_;
 };
 
 template <class ConstBufferSequence>

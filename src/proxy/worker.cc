@@ -83,9 +83,9 @@ Result<Endpoint> openAcceptor(std::optional<asio::ip::tcp::acceptor>& acceptor,
 constexpr auto kProbeAfterIdle = std::chrono::milliseconds(500);
 
 template <class Stream>
-std::optional<Stream> ConnectionPool<Stream>::take(std::uint64_t generation) {
+typename ConnectionPool<Stream>::Handle ConnectionPool<Stream>::take(std::uint64_t generation) {
   if (generation != generation_) {
-    if (generation < generation_) return std::nullopt;
+    if (generation < generation_) return nullptr;
     idle_.clear();
     generation_ = generation;
   }
@@ -94,26 +94,26 @@ std::optional<Stream> ConnectionPool<Stream>::take(std::uint64_t generation) {
     Idle entry = std::move(idle_.back());
     idle_.pop_back();
     if (now - entry.since < kProbeAfterIdle ||
-        stillOpen(beast::get_lowest_layer(entry.stream).socket().native_handle())) {
+        stillOpen(beast::get_lowest_layer(*entry.stream).socket().native_handle())) {
       return std::move(entry.stream);
     }
   }
-  return std::nullopt;
+  return nullptr;
 }
 
 template <class Stream>
-void ConnectionPool<Stream>::give(Stream stream, std::uint64_t generation) {
+void ConnectionPool<Stream>::give(Handle stream, std::uint64_t generation) {
   if (generation != generation_) {
     if (generation < generation_) return;  // made with credentials since replaced
     idle_.clear();
     generation_ = generation;
   }
   if (idle_.size() >= max_idle_) return;  // closing the surplus is cheaper than tracking it
-  beast::get_lowest_layer(stream).expires_never();
+  beast::get_lowest_layer(*stream).expires_never();
   idle_.push_back(Idle{std::move(stream), std::chrono::steady_clock::now()});
 }
 
-template class ConnectionPool<beast::tcp_stream>;
+template class ConnectionPool<TcpSocketStream>;
 template class ConnectionPool<TlsStream>;
 
 Worker::Worker(SharedState& shared) : shared_(shared) {

@@ -8,7 +8,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <atomic>
 #include <functional>
 #include <chrono>
@@ -19,6 +18,7 @@
 
 #include "common/result.h"
 #include "proxy/runtime.h"
+#include "proxy/tcp_socket_stream.h"
 #include "proxy/tls_socket_stream.h"
 
 namespace warden::proxy {
@@ -35,16 +35,19 @@ using TlsStream = TlsSocketStream;
 template <class Stream>
 class ConnectionPool {
  public:
+  // Connections are held by pointer, so a take/give moves no stream (moving a
+  // beast::tcp_stream re-allocates its implementation and moves three timers).
+  using Handle = std::unique_ptr<Stream>;
   explicit ConnectionPool(std::size_t max_idle = 64) : max_idle_(max_idle) {}
   // Takes an idle connection made with `generation` that the peer has not closed, if any.
-  std::optional<Stream> take(std::uint64_t generation = 0);
-  void give(Stream stream, std::uint64_t generation = 0);
+  Handle take(std::uint64_t generation = 0);
+  void give(Handle stream, std::uint64_t generation = 0);
   std::size_t idle() const { return idle_.size(); }
   void clear() { idle_.clear(); }
 
  private:
   struct Idle {
-    Stream stream;
+    Handle stream;
     std::chrono::steady_clock::time_point since;
   };
   std::size_t max_idle_;
@@ -85,7 +88,7 @@ class Worker {
   boost::asio::io_context& context() { return *ioc_; }
   const std::shared_ptr<const Runtime>& runtime() const { return runtime_; }
   SharedState& shared() { return shared_; }
-  ConnectionPool<boost::beast::tcp_stream>& appPool() { return app_pool_; }
+  ConnectionPool<TcpSocketStream>& appPool() { return app_pool_; }
   ConnectionPool<TlsStream>& routePool(std::size_t route) { return route_pools_[route]; }
   // Any thread may read this (shutdown waits on it).
   std::size_t activeConnections() const { return active_.load(std::memory_order_relaxed); }
@@ -104,7 +107,7 @@ class Worker {
   std::optional<boost::asio::ip::tcp::acceptor> egress_acceptor_;
   Endpoint bound_ingress_, bound_egress_;
   std::shared_ptr<const Runtime> runtime_;
-  ConnectionPool<boost::beast::tcp_stream> app_pool_;
+  ConnectionPool<TcpSocketStream> app_pool_;
   std::vector<ConnectionPool<TlsStream>> route_pools_;
   std::atomic<std::size_t> active_{0};
   std::vector<LiveIngress*> live_;

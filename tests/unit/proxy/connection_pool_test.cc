@@ -5,7 +5,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include "proxy/worker.h"
 
@@ -13,20 +12,18 @@ namespace warden::proxy {
 namespace {
 
 namespace asio = boost::asio;
-using Pool = ConnectionPool<boost::beast::tcp_stream>;
+using Pool = ConnectionPool<TcpSocketStream>;
 
 // Real loopback connections; the accepted ends stay open so the pool sees live peers.
 class ConnectionPoolTest : public ::testing::Test {
  protected:
-  boost::beast::tcp_stream connect() {
-    boost::beast::tcp_stream s(ioc_);
-    s.socket().connect(acceptor_.local_endpoint());
+  Pool::Handle connect() {
+    auto s = std::make_unique<TcpSocketStream>(ioc_.get_executor());
+    s->socket().connect(acceptor_.local_endpoint());
     peers_.push_back(acceptor_.accept());
     return s;
   }
-  static int fd(const boost::beast::tcp_stream& s) {
-    return const_cast<boost::beast::tcp_stream&>(s).socket().native_handle();
-  }
+  static int fd(const Pool::Handle& s) { return s->socket().native_handle(); }
 
   asio::io_context ioc_;
   asio::ip::tcp::acceptor acceptor_{ioc_, {asio::ip::make_address("127.0.0.1"), 0}};
@@ -39,9 +36,9 @@ TEST_F(ConnectionPoolTest, ReturnsWhatWasGivenForTheSameGeneration) {
   const int handle = fd(s);
   pool.give(std::move(s), 3);
   auto again = pool.take(3);
-  ASSERT_TRUE(again.has_value());
-  EXPECT_EQ(fd(*again), handle);
-  EXPECT_FALSE(pool.take(3).has_value());
+  ASSERT_TRUE(again);
+  EXPECT_EQ(fd(again), handle);
+  EXPECT_FALSE(pool.take(3));
 }
 
 TEST_F(ConnectionPoolTest, ANewerGenerationClosesTheOlderIdleConnections) {
@@ -49,7 +46,7 @@ TEST_F(ConnectionPoolTest, ANewerGenerationClosesTheOlderIdleConnections) {
   pool.give(connect(), 1);
   pool.give(connect(), 1);
   EXPECT_EQ(pool.idle(), 2u);
-  EXPECT_FALSE(pool.take(2).has_value()) << "a connection made with the old certificate was reused";
+  EXPECT_FALSE(pool.take(2)) << "a connection made with the old certificate was reused";
   EXPECT_EQ(pool.idle(), 0u);
 }
 
@@ -61,9 +58,9 @@ TEST_F(ConnectionPoolTest, AConnectionOfAnOlderGenerationIsNeitherTakenBackNorHa
   EXPECT_EQ(pool.idle(), 1u);
   // A request still using the old credentials (its bound token's successor is not there
   // yet) connects afresh and leaves the newer connections alone.
-  EXPECT_FALSE(pool.take(1).has_value());
+  EXPECT_FALSE(pool.take(1));
   EXPECT_EQ(pool.idle(), 1u);
-  EXPECT_TRUE(pool.take(2).has_value());
+  EXPECT_TRUE(pool.take(2));
 }
 
 }  // namespace
