@@ -73,7 +73,7 @@ void run(benchmark::State& state, token::BindingMode binding, bool headers, bool
     e.token = checked.verdict.token;
     if (headers) {
       lines.clear();
-      appendTokenHeaderLines(lines, *checked.verdict.token);
+      appendHeaderLines(lines, *checked.verdict.token);
       benchmark::DoNotOptimize(lines);
     }
     benchmark::DoNotOptimize(e);

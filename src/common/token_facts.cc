@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "common/header_line.h"
 #include "common/json_escape.h"
 
 namespace warden {
@@ -33,6 +34,25 @@ void renderAuditMembers(TokenFacts& facts) {
   facts.audit_members.clear();
   appendAuditMembers(out, facts);
   facts.audit_members = std::move(out);
+}
+
+void appendHeaderLines(std::string& out, const TokenFacts& facts) {
+  if (!facts.header_lines.empty()) {
+    out.append(facts.header_lines);
+    return;
+  }
+  appendHeaderLine(out, "X-Warden-Token-Issuer", facts.issuer);
+  if (!facts.subject.empty()) appendHeaderLine(out, "X-Warden-Token-Subject", facts.subject);
+  if (!facts.client_id.empty()) appendHeaderLine(out, "X-Warden-Token-Client-Id", facts.client_id);
+  appendHeaderLine(out, "X-Warden-Token-Audience", facts.audiences_csv);
+  appendHeaderLine(out, "X-Warden-Token-Roles", facts.roles_csv);
+}
+
+void renderHeaderLines(TokenFacts& facts) {
+  std::string out;
+  facts.header_lines.clear();
+  appendHeaderLines(out, facts);
+  facts.header_lines = std::move(out);
 }
 
 }  // namespace warden

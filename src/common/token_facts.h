@@ -25,11 +25,21 @@ struct TokenFacts {
   // rendered once by renderAuditMembers() when the facts are complete, so a cached token
   // is not escaped again for every request's audit line. Empty: the writer renders them.
   std::string audit_members;
+  // The same facts as the X-Warden-Token-* header lines the sidecar adds to a request for
+  // the app, rendered once by renderHeaderLines() for the same reason. Empty: the sidecar
+  // renders them per request.
+  std::string header_lines;
 };
 
 // Appends the audit members of `facts` to `out` (rendered now, or as prerendered).
 void appendAuditMembers(std::string& out, const TokenFacts& facts);
 // Fills facts.audit_members from the other members.
 void renderAuditMembers(TokenFacts& facts);
+
+// Appends the X-Warden-Token-* header lines of `facts` ("Name: value\r\n" each):
+// Issuer, Subject and Client-Id when present, Audience, Roles (comma-separated).
+void appendHeaderLines(std::string& out, const TokenFacts& facts);
+// Fills facts.header_lines from the other members.
+void renderHeaderLines(TokenFacts& facts);
 
 }  // namespace warden

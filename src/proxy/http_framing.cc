@@ -7,16 +7,33 @@
 #include <string>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace warden::proxy {
 namespace http = boost::beast::http;
 
 namespace {
 
 // The index of the first NUL, CR or LF at or after `i`, or bytes.size(): the only bytes
-// scanHeaderBlock acts on. Eight bytes at a time (a word holds one of them iff the word
-// XOR that byte repeated has a zero byte), because a request with a bearer token carries
-// a ~1 KB header line and a byte loop cost ~0.5 us per such request.
+// scanHeaderBlock acts on. Sixteen bytes per step with SSE2 (eight with a word trick
+// elsewhere), because a request with a bearer token carries a ~1 KB header line and a
+// byte loop cost ~0.5 us per such request.
 std::size_t nextLineByte(std::string_view bytes, std::size_t i) {
+#if defined(__SSE2__)
+  const __m128i nul = _mm_setzero_si128();
+  const __m128i cr = _mm_set1_epi8('\r');
+  const __m128i lf = _mm_set1_epi8('\n');
+  for (; i + 16 <= bytes.size(); i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes.data() + i));
+    const __m128i hits = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, nul), _mm_cmpeq_epi8(v, cr)),
+                                      _mm_cmpeq_epi8(v, lf));
+    const auto mask = static_cast<unsigned>(_mm_movemask_epi8(hits));
+    if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(mask));
+  }
+#else
+  // A word holds one of the bytes iff the word XOR that byte repeated has a zero byte.
   constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
   constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
   const auto hasZeroByte = [](std::uint64_t v) { return ((v - kOnes) & ~v & kHighs) != 0; };
@@ -28,6 +45,7 @@ std::size_t nextLineByte(std::string_view bytes, std::size_t i) {
       break;
     }
   }
+#endif
   while (i < bytes.size() && bytes[i] != '\0' && bytes[i] != '\r' && bytes[i] != '\n') ++i;
   return i;
 }

@@ -303,7 +303,7 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
     if (verified_token) {
       // The app gets the verified facts, never the credential (it cannot replay it).
       req.erase(http::field::authorization);
-      appendTokenHeaderLines(added, *verified_token);
+      appendHeaderLines(added, *verified_token);
     }
     req.target(target->target());
 

@@ -22,7 +22,6 @@ bool startsWithNoCase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && boost::beast::iequals(s.substr(0, prefix.size()), prefix);
 }
 
-bool isControl(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
 }  // namespace
 
 std::string newRequestId() {
@@ -58,26 +57,6 @@ void stripIdentityHeaders(boost::beast::http::fields& fields) {
     }
   }
   for (const auto& name : doomed) fields.erase(name);
-}
-
-void appendHeaderLine(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name).append(": ");
-  if (std::none_of(value.begin(), value.end(), isControl)) {
-    out.append(value);
-  } else {
-    for (char c : value) {
-      if (!isControl(c)) out.push_back(c);
-    }
-  }
-  out.append("\r\n");
-}
-
-void appendTokenHeaderLines(std::string& out, const TokenFacts& token) {
-  appendHeaderLine(out, "X-Warden-Token-Issuer", token.issuer);
-  if (!token.subject.empty()) appendHeaderLine(out, "X-Warden-Token-Subject", token.subject);
-  if (!token.client_id.empty()) appendHeaderLine(out, "X-Warden-Token-Client-Id", token.client_id);
-  appendHeaderLine(out, "X-Warden-Token-Audience", token.audiences_csv);
-  appendHeaderLine(out, "X-Warden-Token-Roles", token.roles_csv);
 }
 
 std::string clientCertHeader(std::string_view own_id,

@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/header_line.h"
 #include "common/token_facts.h"
 
 namespace warden::proxy {
@@ -39,11 +40,9 @@ void stripIdentityHeaders(boost::beast::http::fields& fields);
 // appended, already formatted, to the head as it is written (relayMessage's extra
 // fields). Callers strip the client's versions first (stripIdentityHeaders).
 //
-// Appends "Name: value\r\n"; control characters in `value` are dropped (claims come from
-// a verified issuer, but a header must never carry CR/LF).
-void appendHeaderLine(std::string& out, std::string_view name, std::string_view value);
-// Appends the X-Warden-Token-* lines for a verified token's facts.
-void appendTokenHeaderLines(std::string& out, const TokenFacts& token);
+// appendHeaderLine (common/header_line.h) writes one line; a verified token's
+// X-Warden-Token-* lines come prerendered with its facts (appendHeaderLines,
+// common/token_facts.h).
 
 std::string clientCertHeader(std::string_view own_id,
                              const std::array<std::uint8_t, 32>& peer_cert_sha256,

@@ -567,6 +567,7 @@ TokenVerdict AccessTokenVerifier::verifyUncached(std::string_view token, const T
     verified->roles_csv.append(verified->roles_csv.empty() ? "" : ",").append(r);
   }
   renderAuditMembers(*verified);
+  renderHeaderLines(*verified);
 
   std::shared_ptr<const VerifiedToken> result = std::move(verified);
   if (digest != nullptr) {
