@@ -3,7 +3,8 @@
 // Trust posture: anyone may connect (the spec forbids requiring client authentication),
 // so everything a client sends is bounded: handshake and request deadlines, a header size
 // limit, a small body limit (GET has none; a refused POST must not buy memory), and a cap
-// on open connections. The only thing served is the public bundle document.
+// on open connections. Only public documents are served: the bundle, and the JWT issuer's
+// OIDC discovery document and JWKS when configured.
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -19,6 +20,8 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <exception>
+#include <functional>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -51,8 +54,8 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 struct ServerState {
   // What connection coroutines reference is declared before `ioc`: coroutines still
   // suspended at stop are destroyed with the io_context, so these must outlive it.
-  std::string path;
-  std::function<std::string()> bundle_json;
+  // Request path -> document provider: the bundle, and any ServedDocument.
+  std::map<std::string, std::function<std::string()>, std::less<>> documents;
   std::size_t connections = 0;  // io thread only
   ssl::context tls{ssl::context::tls_server};
   asio::io_context ioc{1};
@@ -73,7 +76,8 @@ http::response<http::string_body> respond(ServerState& impl, const http::request
   const std::string_view target = req.target();
   const std::string_view path = target.substr(0, target.find('?'));
   http::response<http::string_body> res;
-  if (path != impl.path) {
+  const auto served = impl.documents.find(path);
+  if (served == impl.documents.end()) {
     res = errorResponse(http::status::not_found, "not_found");
   } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
     res = errorResponse(http::status::method_not_allowed, "method_not_allowed");
@@ -81,10 +85,10 @@ http::response<http::string_body> respond(ServerState& impl, const http::request
   } else {
     std::string document;
     try {
-      document = impl.bundle_json();
+      document = served->second();
     } catch (const std::exception& e) {
       // The provider is ours, but an exception must not cross into the I/O loop.
-      spdlog::error("bundle endpoint: bundle provider failed: {}", e.what());
+      spdlog::error("bundle endpoint: provider of {} failed: {}", served->first, e.what());
       return errorResponse(http::status::internal_server_error, "internal_error");
     }
     if (document.empty()) {
@@ -94,7 +98,7 @@ http::response<http::string_body> respond(ServerState& impl, const http::request
     } else {
       res.result(http::status::ok);
       res.set(http::field::content_type, "application/json");
-      // Intermediaries must not serve an old bundle after a rotation.
+      // Intermediaries must not serve an old bundle (or old keys) after a rotation.
       res.set(http::field::cache_control, "no-store");
       res.body() = std::move(document);
     }
@@ -203,10 +207,24 @@ Result<std::unique_ptr<BundleEndpointServer>> BundleEndpointServer::start(
                  "\" is not an IP address"};
   }
 
+  for (const auto& d : options.documents) {
+    if (!d.provider) return Error{"bundle endpoint: no provider for " + d.path};
+    if (d.path.empty() || d.path.front() != '/' ||
+        d.path.find_first_of("?# ") != std::string::npos) {
+      return Error{"bundle endpoint: document path \"" + d.path +
+                   "\" must start with '/' and contain no query or fragment"};
+    }
+  }
+
   std::unique_ptr<BundleEndpointServer> server(new BundleEndpointServer());
   Impl& impl = *server->impl_;
-  impl.path = std::move(options.path);
-  impl.bundle_json = std::move(bundle_json);
+  const std::string bundle_path = options.path;
+  impl.documents.emplace(std::move(options.path), std::move(bundle_json));
+  for (auto& d : options.documents) {
+    if (!impl.documents.emplace(d.path, std::move(d.provider)).second) {
+      return Error{"bundle endpoint: two documents on path " + d.path};
+    }
+  }
 
   SSL_CTX* ctx = impl.tls.native_handle();
   net::hardenTls(ctx);
@@ -238,7 +256,7 @@ Result<std::unique_ptr<BundleEndpointServer>> BundleEndpointServer::start(
   impl.thread = std::thread([&impl] { impl.ioc.run(); });
   spdlog::info("bundle endpoint: serving https://{}:{}{}", address.is_v6()
                    ? "[" + address.to_string() + "]" : address.to_string(),
-               impl.port, impl.path);
+               impl.port, bundle_path);
   return server;
 }
 

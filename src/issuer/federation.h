@@ -2,7 +2,8 @@
 // domain's bundle, and fetching foreign trust domains' bundles.
 //
 // BundleEndpointServer answers GET on one path with the current bundle document
-// (`application/json`; 405 for other methods; 404 elsewhere) over TLS with the server
+// (`application/json`; 405 for other methods; 404 elsewhere; optionally further public
+// documents on their own paths: the JWT issuer's OIDC discovery) over TLS with the server
 // certificate it is given (`https_web` profile: a Web PKI certificate for the host name).
 // It never asks for a client certificate (the spec forbids requiring client auth).
 //
@@ -35,12 +36,21 @@
 
 namespace warden::issuer {
 
+// Another public JSON document served beside the bundle on the same terms (GET and HEAD
+// on its exact path, `Cache-Control: no-store`, 503 while the provider returns ""): the
+// JWT issuer's OIDC discovery document and JWKS (oidc_discovery.h).
+struct ServedDocument {
+  std::string path;
+  std::function<std::string()> provider;  // called per request
+};
+
 struct BundleEndpointOptions {
   std::string listen_host = "127.0.0.1";  // IP literal
   std::uint16_t listen_port = 0;          // 0: ephemeral; see port()
   std::string path = "/";
   std::string cert_pem;  // server certificate chain (leaf first)
   std::string key_pem;
+  std::vector<ServedDocument> documents;  // paths distinct from `path` and each other
 };
 
 class BundleEndpointServer {

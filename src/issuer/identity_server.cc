@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "issuer/oidc_discovery.h"
+
 namespace warden::issuer {
 namespace {
 
@@ -26,6 +28,8 @@ Result<std::unique_ptr<IdentityServer>> IdentityServer::start(const IdentityServ
   options.state_dir = config.state_dir;
   options.ca_ttl = config.ca_ttl;
   options.jwt_key_ttl = config.jwt_key_ttl;
+  options.jwt_key_type = config.jwt_key_type;
+  options.jwt_issuer = config.jwt_issuer;
   options.bundle_refresh_hint = config.bundle_refresh_hint;
   options.tick = tuning.rotation_tick;
   auto issuer = Issuer::create(options, config.entries);
@@ -49,13 +53,29 @@ Result<std::unique_ptr<IdentityServer>> IdentityServer::start(const IdentityServ
     auto key = readText(be.key_path);
     if (!key) return key.error();
     Issuer* iss = self->issuer_.get();
-    auto server = BundleEndpointServer::start(
-        {be.listen_host, be.listen_port, be.path, *cert, *key},
-        [iss] { return iss->ownBundle().toJson(); });
+    BundleEndpointOptions endpoint{be.listen_host, be.listen_port, be.path, *cert, *key, {}};
+    if (!config.jwt_issuer.empty()) {
+      // The OIDC discovery of the JWT-SVID issuer, as SPIRE's OIDC Discovery Provider
+      // serves it, so a relying party that knows only `iss` (Entra FIC) finds the keys.
+      const std::string issuer_url = config.jwt_issuer;
+      endpoint.documents.push_back({oidcDiscoveryPath(issuer_url), [iss, issuer_url] {
+                                      return oidcDiscoveryDocument(
+                                          issuer_url, iss->jwtAuthority().publishedKeys());
+                                    }});
+      endpoint.documents.push_back({oidcJwksPath(issuer_url), [iss] {
+                                      return oidcJwks(iss->jwtAuthority().publishedKeys());
+                                    }});
+    }
+    auto server = BundleEndpointServer::start(std::move(endpoint),
+                                              [iss] { return iss->ownBundle().toJson(); });
     if (!server) return server.error();
     self->bundle_endpoint_ = std::move(*server);
     spdlog::info("identity: bundle endpoint for {} on https://{}:{}{}", config.trust_domain,
                  be.listen_host, self->bundle_endpoint_->port(), be.path);
+    if (!config.jwt_issuer.empty()) {
+      spdlog::info("identity: OIDC discovery for JWT issuer {} at {} and {}", config.jwt_issuer,
+                   oidcDiscoveryPath(config.jwt_issuer), oidcJwksPath(config.jwt_issuer));
+    }
   }
   WorkloadApiServerOptions wl;
   wl.socket_path = config.workload_api_socket;

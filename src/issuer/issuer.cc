@@ -5,11 +5,18 @@
 #include <algorithm>
 #include <set>
 
+#include "issuer/oidc_discovery.h"
+
 namespace warden::issuer {
 
 Result<std::unique_ptr<Issuer>> Issuer::create(IssuerOptions options,
                                                std::vector<RegistrationEntry> entries) {
   if (auto st = validateEntries(entries, options.trust_domain); !st) return st.error();
+  if (!options.jwt_issuer.empty()) {
+    if (auto st = validateJwtIssuer(options.jwt_issuer); !st) {
+      return Error{"jwt_issuer \"" + options.jwt_issuer + "\": " + st.message()};
+    }
+  }
   std::unique_ptr<Issuer> issuer(new Issuer(std::move(options)));
   const auto& o = issuer->options_;
   auto x509 = X509Authority::open({o.trust_domain, o.state_dir, o.ca_ttl});
@@ -17,8 +24,14 @@ Result<std::unique_ptr<Issuer>> Issuer::create(IssuerOptions options,
   issuer->x509_ = std::move(*x509);
   std::chrono::seconds max_jwt_ttl{1};
   for (const auto& e : entries) max_jwt_ttl = std::max(max_jwt_ttl, e.jwt_ttl);
-  auto jwt = JwtAuthority::open({o.trust_domain, o.state_dir, o.jwt_key_ttl,
-                                 std::max(max_jwt_ttl, std::chrono::seconds(3600))});
+  JwtAuthorityOptions jwt_options;
+  jwt_options.trust_domain = o.trust_domain;
+  jwt_options.state_dir = o.state_dir;
+  jwt_options.key_ttl = o.jwt_key_ttl;
+  jwt_options.max_token_ttl = std::max(max_jwt_ttl, std::chrono::seconds(3600));
+  jwt_options.key_type = o.jwt_key_type;
+  jwt_options.issuer = o.jwt_issuer;
+  auto jwt = JwtAuthority::open(std::move(jwt_options));
   if (!jwt) return jwt.error();
   issuer->jwt_ = std::move(*jwt);
   for (auto& e : entries) {

@@ -38,6 +38,8 @@ struct IssuerOptions {
   std::string state_dir;  // empty: in memory only (tests)
   std::chrono::seconds ca_ttl{std::chrono::hours(24)};
   std::chrono::seconds jwt_key_ttl{std::chrono::hours(24)};
+  JwtKeyType jwt_key_type = JwtKeyType::kEcP256;
+  std::string jwt_issuer;  // `iss` of every JWT-SVID (validateJwtIssuer); empty: none
   std::chrono::seconds bundle_refresh_hint{std::chrono::minutes(5)};
   std::chrono::milliseconds tick{std::chrono::seconds(1)};  // rotation schedule resolution
 };

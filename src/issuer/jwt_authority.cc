@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -19,6 +20,21 @@ PkeyRef toShared(jose::PkeyPtr key) { return adoptPkey(key.release()); }
 
 }  // namespace
 
+std::string_view jwtKeyTypeName(JwtKeyType type) {
+  return type == JwtKeyType::kRsa2048 ? "rsa-2048" : "ec-p256";
+}
+
+std::optional<JwtKeyType> jwtKeyTypeFromName(std::string_view name) {
+  if (name == "ec-p256") return JwtKeyType::kEcP256;
+  if (name == "rsa-2048") return JwtKeyType::kRsa2048;
+  return std::nullopt;
+}
+
+jose::Alg jwtAlgFor(EVP_PKEY* key) {
+  // We only ever make P-256 and RSA keys (newKey), and load only keys we wrote.
+  return EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA ? jose::Alg::kRS256 : jose::Alg::kES256;
+}
+
 Result<std::unique_ptr<JwtAuthority>> JwtAuthority::open(JwtAuthorityOptions options) {
   if (auto st = identity::validateTrustDomain(options.trust_domain); !st) return st.error();
   if (options.key_ttl < std::chrono::seconds(60)) return Error{"JWT key ttl must be >= 60s"};
@@ -33,8 +49,13 @@ Result<std::unique_ptr<JwtAuthority>> JwtAuthority::open(JwtAuthorityOptions opt
 
 Result<JwtAuthority::Key> JwtAuthority::newKey(std::time_t now) const {
   Key k;
-  k.key = toShared(jose::generateP256Key());
-  if (!k.key) return Error{"cannot generate a P-256 key"};
+  if (options_.key_type == JwtKeyType::kRsa2048) {
+    k.key = toShared(jose::generateRsaKey(2048));
+    if (!k.key) return Error{"cannot generate an RSA 2048 key"};
+  } else {
+    k.key = toShared(jose::generateP256Key());
+    if (!k.key) return Error{"cannot generate a P-256 key"};
+  }
   auto kid = jose::jwkThumbprint(k.key.get());
   if (!kid) return kid.error();
   k.kid = *kid;
@@ -105,6 +126,16 @@ Status JwtAuthority::load() {
     }
   } catch (const nlohmann::json::exception& e) {
     return Error{d + "/state.json: " + e.what()};
+  }
+  const jose::Alg wanted =
+      options_.key_type == JwtKeyType::kRsa2048 ? jose::Alg::kRS256 : jose::Alg::kES256;
+  if (jwtAlgFor(active_.key.get()) != wanted) {
+    // Switching at once would sign with a key no relying party has seen yet; the next key
+    // is of the new type and is published before it signs, as in every rotation.
+    spdlog::warn("JWT keys in {}: the active key signs {}; jwt_key_type {} applies from the "
+                 "next rotation (or rotate now: prepare, then activate)",
+                 d, jose::algName(jwtAlgFor(active_.key.get())),
+                 jwtKeyTypeName(options_.key_type));
   }
   return {};
 }
@@ -197,7 +228,7 @@ Result<std::string> JwtAuthority::sign(nlohmann::json header, const nlohmann::js
     key = active_;
   }
   header["kid"] = key.kid;
-  return jose::signCompact(std::move(header), claims, jose::Alg::kES256, key.key.get());
+  return jose::signCompact(std::move(header), claims, jwtAlgFor(key.key.get()), key.key.get());
 }
 
 Result<MintedJwtSvid> JwtAuthority::mint(const identity::SpiffeId& subject,
@@ -215,6 +246,7 @@ Result<MintedJwtSvid> JwtAuthority::mint(const identity::SpiffeId& subject,
                            {"exp", out.expires_at},
                            {"jti", jose::base64UrlEncode(std::string_view(
                                        reinterpret_cast<const char*>(jti), sizeof(jti)))}};
+  if (!options_.issuer.empty()) claims["iss"] = options_.issuer;
   auto token = sign({{"typ", "JWT"}}, claims);
   if (!token) return token.error();
   out.token = *token;

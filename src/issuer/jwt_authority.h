@@ -1,6 +1,12 @@
-// ES256 signing keys with rotation: the JWT-SVID keys of one trust domain (JWT-SVID spec;
+// Signing keys with rotation: the JWT-SVID keys of one trust domain (JWT-SVID spec;
 // identity-standards §3), and, in a second instance with its own `subdir`, the token
 // service's access-token keys (src/tokenservice). One rotation scheme for both.
+//
+// Keys are ECDSA P-256 (ES256, the default) or RSA 2048 (RS256: Microsoft Entra accepts
+// only RSA-signed external tokens for workload identity federation, identity-standards
+// §8.1; SPIRE's `jwt_key_type` offers the same choice). Each key signs with the algorithm
+// of its own type, so after a change of `key_type` the keys already made keep signing as
+// before; the new type comes with the next key (the next rotation, or a manual one).
 //
 // Keys rotate like the CA (x509_authority.h): prepared (published, not signing) at 1/2 of
 // the active key's lifetime, active at 3/4; a retired key stays published until every
@@ -17,6 +23,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -24,8 +31,16 @@
 #include "identity/spiffe_bundle.h"
 #include "identity/spiffe_id.h"
 #include "issuer/key_store.h"
+#include "jose/jws.h"
 
 namespace warden::issuer {
+
+enum class JwtKeyType { kEcP256, kRsa2048 };
+// "ec-p256" / "rsa-2048" (SPIRE's names for the same key types).
+std::string_view jwtKeyTypeName(JwtKeyType type);
+std::optional<JwtKeyType> jwtKeyTypeFromName(std::string_view name);
+// The JWS algorithm a key of ours signs with: RS256 for RSA, ES256 for P-256.
+jose::Alg jwtAlgFor(EVP_PKEY* key);
 
 struct JwtAuthorityOptions {
   std::string trust_domain;
@@ -33,6 +48,10 @@ struct JwtAuthorityOptions {
   std::chrono::seconds key_ttl{std::chrono::hours(24)};
   std::chrono::seconds max_token_ttl{std::chrono::hours(1)};  // how long retired keys stay
   std::string subdir = "jwt";  // under state_dir; one per key ring
+  JwtKeyType key_type = JwtKeyType::kEcP256;  // of every key made from now on
+  // `iss` of every JWT-SVID mint() makes (the JWT-SVID spec allows it; SPIRE's
+  // jwt_issuer); empty: no `iss`.
+  std::string issuer;
 };
 
 struct MintedJwtSvid {
@@ -48,12 +67,13 @@ class JwtAuthority {
   Status prepareNext();
   Status activatePrepared();
 
-  // A JWT-SVID: sub, aud, iat, exp and a random jti (the JWT-SVID spec allows extra
-  // claims; the jti lets a relying party such as the token service refuse a replay).
+  // A JWT-SVID: sub, aud, iat, exp, a random jti and, when configured, iss (the JWT-SVID
+  // spec allows extra claims; the jti lets a relying party such as the token service
+  // refuse a replay).
   Result<MintedJwtSvid> mint(const identity::SpiffeId& subject,
                              const std::vector<std::string>& audiences,
                              std::chrono::seconds ttl) const;
-  // Signs `claims` with the active key (ES256); `header` gets kid and alg set.
+  // Signs `claims` with the active key (jwtAlgFor(key)); `header` gets kid and alg set.
   Result<std::string> sign(nlohmann::json header, const nlohmann::json& claims) const;
   // Every published key (prepared, active, retired), each with its kid.
   std::vector<identity::JwtAuthority> publishedKeys() const;

@@ -8,6 +8,7 @@
 
 #include "common/yaml_reader.h"
 #include "identity/spiffe_id.h"
+#include "issuer/oidc_discovery.h"
 
 namespace warden::issuer {
 namespace {
@@ -115,7 +116,8 @@ IdentityServerConfig parse(const YAML::Node& root, const YamlReader& r, const st
   IdentityServerConfig c;
   // `token_service` belongs to src/tokenservice (which links this module, not the other
   // way round); it parses and validates that section itself (tokenservice/config.h).
-  r.onlyKeys(root, "", {"trust_domain", "state_dir", "ca_ttl", "jwt_key_ttl", "workload_api",
+  r.onlyKeys(root, "", {"trust_domain", "state_dir", "ca_ttl", "jwt_key_ttl", "jwt_key_type",
+                        "jwt_issuer", "workload_api",
                         "bundle_endpoint", "federation", "entries", "token_service",
                         "control_plane"});
   if (!root["trust_domain"]) r.fail(root, "trust_domain", "is required");
@@ -132,6 +134,21 @@ IdentityServerConfig parse(const YAML::Node& root, const YamlReader& r, const st
   if (root["jwt_key_ttl"]) {
     c.jwt_key_ttl = toSeconds(r.duration(root["jwt_key_ttl"], "jwt_key_ttl",
                                          std::chrono::minutes(1), std::chrono::hours(24 * 365)));
+  }
+  if (root["jwt_key_type"]) {
+    const auto name = r.string(root["jwt_key_type"], "jwt_key_type");
+    const auto type = jwtKeyTypeFromName(name);
+    if (!type) {
+      r.fail(root["jwt_key_type"], "jwt_key_type",
+             "\"" + name + "\" is not a key type (expected rsa-2048 or ec-p256)");
+    }
+    c.jwt_key_type = *type;
+  }
+  if (root["jwt_issuer"]) {
+    c.jwt_issuer = r.nonEmptyString(root["jwt_issuer"], "jwt_issuer");
+    if (auto st = validateJwtIssuer(c.jwt_issuer); !st) {
+      r.fail(root["jwt_issuer"], "jwt_issuer", "\"" + c.jwt_issuer + "\" " + st.message());
+    }
   }
   if (const auto w = root["workload_api"]) {
     r.onlyKeys(w, "workload_api", {"socket"});
@@ -164,6 +181,12 @@ IdentityServerConfig parse(const YAML::Node& root, const YamlReader& r, const st
     if (b["refresh_hint"]) {
       c.bundle_refresh_hint = toSeconds(r.duration(b["refresh_hint"], "bundle_endpoint.refresh_hint",
                                                    seconds(1), std::chrono::hours(24)));
+    }
+    if (!c.jwt_issuer.empty() &&
+        (be.path == oidcDiscoveryPath(c.jwt_issuer) || be.path == oidcJwksPath(c.jwt_issuer))) {
+      // The endpoint also serves the issuer's discovery document and JWKS (identity.md).
+      r.fail(b["path"], "bundle_endpoint.path",
+             "\"" + be.path + "\" is where the jwt_issuer's OIDC discovery is served");
     }
     c.bundle_endpoint = be;
   }

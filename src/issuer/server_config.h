@@ -13,6 +13,7 @@
 
 #include "common/result.h"
 #include "issuer/federation.h"
+#include "issuer/jwt_authority.h"
 #include "issuer/registration.h"
 
 namespace warden::issuer {
@@ -31,6 +32,10 @@ struct IdentityServerConfig {
   std::string state_dir;
   std::chrono::seconds ca_ttl{std::chrono::hours(24)};
   std::chrono::seconds jwt_key_ttl{std::chrono::hours(24)};
+  JwtKeyType jwt_key_type = JwtKeyType::kEcP256;
+  // `iss` of every JWT-SVID; with a bundle endpoint, its OIDC discovery document and JWKS
+  // are served there too (oidc_discovery.h). Empty: JWT-SVIDs carry no `iss`.
+  std::string jwt_issuer;
   std::chrono::seconds bundle_refresh_hint{std::chrono::minutes(5)};
   std::string workload_api_socket;  // shared, attested socket (optional)
   std::optional<BundleEndpointConfig> bundle_endpoint;

@@ -6,6 +6,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/rsa.h>
 
 #include <array>
 #include <cstring>
@@ -331,6 +332,18 @@ Result<std::string> jwkThumbprint(EVP_PKEY* key) {
 
 PkeyPtr generateP256Key() {
   PkeyPtr key(EVP_EC_gen("P-256"));
+  if (key == nullptr) {
+    ERR_clear_error();
+  }
+  return key;
+}
+
+PkeyPtr generateRsaKey(unsigned bits) {
+  if (bits < 2048) {
+    return nullptr;
+  }
+  // EVP_RSA_gen uses e = 65537.
+  PkeyPtr key(EVP_RSA_gen(bits));
   if (key == nullptr) {
     ERR_clear_error();
   }

@@ -26,5 +26,7 @@ Result<std::string> jwkThumbprint(EVP_PKEY* key);
 
 // A fresh ECDSA P-256 key pair.
 PkeyPtr generateP256Key();
+// A fresh RSA key pair of `bits` (>= 2048, RFC 7518 §3.3) with e = 65537; null on failure.
+PkeyPtr generateRsaKey(unsigned bits);
 
 }  // namespace warden::jose

@@ -15,11 +15,16 @@
 // URL (SPIRE's jwt_issuer), subject = the SPIFFE ID, audience = api://AzureADTokenExchange.
 // The sidecar's Workload API mode sends its JWT-SVID for `assertion_audience` as the
 // client assertion unchanged, so it works with any Workload API whose JWT-SVIDs carry that
-// `iss` and are RSA-signed. Warden's own embedded issuer cannot be such an issuer today
-// (last test): its JWT-SVIDs are ES256 without `iss`, and it publishes no OIDC discovery
-// document for their keys.
+// `iss` and are RSA-signed: a SPIRE agent (played by the fakes), or Warden's own embedded
+// issuer with `jwt_issuer` and `jwt_key_type: rsa-2048`, whose bundle endpoint then serves
+// the OIDC discovery document and JWKS (the EmbeddedIssuer* tests). Its default (ES256, no
+// `iss`) is still refused.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <ctime>
@@ -72,6 +77,23 @@ std::string sha256Hex(const std::string& data) {
     out += hex[md[i] & 15];
   }
   return out;
+}
+
+// A port that was free a moment ago (the bundle endpoint binds it with SO_REUSEADDR): the
+// jwt_issuer URL names it before the identity server starts.
+std::uint16_t freePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  std::uint16_t port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
 }
 
 Json jwtPart(const std::string& jwt, int index) {
@@ -254,6 +276,49 @@ class EntraInteropTest : public ::testing::Test {
     ASSERT_TRUE(tenant_->running()) << tenant_->log();
   }
 
+  // Warden's embedded identity server as budget-report's Workload API (its own socket),
+  // with jwt_issuer = https://127.0.0.1:<port of its bundle endpoint>, JWT keys of `type`,
+  // and the bundle endpoint on the test Web PKI certificate (which the tenant trusts as
+  // external_ca). Returns the jwt_issuer, empty on failure.
+  std::string startEmbeddedIssuer(issuer::JwtKeyType type) {
+    embedded_socket_ = mesh.dir.file("sockets/budget-report.sock");
+    embedded_backend_socket_ = mesh.dir.file("sockets/budget-backend.sock");
+    issuer::RegistrationEntry entry;
+    entry.name = "budget-report";
+    entry.spiffe_id = identity::SpiffeId::parse(kReportId).value();
+    entry.socket_path = embedded_socket_;
+    // The target too, so both ends of the mTLS hop chain to the embedded issuer's CA.
+    issuer::RegistrationEntry backend;
+    backend.name = "budget-backend";
+    backend.spiffe_id = identity::SpiffeId::parse(kBackendId).value();
+    backend.socket_path = embedded_backend_socket_;
+    issuer::IdentityServerConfig identity;
+    identity.trust_domain = "example.org";
+    identity.state_dir = mesh.dir.file("server-state");
+    identity.entries = {entry, backend};
+    identity.jwt_key_type = type;
+    issuer::BundleEndpointConfig endpoint;
+    endpoint.listen_host = "127.0.0.1";
+    endpoint.listen_port = freePort();
+    endpoint.cert_path = web_cert_;
+    endpoint.key_path = web_key_;
+    identity.bundle_endpoint = endpoint;
+    identity.jwt_issuer = "https://127.0.0.1:" + std::to_string(endpoint.listen_port);
+    auto server = issuer::IdentityServer::start(identity);
+    EXPECT_TRUE(server.ok()) << server.error().message;
+    if (!server.ok())
+      return {};
+    identity_server_ = std::move(*server);
+    return identity.jwt_issuer;
+  }
+
+  static Json ficFor(const std::string& issuer, const std::string& subject) {
+    return Json::array({{{"name", "warden-embedded-issuer"},
+                         {"issuer", issuer},
+                         {"subject", subject},
+                         {"audiences", Json::array({kFicAudience})}}});
+  }
+
   // A Workload API like a SPIRE agent's with jwt_issuer set: budget-report's X509-SVID
   // (from the mesh CA) and a JWT-SVID {iss, sub, aud: api://AzureADTokenExchange, iat, exp}
   // signed RS256 by the discovery provider's key (`forged`: by a key it does not publish,
@@ -286,7 +351,10 @@ class EntraInteropTest : public ::testing::Test {
   // <base>/<tid>/v2.0, audience = the resource's app id) or v1 (issuer
   // https://sts.windows.net/<tid>/, audience = the App ID URI). Entra's typ is "JWT", so
   // `typ: ""`; Entra signs RS256 only, so that is pinned.
-  std::unique_ptr<proxy::Sidecar> startTarget(bool v1, AuditRecorder& audit) {
+  // With `workload_socket`, the target's identity comes from that Workload API instead of
+  // the mesh CA's files.
+  std::unique_ptr<proxy::Sidecar> startTarget(bool v1, AuditRecorder& audit,
+                                              const std::string& workload_socket = "") {
     const std::string policy =
         fill(R"(version: "entra-${version}"
 target: ${target}
@@ -317,8 +385,15 @@ callers:
               {"audience", v1 ? kLedgerUri : kBackendAppId},
               {"role", v1 ? "Ledger.Read" : "Budget.Read"}});
     const auto cred = v1 ? mesh.svid("ledger", kLedgerId) : mesh.backend_cred;
-    auto target = mesh.start(
-        mesh.ingressConfig(cred, mesh.writePolicy(policy, v1 ? "ledger.yaml" : "backend.yaml")));
+    auto config =
+        mesh.ingressConfig(cred, mesh.writePolicy(policy, v1 ? "ledger.yaml" : "backend.yaml"));
+    if (!workload_socket.empty()) {
+      config.identity.workload_api = "unix://" + workload_socket;
+      config.identity.cert_path.clear();
+      config.identity.key_path.clear();
+      config.identity.bundle_paths.clear();
+    }
+    auto target = mesh.start(std::move(config));
     if (target == nullptr)
       return nullptr;
     audit.attach(*target);
@@ -407,6 +482,7 @@ egress:
   std::unique_ptr<EntraStandin> tenant_;
   std::unique_ptr<FakeWorkloadServer> agent_;
   std::string jwt_svid_;
+  std::string embedded_socket_, embedded_backend_socket_;
   std::unique_ptr<issuer::IdentityServer> identity_server_;  // outlives the sidecars
   AuditRecorder target_audit_, egress_audit_;                // outlive the sidecars that feed them
   std::unique_ptr<proxy::Sidecar> target_, egress_;
@@ -638,14 +714,95 @@ TEST_F(EntraInteropTest, JwtSvidNotSignedByTheFicIssuersKeyGetsNoToken) {
   EXPECT_EQ(tenant_->stats()["issued"], 0);
 }
 
-// What does not work, said precisely: with Warden's own embedded issuer as the Workload
-// API, the sidecar's JWT-SVID is not an assertion Entra accepts. It is ES256 (Entra takes
-// RSA-signed external tokens only: AADSTS5002738) and has no `iss` (so no FIC can name its
-// issuer, and there is no discovery document for Entra to load its keys from: the issuer
-// publishes its JWT keys only in the SPIFFE bundle). Entra FIC needs SPIRE (jwt_issuer,
-// an RSA jwt key type, its OIDC discovery provider) or another Workload API like the one
-// above. If the embedded issuer learns this, this test fails and should become a success.
-TEST_F(EntraInteropTest, EmbeddedIssuerJwtSvidsAreNotEntraFederatedCredentials) {
+// Warden's embedded issuer as the FIC issuer (§8.1; SPIRE's jwt_issuer, jwt_key_type and
+// OIDC discovery provider): with `jwt_issuer` and `jwt_key_type: rsa-2048` its JWT-SVIDs are
+// RS256 with iss = jwt_issuer, and its bundle endpoint serves <jwt_issuer>/.well-known/
+// openid-configuration and the jwks_uri. The tenant, holding a FIC {issuer: jwt_issuer,
+// subject: the SPIFFE ID, audience: api://AzureADTokenExchange}, fetches both from Warden
+// over HTTPS (the test Web PKI), verifies the egress sidecar's assertion and issues a v2
+// token that the target accepts.
+TEST_F(EntraInteropTest, EmbeddedIssuerWithJwtIssuerIsAnEntraFederatedCredentialIssuer) {
+  const std::string issuer_url = startEmbeddedIssuer(issuer::JwtKeyType::kRsa2048);
+  ASSERT_FALSE(issuer_url.empty());
+  startTenant(ficFor(issuer_url, kReportId));
+  target_ = startTarget(false, target_audit_, embedded_backend_socket_);
+  ASSERT_NE(target_, nullptr);
+  startEgress(embedded_socket_,
+              {{"budget-backend", target_->ingressEndpoint().port, kBackendId, kBackendUri}});
+  ASSERT_TRUE(waitUntil([&] { return egress_->ready(); }, 20s))
+      << readyz(*egress_).dump() << tenant_->log();
+
+  const auto res = get("budget-backend", "/budget/read");
+  ASSERT_EQ(res.status, 200) << res.body;
+  const auto echoed = body(res)["headers"];
+  EXPECT_EQ(echoed["x-warden-token-issuer"], tenant_->issuerV2());
+  EXPECT_EQ(echoed["x-warden-token-subject"], kReportObjectId);
+  EXPECT_EQ(echoed["x-warden-token-client-id"], kReportAppId);
+  EXPECT_EQ(echoed["x-warden-token-audience"], kBackendAppId);
+  EXPECT_EQ(echoed["x-warden-token-roles"], "Budget.Read");
+
+  // The assertion Entra verified: Warden's JWT-SVID, RS256, iss = jwt_issuer, kid = the
+  // embedded issuer's active JWT key.
+  const auto stats = tenant_->stats();
+  EXPECT_EQ(stats["issued"], 1) << stats.dump();
+  EXPECT_EQ(stats["refused"], 0) << stats.dump();
+  ASSERT_EQ(stats["assertions"].size(), 1u) << stats.dump();
+  const auto& assertion = stats["assertions"][0];
+  EXPECT_EQ(assertion["iss"], issuer_url);
+  EXPECT_EQ(assertion["sub"], kReportId);
+  EXPECT_EQ(assertion["aud"], Json::array({kFicAudience}));  // JWT-SVIDs: aud is an array
+  EXPECT_EQ(assertion["alg"], "RS256");
+  EXPECT_EQ(assertion["kid"], identity_server_->issuer().jwtAuthority().activeKid());
+  ASSERT_TRUE(target_audit_.waitFor(1));
+  EXPECT_TRUE(target_audit_.events().front().allowed);
+
+  // The same from the Workload API directly: the JWT-SVID for api://AzureADTokenExchange.
+  workload::WorkloadClient client(
+      workload::parseEndpointAddress("unix://" + embedded_socket_).value());
+  auto svids = client.fetchJwtSvids({kFicAudience}, kReportId);
+  ASSERT_TRUE(svids.ok()) << svids.error().message;
+  const auto& jwt = svids->front().token;
+  EXPECT_EQ(jwtPart(jwt, 0)["alg"], "RS256");
+  EXPECT_EQ(jwtPart(jwt, 1)["iss"], issuer_url);
+  // Its JWT bundle carries the RSA key too (SPIFFE consumers verify the same token).
+  auto bundles = client.fetchJwtBundles();
+  ASSERT_TRUE(bundles.ok()) << bundles.error().message;
+  const auto& keys = bundles->at("example.org").jwt_authorities;
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0].kid, assertion["kid"]);
+  EXPECT_EQ(EVP_PKEY_get_base_id(keys[0].key.get()), EVP_PKEY_RSA);
+}
+
+// The FIC's issuer and subject are compared exactly (§8.1): the embedded issuer's
+// assertion under a FIC that names another issuer (AADSTS700211) or another subject
+// (AADSTS700213) gets no token; the egress answers 503 and sends nothing to the target.
+TEST_F(EntraInteropTest, EmbeddedIssuerAssertionIsRefusedUnderAnotherIssuerOrSubject) {
+  const std::string issuer_url = startEmbeddedIssuer(issuer::JwtKeyType::kRsa2048);
+  ASSERT_FALSE(issuer_url.empty());
+  startTenant(ficFor(issuer_url + "/other", kReportId));
+  target_ = startTarget(false, target_audit_, embedded_backend_socket_);
+  ASSERT_NE(target_, nullptr);
+  startEgress(embedded_socket_,
+              {{"budget-backend", target_->ingressEndpoint().port, kBackendId, kBackendUri}});
+  ASSERT_TRUE(waitUntil([&] { return tenant_->refusedWith(700211); }, 15s)) << tenant_->log();
+  const auto res = get("budget-backend", "/budget/read");
+  EXPECT_EQ(res.status, 503) << res.body;
+  EXPECT_EQ(body(res)["error"], "token_unavailable");
+  EXPECT_NE(body(res).value("message", "").find("AADSTS700211"), std::string::npos) << res.body;
+
+  tenant_->setFics(kReportAppId, ficFor(issuer_url, "spiffe://example.org/budget-backend"));
+  ASSERT_TRUE(waitUntil([&] { return tenant_->refusedWith(700213); }, 40s)) << tenant_->log();
+  const auto res2 = get("budget-backend", "/budget/read");
+  EXPECT_EQ(res2.status, 503) << res2.body;
+  EXPECT_NE(body(res2).value("message", "").find("AADSTS700213"), std::string::npos) << res2.body;
+  EXPECT_EQ(tenant_->stats()["issued"], 0);
+  EXPECT_TRUE(target_audit_.events().empty()) << "a request without a token reached the target";
+}
+
+// The default (no jwt_issuer, ec-p256) is unchanged and is still no FIC issuer: its
+// JWT-SVIDs are ES256 (Entra takes RSA-signed external tokens only: AADSTS5002738) and
+// carry no `iss`.
+TEST_F(EntraInteropTest, EmbeddedIssuerDefaultEs256JwtSvidsAreNotEntraAssertions) {
   startJwtSvidIssuer();
   startTenant(reportFic());
   const std::string socket = mesh.dir.file("sockets/budget-report.sock");
@@ -672,14 +829,6 @@ TEST_F(EntraInteropTest, EmbeddedIssuerJwtSvidsAreNotEntraFederatedCredentials) 
   EXPECT_EQ(assertion["alg"], "ES256");
   EXPECT_EQ(assertion["sub"], kReportId);
   EXPECT_TRUE(assertion["iss"].is_null()) << assertion.dump();
-
-  // The same from the Workload API directly: the JWT-SVID for api://AzureADTokenExchange.
-  workload::WorkloadClient client(workload::parseEndpointAddress("unix://" + socket).value());
-  auto svids = client.fetchJwtSvids({kFicAudience}, kReportId);
-  ASSERT_TRUE(svids.ok()) << svids.error().message;
-  const auto& jwt = svids->front().token;
-  EXPECT_EQ(jwtPart(jwt, 0)["alg"], "ES256");
-  EXPECT_FALSE(jwtPart(jwt, 1).contains("iss")) << jwtPart(jwt, 1).dump();
 }
 
 }  // namespace

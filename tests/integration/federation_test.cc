@@ -629,6 +629,20 @@ TEST_F(FederationTest, EndpointRejectsBadOptions) {
   ASSERT_FALSE(mismatch.ok());
   EXPECT_THAT(mismatch.error().message, HasSubstr("server key"));
   EXPECT_FALSE(BundleEndpointServer::start(options, nullptr).ok());
+  // Further documents (the JWT issuer's OIDC discovery): each on a path of its own.
+  const auto json = [] { return std::string("{}"); };
+  auto same_path = options;
+  same_path.path = "/keys";
+  same_path.documents.push_back({"/keys", json});
+  auto clash = BundleEndpointServer::start(same_path, document.provider());
+  ASSERT_FALSE(clash.ok());
+  EXPECT_THAT(clash.error().message, HasSubstr("two documents on path /keys"));
+  auto bad_document_path = options;
+  bad_document_path.documents.push_back({"/keys?x", json});
+  EXPECT_FALSE(BundleEndpointServer::start(bad_document_path, document.provider()).ok());
+  auto no_provider = options;
+  no_provider.documents.push_back({"/keys", nullptr});
+  EXPECT_FALSE(BundleEndpointServer::start(no_provider, document.provider()).ok());
 }
 
 }  // namespace

@@ -32,6 +32,23 @@ entries:
     socket: /tmp/warden-test/backend.sock
 )";
 
+// SPIRE's jwt_issuer and jwt_key_type; absent, nothing changes (EC keys, no `iss`).
+TEST(ServerConfig, ParsesJwtIssuerAndKeyType) {
+  auto c = parseIdentityServerConfig(
+      std::string(kGood) + "jwt_issuer: https://oidc.example.org/example\njwt_key_type: rsa-2048\n",
+      "/etc/warden/server.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->jwt_issuer, "https://oidc.example.org/example");
+  EXPECT_EQ(c->jwt_key_type, JwtKeyType::kRsa2048);
+  auto ec = parseIdentityServerConfig(std::string(kGood) + "jwt_key_type: ec-p256\n", "s.yaml");
+  ASSERT_TRUE(ec.ok()) << ec.error().message;
+  EXPECT_EQ(ec->jwt_key_type, JwtKeyType::kEcP256);
+  auto defaults = parseIdentityServerConfig(kGood, "s.yaml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->jwt_key_type, JwtKeyType::kEcP256);
+  EXPECT_TRUE(defaults->jwt_issuer.empty());
+}
+
 TEST(ServerConfig, ParsesAFullConfig) {
   auto c = parseIdentityServerConfig(kGood, "/etc/warden/server.yaml");
   ASSERT_TRUE(c.ok()) << c.error().message;
@@ -86,6 +103,24 @@ TEST(ServerConfig, ErrorsNameTheLineAndField) {
       {"federating with itself",
        base + "federation:\n  - {trust_domain: example.org, bundle_endpoint_url: 'https://h/', profile: https_web}\n",
        "own trust domain"},
+      // jwt_issuer must be an https URL (OpenID Connect Discovery 1.0 §4; oidc_discovery.h).
+      {"jwt_issuer over http", base + "jwt_issuer: http://oidc.example.org\n",
+       ":4:13: jwt_issuer: \"http://oidc.example.org\" must use https"},
+      {"jwt_issuer not a URL", base + "jwt_issuer: oidc.example.org\n",
+       "jwt_issuer: \"oidc.example.org\" must be an absolute https URL"},
+      {"jwt_issuer with a trailing slash", base + "jwt_issuer: https://oidc.example.org/\n",
+       "jwt_issuer: \"https://oidc.example.org/\" must not end with '/'"},
+      {"jwt_issuer with userinfo", base + "jwt_issuer: https://u@oidc.example.org\n",
+       "jwt_issuer: \"https://u@oidc.example.org\" must not contain userinfo"},
+      {"jwt_issuer with a query", base + "jwt_issuer: https://oidc.example.org/?a=b\n",
+       "must not contain a query"},
+      {"empty jwt_issuer", base + "jwt_issuer: ''\n", "jwt_issuer"},
+      {"unknown key type", base + "jwt_key_type: rsa-1024\n",
+       ":4:15: jwt_key_type: \"rsa-1024\" is not a key type (expected rsa-2048 or ec-p256)"},
+      {"bundle path taken by discovery",
+       base + "jwt_issuer: https://oidc.example.org\nbundle_endpoint:\n  listen: 127.0.0.1:0\n"
+              "  path: /keys\n  cert: c.pem\n  key: k.pem\n",
+       "bundle_endpoint.path: \"/keys\" is where the jwt_issuer's OIDC discovery is served"},
       {"no socket at all",
        "trust_domain: example.org\nstate_dir: s\nentries:\n  - {name: a, spiffe_id: 'spiffe://example.org/a', selectors: ['unix:uid:1']}\n",
        "workload_api.socket: is required"},

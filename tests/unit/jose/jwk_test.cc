@@ -236,6 +236,21 @@ TEST(JwkTest, GenerateP256Key) {
   EXPECT_NE(*jwkThumbprint(key.get()), *jwkThumbprint(other.get()));
 }
 
+// RFC 7518 §3.3: RSA signing keys are at least 2048 bits; a fresh one is an RSA JWK with
+// e = 65537 (AQAB) that reads back, and smaller sizes are refused.
+TEST(JwkTest, GenerateRsaKey) {
+  PkeyPtr key = generateRsaKey(2048);
+  ASSERT_NE(key, nullptr);
+  EXPECT_EQ(EVP_PKEY_get_bits(key.get()), 2048);
+  json jwk = json::object();
+  ASSERT_TRUE(writePublicJwk(key.get(), jwk).ok());
+  EXPECT_EQ(jwk["kty"], "RSA");
+  EXPECT_EQ(jwk["e"], "AQAB");
+  EXPECT_TRUE(readPublicJwk(jwk).ok());
+  EXPECT_TRUE(jwkThumbprint(key.get()).ok());
+  EXPECT_EQ(generateRsaKey(1024), nullptr);
+}
+
 // RFC 8037 keys (Ed25519) are outside what this module writes (identity-standards §7.7).
 TEST(JwkTest, WriteRejectsUnsupportedKeys) {
   PkeyPtr ed(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
