@@ -44,6 +44,7 @@
 #include <set>
 #include <thread>
 
+#include "common/url_port.h"
 #include "identity/spiffe_id.h"
 #include "identity/svid_verifier.h"
 #include "issuer/federation.h"
@@ -113,14 +114,11 @@ Result<EndpointUrl> parseEndpointUrl(std::string_view text) {
   out.port = "443";
   if (url.has_port() && !url.port().empty()) {
     const std::string_view port = url.port();
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535) {
-      return Error{"invalid port \"" + std::string(port) + "\""};
-    }
-    out.port = std::to_string(value);
-    out.port_number = static_cast<std::uint16_t>(value);
-    if (value != 443) out.host_header += ":" + out.port;
+    const std::optional<std::uint16_t> value = parseUrlPort(port);
+    if (!value) return Error{"invalid port \"" + std::string(port) + "\""};
+    out.port = std::to_string(*value);
+    out.port_number = *value;
+    if (*value != 443) out.host_header += ":" + out.port;
   }
   out.target = url.encoded_path().empty() ? "/" : std::string(url.encoded_path());
   if (url.has_query()) out.target += "?" + std::string(url.encoded_query());

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/url_port.h"
 #include "issuer/jwt_authority.h"
 #include "jose/jwk.h"
 #include "jose/jws.h"
@@ -42,17 +43,7 @@ Status validateJwtIssuer(std::string_view issuer) {
   if (parsed->host_type() == boost::urls::host_type::none || parsed->encoded_host().empty()) {
     return Error{"must name a host"};
   }
-  if (parsed->has_port()) {
-    // Boost.URL parses any digits as a port (port_number() does not refuse 99999), so the
-    // number is read here.
-    const std::string_view digits = parsed->port();
-    unsigned long port = 0;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || port == 0 ||
-        port > 65535) {
-      return Error{"has an invalid port"};
-    }
-  }
+  if (parsed->has_port() && !parseUrlPort(parsed->port())) return Error{"has an invalid port"};
   if (issuer.back() == '/') return Error{"must not end with '/'"};
   return {};
 }

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/url_port.h"
 #include "common/yaml_reader.h"
 #include "identity/spiffe_id.h"
 #include "tokenservice/agent_policy.h"
@@ -204,10 +205,7 @@ Status validateHttpsUrl(std::string_view text) {
   if (parsed->host_type() == boost::urls::host_type::none || parsed->encoded_host().empty()) {
     return Error{"must name a host"};
   }
-  if (parsed->has_port()) {
-    const auto port = parsed->port();
-    if (port.empty() || parsed->port_number() == 0) return Error{"has an invalid port"};
-  }
+  if (parsed->has_port() && !parseUrlPort(parsed->port())) return Error{"has an invalid port"};
   return {};
 }
 

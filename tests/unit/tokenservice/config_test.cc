@@ -109,6 +109,11 @@ TEST(TokenServiceConfig, ErrorsNameTheFieldPath) {
        "token_service.issuer: must not end with '/'"},
       {"  issuer: https://127.0.0.1:8443", "  issuer: https://127.0.0.1:8443/?x=1",
        "token_service.issuer"},
+      // Boost.URL parses these; the port must still name 1..65535 (RFC 3986 §3.2.3).
+      {"  issuer: https://127.0.0.1:8443", "  issuer: https://127.0.0.1:99999",
+       "token_service.issuer: has an invalid port"},
+      {"  issuer: https://127.0.0.1:8443", "  issuer: https://127.0.0.1:0",
+       "token_service.issuer: has an invalid port"},
       {"    svid: token-service", "    cert: a.pem", "token_service.tls: cert and key go together"},
       {"    svid: token-service", "    svid: x\n    cert: a.pem\n    key: a.key",
        "token_service.tls: give either svid"},
