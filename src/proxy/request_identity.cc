@@ -1,6 +1,5 @@
 #include "proxy/request_identity.h"
 
-#include <algorithm>
 #include <boost/beast/core/string.hpp>
 #include <cstring>
 #include <random>

@@ -25,23 +25,6 @@ using namespace std::chrono_literals;
 
 const std::string kInterop = std::string(WARDEN_SOURCE_DIR) + "/tests/interop";
 
-// A port that was free a moment ago (the server binds it with SO_REUSEADDR), so that a
-// restarted server keeps its URL and with it the issuer of its login tokens.
-std::uint16_t freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  std::uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
 Json lastJsonLine(const std::string& out) {
   const auto end = out.find_last_of('}');
   if (end == std::string::npos) return Json();

@@ -79,23 +79,6 @@ std::string sha256Hex(const std::string& data) {
   return out;
 }
 
-// A port that was free a moment ago (the bundle endpoint binds it with SO_REUSEADDR): the
-// jwt_issuer URL names it before the identity server starts.
-std::uint16_t freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  std::uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
 Json jwtPart(const std::string& jwt, int index) {
   std::size_t begin = 0;
   for (int i = 0; i < index; ++i)
