@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)" --target warden
+cmake --build --preset release -j "$(nproc)" --target warden warden-proxy warden-workload-grpc
 exec ./scripts/demo-mesh.sh build/release

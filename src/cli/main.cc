@@ -1,5 +1,5 @@
 // `warden`: one binary, subcommands per role.
-//   warden proxy --config sidecar.yaml     run the sidecar
+//   warden proxy --config sidecar.yaml     run the sidecar (also `warden-proxy`, proxy_main.cc)
 //   warden config validate FILE            check a sidecar config (and its policy/credentials)
 //   warden server --config server.yaml     run the control plane (SPIFFE issuer, token service)
 //   warden up [mesh.yaml] / warden matrix   the demo mesh and its enforcement matrix
@@ -11,78 +11,18 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
-#include <csignal>
 #include <iostream>
-#include <pthread.h>
 
 #include "cli/admin_commands.h"
 #include "cli/demo_commands.h"
 #include "cli/sample_agent_command.h"
 #include "cli/oidc_standin_command.h"
+#include "cli/proxy_command.h"
 #include "cli/server_command.h"
-#include "cli/signals.h"
-#include "proxy/sidecar.h"
-#include "proxy/sidecar_config.h"
 
 namespace {
 
 constexpr int kExitConfigError = 2;
-
-int runProxy(const std::string& config_path, const std::string& log_level) {
-  spdlog::set_level(spdlog::level::from_str(log_level));
-  auto config = warden::proxy::loadSidecarConfig(config_path);
-  if (!config) {
-    std::cerr << "warden proxy: " << config.error().message << "\n";
-    return kExitConfigError;
-  }
-  // Signals are handled synchronously by this thread (sigwait), so every thread the
-  // sidecar starts must inherit a mask that blocks them.
-  const sigset_t signals = warden::cli::blockTerminationSignals();
-
-  auto sidecar = warden::proxy::Sidecar::create(std::move(*config));
-  if (!sidecar) {
-    std::cerr << "warden proxy: " << sidecar.error().message << "\n";
-    return kExitConfigError;
-  }
-  if (auto st = (*sidecar)->start(); !st) {
-    std::cerr << "warden proxy: " << st.message() << "\n";
-    return kExitConfigError;
-  }
-  auto& s = **sidecar;
-  spdlog::info("warden proxy ready: ingress={} egress={} admin={}",
-               s.ingressEndpoint().port ? s.ingressEndpoint().str() : "-",
-               s.egressEndpoint().port ? s.egressEndpoint().str() : "-",
-               s.adminEndpoint().port ? s.adminEndpoint().str() : "-");
-  for (;;) {
-    const int sig = warden::cli::waitForSignal(signals);
-    if (sig == SIGHUP) {
-      spdlog::info("SIGHUP: reloading policy and identity");
-      if (auto st = s.reloadPolicy(); !st) spdlog::error("policy reload failed: {}", st.message());
-      if (auto st = s.reloadIdentity(); !st) {
-        spdlog::error("identity reload failed: {}", st.message());
-      }
-      continue;
-    }
-    spdlog::info("signal {}: draining", sig);
-    s.stop(5000);
-    return 0;
-  }
-}
-
-int validateConfig(const std::string& file) {
-  auto config = warden::proxy::loadSidecarConfig(file);
-  if (!config) {
-    std::cerr << config.error().message << "\n";
-    return 1;
-  }
-  auto sidecar = warden::proxy::Sidecar::create(std::move(*config));
-  if (!sidecar) {
-    std::cerr << file << ": " << sidecar.error().message << "\n";
-    return 1;
-  }
-  std::cout << file << ": ok\n";
-  return 0;
-}
 
 }  // namespace
 
@@ -121,12 +61,12 @@ int main(int argc, char** argv) {
     std::cerr << "warden: " << e.what() << " (see warden --help)\n";
     return kExitConfigError;
   }
-  if (*proxy) return runProxy(proxy_config, log_level);
+  if (*proxy) return warden::cli::runProxy("warden proxy", proxy_config, log_level);
   if (auto code = admin.run()) return *code;
   if (auto code = demo.run()) return *code;
   if (auto code = sample_agent.run()) return *code;
   if (auto code = oidc_standin.run()) return *code;
-  if (*config_validate) return validateConfig(config_file);
+  if (*config_validate) return warden::cli::validateProxyConfig(config_file);
   if (*server) {
     spdlog::set_level(spdlog::level::from_str(log_level));
     return server_check ? warden::cli::validateServerConfig(server_config)

@@ -85,8 +85,22 @@ class MeshRun {
     return readLogFrom(group_.child(child).log_path).find(text) != std::string::npos;
   }
 
+  // Sidecars run as `warden-proxy` when it sits beside this binary (as the build and an
+  // install put it): what runs beside each agent in a real deployment, and a third of the
+  // memory. Otherwise `warden proxy`, which is the same sidecar.
+  std::vector<std::string> sidecarCommand(const std::string& config_path) const {
+    const auto proxy = fs::path(binary_).parent_path() / "warden-proxy";
+    if (::access(proxy.c_str(), X_OK) == 0) return {proxy.string(), "--config", config_path};
+    return {binary_, "proxy", "--config", config_path};
+  }
+
   bool start(const std::string& name, std::vector<std::string> args, std::function<bool(std::size_t)> ready) {
     args.insert(args.begin(), binary_);
+    return startCommand(name, std::move(args), std::move(ready));
+  }
+
+  bool startCommand(const std::string& name, std::vector<std::string> args,
+                    std::function<bool(std::size_t)> ready) {
     auto started = group_.start(name, std::move(args), l_.log_dir + "/" + name + ".log");
     if (!started) {
       say(name + ": " + started.error().message);
@@ -218,8 +232,8 @@ class MeshRun {
     for (std::size_t i = 0; i < c_.agents.size(); ++i) {
       const auto& a = c_.agents[i];
       const auto admin = l_.agents[i].admin;
-      if (!start("sidecar-" + a.name, {"proxy", "--config", l_.sidecarConfigPath(a.name)},
-                 [this, admin](std::size_t) { return sidecarReady(admin); })) {
+      if (!startCommand("sidecar-" + a.name, sidecarCommand(l_.sidecarConfigPath(a.name)),
+                        [this, admin](std::size_t) { return sidecarReady(admin); })) {
         return false;
       }
       components_.back().admin_port = admin;

@@ -639,6 +639,10 @@ Result<std::unique_ptr<Sidecar>> Sidecar::create(SidecarConfig config) {
     impl->metrics.setSvidExpiry(static_cast<double>(runtime->tls->not_after));
   } else if (auto addr = workload::parseEndpointAddress(c.identity.workload_api); !addr) {
     return Error{"identity.workload_api: " + addr.error().message};
+  } else if (auto transport = workload::transportFactory(); !transport) {
+    // `warden-proxy` loads the gRPC transport only now, when a Workload API is configured;
+    // without it no identity could ever arrive, so refuse to start.
+    return Error{"identity.workload_api: " + transport.error().message};
   }
   if (c.control_plane) {
     Impl* raw = impl.get();

@@ -32,6 +32,7 @@
 #include "common/result.h"
 #include "identity/spiffe_bundle.h"
 #include "workload/endpoint_address.h"
+#include "workload/transport.h"
 
 namespace warden::workload {
 
@@ -51,19 +52,6 @@ struct X509Context {
   // federated bundle in the message (keys "spiffe://td" and "td" both accepted).
   std::map<std::string, std::vector<std::shared_ptr<X509>>> bundles;
   const X509Svid& defaultSvid() const { return svids.front(); }
-};
-
-struct WatchError {
-  int grpc_code = 0;    // grpc::StatusCode value; 0 when the message itself was invalid
-  std::string message;
-  // false for INVALID_ARGUMENT and UNIMPLEMENTED: a configuration error that a quick retry
-  // cannot fix. The watcher still retries those, but only at BackoffPolicy::max.
-  bool will_retry = true;
-};
-
-struct BackoffPolicy {
-  std::chrono::milliseconds initial{100};
-  std::chrono::milliseconds max{5000};
 };
 
 class X509Watcher {

@@ -20,6 +20,7 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
 
   bool started() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   void signal(int sig) const;
   // Exit code (or 128+signal), or nullopt if still running after `timeout`.
   std::optional<int> wait(std::chrono::milliseconds timeout);
