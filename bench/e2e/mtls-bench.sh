@@ -308,7 +308,7 @@ done
   echo "openssl=$(openssl version)"
   echo "nginx=$(nginx -v 2>&1 | sed 's/.*: //')"
   echo "haproxy=$(haproxy -v 2>/dev/null | head -1)"
-  echo "warden=${WARDEN_BIN:-$(cd "$BENCH_ROOT/.." && pwd)/build/release/src/cli/warden} ($(cd "$BENCH_ROOT/.." && git rev-parse --short HEAD 2>/dev/null || echo '?'))"
+  echo "warden=${WARDEN_BIN:-$(cd "$BENCH_ROOT/.." && pwd)/build/release/src/cli/warden-proxy} ($(cd "$BENCH_ROOT/.." && git rev-parse --short HEAD 2>/dev/null || echo '?'))"
   echo "duration=$DURATION warmup=$WARMUP conns='$CONNS' hs_conns=$HS_CONNS repeat=$REPEAT workers=$WORKERS client_threads=$CLIENT_THREADS pin=$PIN"
 } >"$OUT/env.txt"
 

@@ -8,16 +8,17 @@
 #   bench/e2e/run.sh --quick warden     # any mtls-bench.sh option / candidate list
 #
 # Results: bench/results/<timestamp>/summary.md (git-ignored). WARDEN_BIN overrides the
-# binary (default build/release/src/cli/warden, built here with CMake + Ninja).
+# binary (default build/release/src/cli/warden-proxy, the sidecar-only binary, built here
+# with CMake + Ninja; a `warden` binary is run as `warden proxy`).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 if [ -z "${WARDEN_BIN:-}" ]; then
-  export WARDEN_BIN="$repo/build/release/src/cli/warden"
+  export WARDEN_BIN="$repo/build/release/src/cli/warden-proxy"
   if [ ! -f "$repo/build/release/build.ninja" ]; then
     cmake -S "$repo" -B "$repo/build/release" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   fi
-  cmake --build "$repo/build/release" --target warden -j2
+  cmake --build "$repo/build/release" --target warden-proxy warden-workload-grpc -j2
 fi
 # Default candidate set unless the caller named some (any arg not starting with '-' and
 # not the value of an option taking one).

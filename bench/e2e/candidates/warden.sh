@@ -17,7 +17,8 @@
 # any client-supplied copies; the header name is fixed, so BENCH_ID_HEADER must be the
 # default.
 #
-# Binary: $WARDEN_BIN, default <repo>/build/release/src/cli/warden.
+# Binary: $WARDEN_BIN, default <repo>/build/release/src/cli/warden-proxy (the sidecar-only
+# binary, what runs beside each agent); a `warden` binary is run as `warden proxy`.
 # WARDEN_AUDIT=0 turns audit off (diagnosis only: the issue's targets are with audit on).
 # WARDEN_L3=1 turns layer 3 on (the `warden-l3` candidate, issue 4): the policy gets a
 # `token:` section trusting one issuer whose keys are a local JWKS file, and the allowed
@@ -30,7 +31,7 @@ set -euo pipefail
 : "${BENCH_CA_CERT:?}" "${BENCH_ALLOW_SPIFFE_ID:?}"
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
-bin=${WARDEN_BIN:-$repo/build/release/src/cli/warden}
+bin=${WARDEN_BIN:-$repo/build/release/src/cli/warden-proxy}
 [ -x "$bin" ] || { echo "warden binary not found: $bin (build it, or set WARDEN_BIN)" >&2; exit 1; }
 if [ "$BENCH_MODE" != mtls ]; then
   echo "warden candidate: only BENCH_MODE=mtls is supported (Warden always requires a client SVID)" >&2
@@ -104,4 +105,7 @@ workers: ${BENCH_WORKERS:-1}
 YAML
 
 : >"$d/audit.jsonl"
-exec "$bin" proxy --config "$d/warden.yaml"
+case "$(basename "$bin")" in
+  warden-proxy*) exec "$bin" --config "$d/warden.yaml" ;;
+  *) exec "$bin" proxy --config "$d/warden.yaml" ;;
+esac
