@@ -245,7 +245,7 @@ asio::awaitable<void> prefetchExternalKeys(TokenService::Impl& impl, const std::
     const auto it = form->find(name);
     if (it == form->end()) continue;
     auto peek = peekToken(it->second.front());
-    if (!peek || !peek->external()) continue;
+    if (!peek || !peek->external(impl.issuer->jwtIssuer())) continue;
     const ExternalIssuerConfig* issuer = policy->externalIssuer(peek->iss);
     if (issuer == nullptr) continue;
     co_await ensureIssuerKeys(impl, *issuer, peek->kid);
@@ -532,6 +532,8 @@ Result<std::unique_ptr<TokenService>> TokenService::start(
   options.issuer = impl.endpoints.issuer;
   options.token_endpoint = impl.endpoints.token_endpoint;
   options.leeway = tuning.leeway;
+  options.svid_issuer = issuer.jwtIssuer();
+  options.svid_trust_domain = issuer.trustDomain();
   Impl* self = &impl;
   impl.endpoint = std::make_unique<TokenEndpoint>(
       options, [self] { return self->currentPolicy(); },
