@@ -449,6 +449,9 @@ Result<std::unique_ptr<TokenService>> TokenService::start(
   impl.tuning = tuning;
   impl.issuer = &issuer;
 
+  if (auto st = validateAgainstJwtIssuer(config.policy, issuer.jwtIssuer()); !st) {
+    return st.error();
+  }
   auto policy = TokenPolicy::compile(config.policy);
   if (!policy) return Error{"token_service: " + policy.error().message};
   impl.policy = std::move(*policy);
@@ -555,6 +558,7 @@ std::uint16_t TokenService::port() const { return impl_->port; }
 const std::string& TokenService::issuerIdentifier() const { return impl_->endpoints.issuer; }
 
 Status TokenService::replacePolicy(TokenPolicyConfig policy) {
+  if (auto st = validateAgainstJwtIssuer(policy, impl_->issuer->jwtIssuer()); !st) return st;
   auto compiled = TokenPolicy::compile(std::move(policy));
   if (!compiled) return compiled.error();
   std::lock_guard lock(impl_->policy_mutex);
