@@ -37,6 +37,10 @@ Result<std::optional<tokenservice::TokenServiceConfig>> loadTokenService(
       return Error{config_path + ": token_service.tls.svid: no registration entry named " + name};
     }
   }
+  if (*config) {
+    const auto st = tokenservice::validateAgainstJwtIssuer((*config)->policy, identity.jwt_issuer);
+    if (!st) return Error{config_path + ": " + st.message()};
+  }
   return config;
 }
 }  // namespace

@@ -113,6 +113,8 @@ class Issuer {
                               std::chrono::steady_clock::time_point deadline) const;
 
   const std::string& trustDomain() const { return options_.trust_domain; }
+  // The `iss` of every JWT-SVID it mints; empty when none is configured.
+  const std::string& jwtIssuer() const { return options_.jwt_issuer; }
   X509Authority& x509Authority() { return *x509_; }
   JwtAuthority& jwtAuthority() { return *jwt_; }
 

@@ -55,6 +55,9 @@ Status validateMethodToken(std::string_view token);
 // A configured path for a matcher of `kind`: it must already be normalised (see
 // docs/policy.md), since it is compared with normalised request paths.
 Status validatePathMatch(PathMatchConfig::Kind kind, std::string_view value);
+// One `token.client_ids` entry: a client id (RFC 6749 Appendix A.1: printable ASCII, at
+// most 256 bytes here) and the SPIFFE ID it stands for.
+Status validateTokenClientId(std::string_view client_id, std::string_view spiffe_id);
 
 // The version a policy distributed by the control plane carries in audit events: its own
 // `version` label (if any) and the store's version number, "seed-1@v7" or "v7". The

@@ -56,6 +56,8 @@ constexpr std::array<MethodName, 9> kMethods{{
     {"TRACE", Method::kTrace},
 }};
 constexpr std::uint16_t kAllMethods = (1u << 10) - 1;  // every bit, kOther included
+// The parser's bound on any one list, for token.client_ids built in code too.
+constexpr std::size_t kMaxClientIds = 10000;
 constexpr std::size_t kMaxRuleIdLength = 128;
 
 bool isAsciiUpperCopyEqual(std::string_view token, std::string_view upper) {
@@ -523,6 +525,20 @@ Result<std::shared_ptr<const PolicySnapshot>> loadPolicyFile(const std::string& 
   return compilePolicy(std::move(config).value());
 }
 
+Status validateTokenClientId(std::string_view client_id, std::string_view spiffe_id) {
+  if (client_id.empty()) return Error{"a client id must not be empty"};
+  if (client_id.size() > 256) return Error{"a client id is at most 256 bytes"};
+  // RFC 6749 Appendix A.1: client_id = *VSCHAR (%x20-7E).
+  if (!std::all_of(client_id.begin(), client_id.end(),
+                   [](char ch) { return ch >= 0x20 && ch <= 0x7e; })) {
+    return Error{"a client id is printable ASCII (RFC 6749 Appendix A.1)"};
+  }
+  if (Result<identity::SpiffeId> id = identity::SpiffeId::parse(spiffe_id); !id.ok()) {
+    return id.error();
+  }
+  return {};
+}
+
 Status validateTokenPolicy(const TokenPolicyConfig& token) {
   static constexpr std::array<std::string_view, 9> kAlgorithms = {
       "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"};
@@ -558,6 +574,16 @@ Status validateTokenPolicy(const TokenPolicyConfig& token) {
   if (token.binding == TokenBinding::kSubject && token.binding_claim != "sub" &&
       token.binding_claim != "azp" && token.binding_claim != "client_id") {
     return Error{"binding_claim: must be sub, azp or client_id"};
+  }
+  if (!token.client_ids.empty() && token.binding != TokenBinding::kSubject) {
+    // Only the subject binding reads them; elsewhere they would be a silent no-op.
+    return Error{"client_ids: only used with binding: subject"};
+  }
+  if (token.client_ids.size() > kMaxClientIds) return Error{"client_ids: too many entries"};
+  for (const auto& [client_id, spiffe_id] : token.client_ids) {
+    if (Status st = validateTokenClientId(client_id, spiffe_id); !st.ok()) {
+      return Error{"client_ids[\"" + client_id + "\"]: " + st.message()};
+    }
   }
   return {};
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -82,6 +83,11 @@ struct TokenPolicyConfig {
   std::vector<TokenIssuerPolicy> issuers;
   TokenBinding binding = TokenBinding::kNone;
   std::string binding_claim = "sub";  // kSubject: sub, azp or client_id
+  // kSubject: client id -> SPIFFE ID, for issuers whose binding claim is not a SPIFFE ID
+  // (Microsoft Entra: azp/appid is the client app's GUID, sub its service principal's
+  // object id). The claim then binds when it equals the caller's SPIFFE ID or is a client
+  // id mapped to it.
+  std::map<std::string, std::string> client_ids;
   SourceMark mark;
 };
 

@@ -8,6 +8,7 @@
 #include <exception>
 #include <initializer_list>
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -18,6 +19,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include "identity/spiffe_id.h"
 #include "policy/policy.h"
 #include "policy/policy_config.h"
 
@@ -111,11 +113,12 @@ class Parser {
     return out;
   }
 
-  // Layer 3: `token: {issuers: [...], binding, binding_claim}`; values are checked by
-  // validateTokenPolicy() so configs built in code get the same checks.
+  // Layer 3: `token: {issuers: [...], binding, binding_claim, client_ids}`; values are
+  // checked by validateTokenPolicy() so configs built in code get the same checks.
   TokenPolicyConfig tokenPolicy(const YAML::Node& node) const {
-    requireMap(node, "token", "with keys issuers, binding, binding_claim");
-    const std::vector<Field> fields = readMap(node, "token", {"issuers", "binding", "binding_claim"});
+    requireMap(node, "token", "with keys issuers, binding, binding_claim, client_ids");
+    const std::vector<Field> fields =
+        readMap(node, "token", {"issuers", "binding", "binding_claim", "client_ids"});
     TokenPolicyConfig out;
     out.mark = markOf(node);
     const Field* issuers = find(fields, "issuers");
@@ -168,7 +171,36 @@ class Parser {
     if (const Field* bc = find(fields, "binding_claim")) {
       out.binding_claim = nonEmptyScalar(bc->value, "token.binding_claim", &bc->key_node);
     }
+    if (const Field* ids = find(fields, "client_ids")) {
+      if (out.binding != TokenBinding::kSubject) {
+        fail(ids->key_node, "token.client_ids", "only used with binding: subject");
+      }
+      out.client_ids = clientIds(*ids);
+    }
     if (Status st = validateTokenPolicy(out); !st.ok()) fail(node, "token", st.message());
+    return out;
+  }
+
+  // `client_ids: {<client id>: <SPIFFE ID>, ...}`. Each entry is checked here, where its
+  // line is known; validateTokenPolicy() checks them again for configs built in code.
+  std::map<std::string, std::string> clientIds(const Field& ids) const {
+    const std::string field = "token.client_ids";
+    requireMap(ids.value, field, "of client id to SPIFFE ID");
+    if (ids.value.size() > kMaxListEntries) fail(ids.value, field, "too many entries");
+    std::map<std::string, std::string> out;
+    for (auto it = ids.value.begin(); it != ids.value.end(); ++it) {
+      if (!it->first.IsScalar()) fail(it->first, field, "keys must be plain strings");
+      const std::string client_id = it->first.Scalar();
+      const std::string f = field + "[\"" + client_id + "\"]";
+      if (out.contains(client_id)) fail(it->first, f, "duplicate key");
+      const std::string spiffe_id = nonEmptyScalar(it->second, f, &it->first);
+      if (Status st = validateTokenClientId(client_id, spiffe_id); !st.ok()) {
+        // Point at whichever side is wrong.
+        const bool id_ok = identity::SpiffeId::parse(spiffe_id).ok();
+        fail(id_ok ? it->first : it->second, f, st.message());
+      }
+      out.emplace(client_id, spiffe_id);
+    }
     return out;
   }
 

@@ -69,6 +69,7 @@ Result<std::shared_ptr<const token::AccessTokenVerifier>> TokenLayer::verifierFo
     case policy::TokenBinding::kCertificate: requirements.binding = token::BindingMode::kCnfX5t; break;
   }
   requirements.binding_claim = policy.token->binding_claim;
+  requirements.client_ids = policy.token->client_ids;
   auto verifier = token::AccessTokenVerifier::create(requirements, issuers, cache_);
   if (!verifier) return Error{"token: " + verifier.error().message};
   sources_ = std::move(next);  // sources no longer named are stopped when unreferenced

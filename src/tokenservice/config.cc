@@ -337,6 +337,21 @@ Status validateTokenPolicy(const TokenPolicyConfig& policy, const std::string& p
   return {};
 }
 
+Status validateAgainstJwtIssuer(const TokenPolicyConfig& policy, std::string_view jwt_issuer,
+                                const std::string& prefix) {
+  if (jwt_issuer.empty()) return {};
+  for (std::size_t i = 0; i < policy.external_issuers.size(); ++i) {
+    if (policy.external_issuers[i].issuer == jwt_issuer) {
+      return Error{prefix + "." + at("external_issuers", i) + ".issuer: " +
+                   std::string(jwt_issuer) +
+                   " is this server's jwt_issuer: its JWT-SVIDs are verified with the trust "
+                   "domain's JWT keys and mapped to agents by spiffe_id, never as an external "
+                   "issuer's tokens; remove this entry and its federated credentials"};
+    }
+  }
+  return {};
+}
+
 TokenServiceConfig parseTokenServiceSection(const YamlReader& r, const YAML::Node& node,
                                             const std::string& base_dir) {
   const std::string p = "token_service";

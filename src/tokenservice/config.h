@@ -122,6 +122,11 @@ Result<std::optional<TokenServiceConfig>> loadTokenServiceConfig(const std::stri
 // Cross-field validation (also run by the parser); `prefix` names the section in messages.
 Status validateTokenPolicy(const TokenPolicyConfig& policy,
                            const std::string& prefix = "token_service");
+// The policy against the embedded issuer's `jwt_issuer` (empty: none). JWT-SVIDs that
+// carry it are verified with the trust domain's JWT authorities (token_validation.h), so
+// an external issuer of the same URL would never be consulted: it is refused as a mistake.
+Status validateAgainstJwtIssuer(const TokenPolicyConfig& policy, std::string_view jwt_issuer,
+                                const std::string& prefix = "token_service");
 // An issuer identifier: https, a host, no query, fragment, userinfo or trailing slash.
 Status validateIssuerIdentifier(std::string_view issuer);
 

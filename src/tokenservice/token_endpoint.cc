@@ -90,6 +90,17 @@ std::vector<std::string> TokenEndpoint::acceptedAudiences() const {
   return {options_.issuer, options_.token_endpoint};
 }
 
+SvidTokenCheck TokenEndpoint::svidCheck(std::time_t now, bool client_assertion) const {
+  SvidTokenCheck check;
+  check.audiences = acceptedAudiences();
+  check.now = now;
+  check.leeway = options_.leeway;
+  check.client_assertion = client_assertion;
+  check.own_issuer = options_.svid_issuer;
+  check.own_trust_domain = options_.svid_trust_domain;
+  return check;
+}
+
 HttpAnswer TokenEndpoint::handle(const TokenHttpRequest& request, Outcome* out) const {
   const auto keys = limiterKeys(request);
   const auto now = FailureLimiter::Clock::now();
@@ -214,7 +225,7 @@ Outcome TokenEndpoint::clientCredentials(const TokenRequest& request, const Toke
       return authFailure(OAuthErrorCode::kInvalidClient,
                          "client_assertion is not a valid JWS: " + peek.error().message);
     }
-    if (peek->external()) {
+    if (peek->external(options_.svid_issuer)) {
       auto external = validateExternal(request.client_assertion, *peek, policy, now);
       if (!external) {
         return authFailure(OAuthErrorCode::kInvalidClient,
@@ -228,12 +239,8 @@ Outcome TokenEndpoint::clientCredentials(const TokenRequest& request, const Toke
       agent = match->agent;
       method = "federated_credential";
     } else {
-      SvidTokenCheck check;
-      check.audiences = acceptedAudiences();
-      check.now = now;
-      check.leeway = options_.leeway;
+      SvidTokenCheck check = svidCheck(now, /*client_assertion=*/true);
       check.max_lifetime = policy.config().max_assertion_ttl;
-      check.client_assertion = true;
       const auto bundles = jwt_bundles_();
       auto svid = validateSvidToken(request.client_assertion, bundles, check);
       if (!svid) {
@@ -316,11 +323,7 @@ Outcome TokenEndpoint::tokenExchange(const TokenRequest& request, const TokenPol
       return authFailure(OAuthErrorCode::kInvalidClient, "unknown client_id " + request.client_id);
     }
   }
-  SvidTokenCheck svid_check;
-  svid_check.audiences = acceptedAudiences();
-  svid_check.now = now;
-  svid_check.leeway = options_.leeway;
-  svid_check.client_assertion = false;
+  const SvidTokenCheck svid_check = svidCheck(now, /*client_assertion=*/false);
 
   auto peek = peekToken(request.subject_token);
   if (!peek) {
@@ -329,7 +332,8 @@ Outcome TokenEndpoint::tokenExchange(const TokenRequest& request, const TokenPol
   }
   const Agent* subject = nullptr;
   std::string method;
-  if (peek->external()) {
+  const bool external_subject = peek->external(options_.svid_issuer);
+  if (external_subject) {
     auto external = validateExternal(request.subject_token, *peek, policy, now);
     if (!external) {
       return authFailure(OAuthErrorCode::kInvalidRequest,
@@ -359,7 +363,7 @@ Outcome TokenEndpoint::tokenExchange(const TokenRequest& request, const TokenPol
   const Agent* actor = nullptr;
   if (!request.actor_token.empty()) {
     auto actor_peek = peekToken(request.actor_token);
-    if (!actor_peek || actor_peek->external()) {
+    if (!actor_peek || actor_peek->external(options_.svid_issuer)) {
       return authFailure(OAuthErrorCode::kInvalidRequest,
                          "actor_token must be a JWT-SVID of the acting agent");
     }
@@ -374,7 +378,7 @@ Outcome TokenEndpoint::tokenExchange(const TokenRequest& request, const TokenPol
                          "actor_token rejected: no agent is registered for " + svid->spiffe_id.str());
     }
   }
-  if (named != nullptr && !peek->external() && named != (actor != nullptr ? actor : subject)) {
+  if (named != nullptr && !external_subject && named != (actor != nullptr ? actor : subject)) {
     return fail(OAuthErrorCode::kInvalidRequest,
                 "client_id names neither the acting agent nor the subject");
   }

@@ -6,7 +6,8 @@
 //     private_key_jwt   client_assertion = the agent's JWT-SVID (token_validation.h);
 //                       client_id optional (the SPIFFE ID or the agent's client id, and
 //                       then it must name the same agent)
-//     federated         client_assertion = an external OIDC token (`iss` ≠ `sub`) that a
+//     federated         client_assertion = an external OIDC token (`iss` neither `sub`
+//                       nor our `svid_issuer`) that a
 //                       federated credential of the agent admits (Entra's FIC contract:
 //                       client_id names the agent, or the only agent whose rule matches)
 //     tls_client_auth   no assertion; client_id names the agent; the connection's client
@@ -59,6 +60,7 @@
 #include "tokenservice/guards.h"
 #include "tokenservice/oauth_error.h"
 #include "tokenservice/token_request.h"
+#include "tokenservice/token_validation.h"
 
 namespace warden::tokenservice {
 
@@ -97,6 +99,11 @@ struct TokenEndpointOptions {
   std::string issuer;          // our issuer identifier
   std::string token_endpoint;  // our token endpoint URL
   std::chrono::seconds leeway{60};
+  // The embedded SPIFFE issuer's `jwt_issuer` (empty: none) and trust domain: JWT-SVIDs of
+  // that trust domain carrying it as `iss` are JWT-SVIDs here, not external tokens
+  // (token_validation.h).
+  std::string svid_issuer;
+  std::string svid_trust_domain;
 };
 
 class TokenEndpoint {
@@ -132,6 +139,7 @@ class TokenEndpoint {
                 const std::optional<std::array<std::uint8_t, 32>>& cert_sha256,
                 std::time_t now) const;
   std::vector<std::string> acceptedAudiences() const;
+  SvidTokenCheck svidCheck(std::time_t now, bool client_assertion) const;
   Result<ValidatedExternalToken> validateExternal(const std::string& token, const TokenPeek& peek,
                                                   const TokenPolicy& policy, std::time_t now) const;
 

@@ -245,7 +245,7 @@ asio::awaitable<void> prefetchExternalKeys(TokenService::Impl& impl, const std::
     const auto it = form->find(name);
     if (it == form->end()) continue;
     auto peek = peekToken(it->second.front());
-    if (!peek || !peek->external()) continue;
+    if (!peek || !peek->external(impl.issuer->jwtIssuer())) continue;
     const ExternalIssuerConfig* issuer = policy->externalIssuer(peek->iss);
     if (issuer == nullptr) continue;
     co_await ensureIssuerKeys(impl, *issuer, peek->kid);
@@ -449,6 +449,9 @@ Result<std::unique_ptr<TokenService>> TokenService::start(
   impl.tuning = tuning;
   impl.issuer = &issuer;
 
+  if (auto st = validateAgainstJwtIssuer(config.policy, issuer.jwtIssuer()); !st) {
+    return st.error();
+  }
   auto policy = TokenPolicy::compile(config.policy);
   if (!policy) return Error{"token_service: " + policy.error().message};
   impl.policy = std::move(*policy);
@@ -532,6 +535,8 @@ Result<std::unique_ptr<TokenService>> TokenService::start(
   options.issuer = impl.endpoints.issuer;
   options.token_endpoint = impl.endpoints.token_endpoint;
   options.leeway = tuning.leeway;
+  options.svid_issuer = issuer.jwtIssuer();
+  options.svid_trust_domain = issuer.trustDomain();
   Impl* self = &impl;
   impl.endpoint = std::make_unique<TokenEndpoint>(
       options, [self] { return self->currentPolicy(); },
@@ -553,6 +558,7 @@ std::uint16_t TokenService::port() const { return impl_->port; }
 const std::string& TokenService::issuerIdentifier() const { return impl_->endpoints.issuer; }
 
 Status TokenService::replacePolicy(TokenPolicyConfig policy) {
+  if (auto st = validateAgainstJwtIssuer(policy, impl_->issuer->jwtIssuer()); !st) return st;
   auto compiled = TokenPolicy::compile(std::move(policy));
   if (!compiled) return compiled.error();
   std::lock_guard lock(impl_->policy_mutex);

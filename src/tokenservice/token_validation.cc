@@ -83,9 +83,21 @@ Result<ValidatedSvidToken> validateSvidToken(
   const auto& claims = svid->claims;
   auto verified_aud = audiences(claims);
   if (!verified_aud || *verified_aud != *aud) return Error{"aud changed under verification"};
-  const auto iss = claims.find("iss");
-  if (iss != claims.end() && (!iss->is_string() || *iss != svid->spiffe_id.str())) {
-    return Error{"iss must equal sub (RFC 7523 §3)"};
+  if (const auto iss = claims.find("iss"); iss != claims.end()) {
+    if (!iss->is_string()) return Error{"iss is not a string"};
+    const bool own = !check.own_issuer.empty() && *iss == check.own_issuer;
+    if (own && svid->spiffe_id.trustDomain() != check.own_trust_domain) {
+      // Signed by a federated trust domain's authority: our issuer URL is not its to use.
+      return Error{"iss " + check.own_issuer + " is the JWT-SVID issuer of trust domain " +
+                   check.own_trust_domain + ", not of " +
+                   std::string(svid->spiffe_id.trustDomain())};
+    }
+    if (!own && *iss != svid->spiffe_id.str()) {
+      return Error{check.own_issuer.empty()
+                       ? "iss must equal sub (RFC 7523 §3)"
+                       : "iss must equal sub (RFC 7523 §3) or this server's JWT-SVID issuer " +
+                             check.own_issuer};
+    }
   }
   const std::time_t now = check.now != 0 ? check.now : std::time(nullptr);
   auto exp = numericDate(claims, "exp");

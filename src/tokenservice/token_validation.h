@@ -1,23 +1,27 @@
 // Validation of the JWTs a token request carries: client assertions and token-exchange
 // subject/actor tokens. Two kinds, told apart before anything is trusted:
 //
-//   JWT-SVID     `iss` absent or equal to `sub`. Verified with identity::validateJwtSvid
-//                against the SPIFFE bundle of `sub`'s trust domain (kid lookup, alg
-//                pinned by key type, never none/HS*, no jku/x5u/jwk/x5c), then the
-//                RFC 7523 rules below.
-//   external     `iss` present and different from `sub`: an OIDC token of a configured
-//                external issuer (GitHub Actions, another IdP), verified with that
-//                issuer's JWKS and its pinned algorithms; then matched against
-//                federated-credential rules (agent_policy.h).
+//   JWT-SVID     `iss` absent, equal to `sub`, or the embedded issuer's own `jwt_issuer`
+//                (the `iss` it puts in every JWT-SVID it mints when one is configured).
+//                Verified with identity::validateJwtSvid against the SPIFFE bundle of
+//                `sub`'s trust domain (kid lookup, alg pinned by key type, never none/HS*,
+//                no jku/x5u/jwk/x5c), then the RFC 7523 rules below.
+//   external     any other `iss`: an OIDC token of a configured external issuer (GitHub
+//                Actions, another IdP), verified with that issuer's JWKS and its pinned
+//                algorithms; then matched against federated-credential rules
+//                (agent_policy.h). An `iss` that is no configured issuer is refused there.
 //
 // RFC 7523 §3 rules for a JWT-SVID used as a client assertion (and, without the jti and
 // lifetime rules, as a subject or actor token):
 //   - `aud` is exactly one value (a string, or an array of one) and it is this server's
 //     issuer identifier or, for compatibility, its token endpoint URL (rfc7523bis: an
 //     array with other values is how audience injection works, so it is refused);
-//   - `iss`, when present, equals `sub` (RFC 7523 requires iss = sub = client_id; a
-//     JWT-SVID need not carry `iss` (JWT-SVID spec §3), so its absence is accepted; a
-//     JWT-SVID whose `iss` names an issuer URL is an external token, see above);
+//   - `iss`, when present, equals `sub`, or is the embedded issuer's `jwt_issuer` and `sub`
+//     is in the embedded issuer's own trust domain. RFC 7523 §3 asks for iss = sub =
+//     client_id because a client normally signs its own assertion; a JWT-SVID is signed by
+//     its trust domain's authority, which is its issuer (JWT-SVID spec §3 makes `iss`
+//     optional), so its absence is accepted and the authority's own issuer URL is too. A
+//     federated trust domain's JWT-SVID cannot claim our `jwt_issuer`;
 //   - `exp` is required and at most `max_lifetime` (+ leeway) ahead;
 //   - `jti` is required (OIDC private_key_jwt) and single use (ReplayCache);
 //   - `typ`, if present, is JWT or JOSE (never at+jwt: an access token is not a
@@ -54,7 +58,12 @@ struct TokenPeek {
   // The header names a certificate (x5t, x5t#S256, x5c): signed with an X.509 key, as a
   // client holding only an X509-SVID signs its own assertions.
   bool names_certificate = false;
-  bool external() const { return !iss.empty() && iss != sub; }
+  // Whether the token goes to the external-issuer path (see above). `own_issuer` is the
+  // embedded issuer's `jwt_issuer` (empty when none is configured); a token naming it is a
+  // JWT-SVID, and validateSvidToken decides whether it may name it.
+  bool external(std::string_view own_issuer) const {
+    return !iss.empty() && iss != sub && (own_issuer.empty() || iss != own_issuer);
+  }
 };
 Result<TokenPeek> peekToken(std::string_view token);
 
@@ -64,6 +73,10 @@ struct SvidTokenCheck {
   std::chrono::seconds leeway{60};
   std::chrono::seconds max_lifetime{std::chrono::minutes(10)};
   bool client_assertion = true;  // jti required and exp bounded by max_lifetime
+  // The embedded issuer's `jwt_issuer` (empty: none) and its trust domain: a JWT-SVID of
+  // that trust domain may carry it as `iss`.
+  std::string own_issuer;
+  std::string own_trust_domain;
 };
 
 struct ValidatedSvidToken {

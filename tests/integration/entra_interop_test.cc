@@ -335,15 +335,33 @@ class EntraInteropTest : public ::testing::Test {
   // https://sts.windows.net/<tid>/, audience = the App ID URI). Entra's typ is "JWT", so
   // `typ: ""`; Entra signs RS256 only, so that is pinned.
   // With `workload_socket`, the target's identity comes from that Workload API instead of
-  // the mesh CA's files.
+  // the mesh CA's files. `binding` is appended to the token section; `callers` are the
+  // SPIFFE IDs that layers 1 and 2 admit to the rule.
   std::unique_ptr<proxy::Sidecar> startTarget(bool v1, AuditRecorder& audit,
-                                              const std::string& workload_socket = "") {
+                                              const std::string& workload_socket = "",
+                                              const std::string& binding = "",
+                                              const std::vector<std::string>& callers = {
+                                                  kReportId}) {
+    std::string allow, rules;
+    for (const auto& id : callers) {
+      allow += "  - id: " + id + "\n";
+      rules += fill(R"(  - match: { id: ${id} }
+    rules:
+      - id: ${name}-read
+        methods: [GET]
+        path: { prefix: /budget }
+        action: allow
+        roles: [${role}]
+)",
+                    {{"id", id},
+                     {"name", id.substr(id.rfind('/') + 1)},
+                     {"role", v1 ? "Ledger.Read" : "Budget.Read"}});
+    }
     const std::string policy =
         fill(R"(version: "entra-${version}"
 target: ${target}
 allow:
-  - id: spiffe://example.org/budget-report
-token:
+${allow}token:
   issuers:
     - issuer: ${issuer}
       discovery_url: ${discovery}
@@ -351,22 +369,17 @@ token:
       audiences: [${audience}]
       algorithms: [RS256]
       typ: ""
-callers:
-  - match: { id: spiffe://example.org/budget-report }
-    rules:
-      - id: report-read
-        methods: [GET]
-        path: { prefix: /budget }
-        action: allow
-        roles: [${role}]
-)",
+${binding}callers:
+${rules})",
              {{"version", v1 ? "v1" : "v2"},
+              {"allow", allow},
+              {"binding", binding},
+              {"rules", rules},
               {"target", v1 ? kLedgerId : kBackendId},
               {"issuer", v1 ? tenant_->issuerV1() : tenant_->issuerV2()},
               {"discovery", tenant_->get(v1 ? "discovery_v1" : "discovery_v2")},
               {"ca_file", web_ca_file_},
-              {"audience", v1 ? kLedgerUri : kBackendAppId},
-              {"role", v1 ? "Ledger.Read" : "Budget.Read"}});
+              {"audience", v1 ? kLedgerUri : kBackendAppId}});
     const auto cred = v1 ? mesh.svid("ledger", kLedgerId) : mesh.backend_cred;
     auto config =
         mesh.ingressConfig(cred, mesh.writePolicy(policy, v1 ? "ledger.yaml" : "backend.yaml"));
@@ -446,7 +459,12 @@ egress:
 
   // budget-report calling the target's ingress directly (mTLS) with a token of its choice.
   HttpResponse callWith(proxy::Sidecar& target, const std::string& token) {
-    auto c = TestConnection::tls(target.ingressEndpoint().port, mesh.report);
+    return callAs(mesh.report, target, token);
+  }
+  // The same from another workload's SVID.
+  HttpResponse callAs(const ClientCredential& caller, proxy::Sidecar& target,
+                      const std::string& token) {
+    auto c = TestConnection::tls(target.ingressEndpoint().port, caller);
     EXPECT_NE(c, nullptr);
     if (!c)
       return {};
@@ -812,6 +830,59 @@ TEST_F(EntraInteropTest, EmbeddedIssuerDefaultEs256JwtSvidsAreNotEntraAssertions
   EXPECT_EQ(assertion["alg"], "ES256");
   EXPECT_EQ(assertion["sub"], kReportId);
   EXPECT_TRUE(assertion["iss"].is_null()) << assertion.dump();
+}
+
+// `binding: subject` for Entra tokens (§8.2): a v2 token names the client app by its GUID
+// (azp) and its service principal by object id (sub), never by SPIFFE ID, so the target
+// maps the app GUID to the workload with `client_ids`. The egress sidecar's token (FIC
+// exchange of budget-report's JWT-SVID, §8.1) passes on budget-report's mTLS identity; the
+// same token presented by budget-approval (another SVID, admitted by layers 1 and 2) is
+// 403 token_not_bound, as is a token of an app GUID that is not budget-report's.
+TEST_F(EntraInteropTest, SubjectBindingMapsTheEntraClientIdToTheCallersSpiffeId) {
+  startJwtSvidIssuer();
+  startTenant(reportFic());
+  startAgent();
+  const std::string binding = "  binding: subject\n  binding_claim: azp\n  client_ids:\n    " +
+                              kReportAppId + ": " + kReportId + "\n";
+  target_ = startTarget(false, target_audit_, "", binding, {kReportId, kApprovalId});
+  ASSERT_NE(target_, nullptr);
+  startEgress(agent_->socket(),
+              {{"budget-backend", target_->ingressEndpoint().port, kBackendId, kBackendUri}});
+  ASSERT_TRUE(waitUntil([&] { return egress_->ready(); }, 15s))
+      << readyz(*egress_).dump() << tenant_->log();
+
+  // Through the egress: the tenant's token for budget-report's app, on budget-report's SVID.
+  const auto res = get("budget-backend", "/budget/read");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(body(res)["headers"]["x-warden-token-client-id"], kReportAppId);
+  EXPECT_EQ(body(res)["headers"]["x-forwarded-spiffe-id"], kReportId);
+  EXPECT_EQ(tenant_->stats()["last_issued"]["claims"]["azp"], kReportAppId);
+
+  // A token built as the tenant builds it (same azp), held by each caller in turn.
+  const std::string token = tenant_->issue(kReportAppId, kBackendUri + "/.default");
+  ASSERT_FALSE(token.empty());
+  EXPECT_EQ(jwtPart(token, 1)["azp"], kReportAppId);
+  EXPECT_EQ(jwtPart(token, 1)["sub"], kReportObjectId) << "sub is the object id, not a SPIFFE ID";
+  const auto own = callWith(*target_, token);
+  EXPECT_EQ(own.status, 200) << own.body;
+  const auto replayed = callAs(mesh.approval, *target_, token);
+  EXPECT_EQ(replayed.status, 403) << replayed.body;
+  EXPECT_EQ(body(replayed)["error"], "token_not_bound");
+  EXPECT_EQ(body(replayed)["layer"], "token");
+
+  // Another client app's token (its GUID is mapped to nobody) on budget-report's SVID.
+  const auto other_app =
+      callWith(*target_, tenant_->issue(kUnassignedAppId, kBackendUri + "/.default"));
+  EXPECT_EQ(other_app.status, 403) << other_app.body;
+  EXPECT_EQ(body(other_app)["error"], "token_not_bound");
+
+  // Audited as such: budget-approval's request was denied at the token layer.
+  ASSERT_TRUE(target_audit_.waitFor(4));
+  int denied_not_bound = 0;
+  for (const auto& e : target_audit_.events()) {
+    if (!e.allowed && e.reason == "token_not_bound") ++denied_not_bound;
+  }
+  EXPECT_EQ(denied_not_bound, 2);
 }
 
 }  // namespace

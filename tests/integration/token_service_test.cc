@@ -19,11 +19,13 @@
 
 #include "issuer/identity_server.h"
 #include "issuer/key_store.h"
+#include "jose/base64url.h"
 #include "support/oidc_issuer_harness.h"
 #include "support/process_harness.h"
 #include "support/test_env.h"
 #include "support/test_pki.h"
 #include "tokenservice/token_service.h"
+#include "workload/workload_client.h"
 
 namespace warden::testing {
 namespace {
@@ -619,6 +621,167 @@ token_service:
   EXPECT_EQ(out["claims"]["roles"], Json({"Budget.Read"}));
   server.signal(SIGTERM);
   EXPECT_EQ(server.wait(10s), 0);
+}
+
+// `warden server` with `jwt_issuer` set (Entra FIC issuer, docs/identity.md): every JWT-SVID
+// its issuer mints carries iss = jwt_issuer and sub = the SPIFFE ID. A workload fetches
+// one from its Workload API socket for the token service's audience and trades it, as a
+// private_key_jwt client assertion (RFC 7523 §2.2) and as an RFC 8693 subject token: the
+// service recognises its own issuer's JWT-SVIDs (keys: the trust domain's JWT authorities).
+// Fail closed: an assertion signed by the very same key under any other `iss` is an
+// external issuer's token, and no such issuer is configured: 401 invalid_client
+// (RFC 7523 §3.1, RFC 6749 §5.2).
+TEST(TokenServiceBinaryTest, WardenServerWithJwtIssuerAcceptsItsOwnJwtSvids) {
+  const std::string node = findOnPath("node");
+  ASSERT_FALSE(node.empty());
+  const std::string jwt_issuer = "https://oidc.example.org/warden";
+  TempDir dir;
+  const std::string config = writeFile(dir.path(), "server.yaml", R"(trust_domain: example.org
+state_dir: state
+jwt_issuer: )" + jwt_issuer + R"(
+entries:
+  - name: token-service
+    spiffe_id: spiffe://example.org/token-service
+    socket: token-service.sock
+  - name: budget-report
+    spiffe_id: spiffe://example.org/budget-report
+    socket: budget-report.sock
+token_service:
+  listen: 127.0.0.1:0
+  tls:
+    svid: token-service
+  audiences: [api://budget-backend]
+  agents:
+    - name: budget-report
+      spiffe_id: spiffe://example.org/budget-report
+      roles:
+        api://budget-backend: [Budget.Read]
+)");
+  ChildProcess server({WARDEN_BINARY, "server", "--config", config}, dir.path());
+  ASSERT_TRUE(server.waitForOutput("warden server ready", 20s)) << server.out() << server.err();
+  std::smatch m;
+  const std::string log = server.out() + server.err();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("token service: issuer (https://127\\.0\\.0\\.1:[0-9]+)")))
+      << log;
+  const std::string issuer_url = m[1];
+
+  // The workload's JWT-SVIDs, from its Workload API socket, for the token service.
+  workload::WorkloadClient workload(
+      workload::parseEndpointAddress("unix://" + dir.file("budget-report.sock")).value());
+  const auto fetchSvid = [&]() -> std::string {
+    auto svids = workload.fetchJwtSvids({issuer_url}, kReport);
+    EXPECT_TRUE(svids.ok()) << svids.error().message;
+    return svids.ok() && !svids->empty() ? svids->front().token : std::string();
+  };
+  const std::string svid = fetchSvid();
+  ASSERT_FALSE(svid.empty());
+  const auto part = [](const std::string& jwt, int index) {
+    std::size_t begin = 0;
+    for (int i = 0; i < index; ++i) begin = jwt.find('.', begin) + 1;
+    const auto end = jwt.find('.', begin);
+    return Json::parse(jose::base64UrlDecode(jwt.substr(begin, end - begin)).value());
+  };
+  const Json svid_claims = part(svid, 1);
+  ASSERT_EQ(svid_claims["iss"], jwt_issuer) << svid_claims.dump();
+  ASSERT_EQ(svid_claims["sub"], kReport);
+  const std::string kid = part(svid, 0)["kid"];
+
+  std::string ca_file;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.file("state") + "/x509")) {
+    if (entry.path().filename() == "active.pem") ca_file = entry.path();
+  }
+  ASSERT_FALSE(ca_file.empty());
+  int runs = 0;
+  const auto oauthClient = [&](const std::string& command, Json opts) {
+    opts.update({{"issuer", issuer_url}, {"ca", ca_file}, {"server_id", kServerId}});
+    const auto path =
+        writeFile(dir.path(), "opts-" + std::to_string(++runs) + ".json", opts.dump());
+    auto r =
+        runToCompletion({node, kInterop + "/oauth_client.mjs", command, path}, dir.path(), 60s);
+    EXPECT_EQ(r.code, 0) << r.out << r.err;
+    return lastJsonLine(r.out);
+  };
+
+  // private_key_jwt: openid-client sends the JWT-SVID as the client assertion.
+  auto out = oauthClient("client-credentials", {{"client_id", kReport}, {"auth", "assertion"},
+                                                {"assertion", svid},
+                                                {"params", {{"scope", kBackend + "/.default"}}}});
+  ASSERT_EQ(out["status"], 200) << out.dump() << server.out() << server.err();
+  EXPECT_EQ(out["verified"], true);
+  EXPECT_EQ(out["claims"]["sub"], kReport);
+  EXPECT_EQ(out["claims"]["client_id"], kReport);
+  EXPECT_EQ(out["claims"]["roles"], Json({"Budget.Read"}));
+
+  // Raw requests: a second JWT-SVID as an RFC 8693 subject token, and assertions that jose
+  // signs with the trust domain's active JWT-SVID key (the issuer's own key file) under
+  // iss = jwt_issuer (accepted) and under other issuers (refused).
+  const std::string key_file = dir.file("state") + "/jwt/" + kid + ".key";
+  const auto assertion = [&](const std::string& name, const std::string& iss) {
+    return Json{{"name", name},
+                {"form", {{"grant_type", "client_credentials"},
+                          {"client_assertion_type", kAssertionType},
+                          {"scope", kBackend + "/.default"}}},
+                {"tokens", {{"client_assertion",
+                             {{"jose", {{"key_file", key_file}, {"kid", kid},
+                                        {"claims", {{"iss", iss}, {"sub", kReport},
+                                                    {"aud", issuer_url}}}}}}}}}};
+  };
+  const Json cases = Json::array({
+      {{"name", "exchange"},
+       {"form", {{"grant_type", kExchange}, {"subject_token_type", kJwt}, {"audience", kBackend}}},
+       {"tokens", {{"subject_token", {{"text", fetchSvid()}}}}}},
+      assertion("own-issuer", jwt_issuer),
+      assertion("iss-sub", kReport),
+      assertion("other-path", jwt_issuer + "/other"),
+      assertion("trailing-slash", jwt_issuer + "/"),
+      assertion("other-issuer", "https://attacker.example"),
+  });
+  auto res = oauthClient("run", {{"cases", cases}});
+  EXPECT_EQ(res["exchange"]["status"], 200) << res["exchange"].dump();
+  EXPECT_EQ(res["exchange"]["claims"]["sub"], kReport);
+  EXPECT_EQ(res["own-issuer"]["status"], 200) << res["own-issuer"].dump();
+  EXPECT_EQ(res["iss-sub"]["status"], 200) << res["iss-sub"].dump();
+  for (const char* name : {"other-path", "trailing-slash", "other-issuer"}) {
+    EXPECT_EQ(res[name]["status"], 401) << name << ": " << res[name].dump();
+    EXPECT_EQ(res[name]["body"]["error"], "invalid_client") << name;
+    const std::string why = res[name]["body"].value("error_description", "");
+    EXPECT_NE(why.find("not a trusted external issuer"), std::string::npos)
+        << name << ": " << res[name].dump();
+  }
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(10s), 0);
+}
+
+// An external issuer named like the server's own jwt_issuer would never be consulted (its
+// JWT-SVIDs are JWT-SVIDs): `warden server --check` refuses it, naming the entry.
+TEST(TokenServiceBinaryTest, JwtIssuerCannotAlsoBeAnExternalIssuer) {
+  TempDir dir;
+  const std::string config = writeFile(dir.path(), "server.yaml", R"(trust_domain: example.org
+state_dir: state
+jwt_issuer: https://oidc.example.org
+entries:
+  - name: token-service
+    spiffe_id: spiffe://example.org/token-service
+    socket: token-service.sock
+token_service:
+  listen: 127.0.0.1:0
+  tls:
+    svid: token-service
+  audiences: [api://budget-backend]
+  external_issuers:
+    - issuer: https://oidc.example.org
+  agents:
+    - name: budget-report
+      spiffe_id: spiffe://example.org/budget-report
+      roles:
+        api://budget-backend: [Budget.Read]
+)");
+  auto check = runToCompletion({WARDEN_BINARY, "server", "--config", config, "--check"}, dir.path());
+  EXPECT_NE(check.code, 0) << check.out << check.err;
+  EXPECT_NE(check.err.find("token_service.external_issuers[0].issuer: https://oidc.example.org is "
+                           "this server's jwt_issuer"),
+            std::string::npos)
+      << check.out << check.err;
 }
 
 }  // namespace

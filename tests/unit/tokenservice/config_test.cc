@@ -177,6 +177,27 @@ TEST(TokenServiceConfig, AgentWithoutSpiffeIdNeedsFederatedCredentials) {
   EXPECT_NE(st.message().find("token_service.agents[0]"), std::string::npos) << st.message();
 }
 
+// With `jwt_issuer` set, JWT-SVIDs carrying it are verified as JWT-SVIDs (the trust
+// domain's keys, agents by spiffe_id); an external issuer of the same URL would be dead
+// configuration and is refused, naming the entry. Other URLs, and no jwt_issuer, are fine.
+TEST(TokenServiceConfig, TheEmbeddedIssuersJwtIssuerIsNoExternalIssuer) {
+  auto parsed = parseTokenServiceConfig(kGood, "s.yaml");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  const auto& policy = (*parsed)->policy;
+  EXPECT_TRUE(validateAgainstJwtIssuer(policy, "").ok());
+  EXPECT_TRUE(validateAgainstJwtIssuer(policy, "https://oidc.example.org").ok());
+  EXPECT_TRUE(validateAgainstJwtIssuer(policy, "https://token.actions.githubusercontent.com/").ok())
+      << "compared exactly";
+  const auto st = validateAgainstJwtIssuer(policy, "https://token.actions.githubusercontent.com");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.message().rfind("token_service.external_issuers[0].issuer: "
+                               "https://token.actions.githubusercontent.com is this server's "
+                               "jwt_issuer",
+                               0),
+            0u)
+      << st.message();
+}
+
 TEST(TokenServiceConfig, IssuerIdentifiers) {
   EXPECT_TRUE(validateIssuerIdentifier("https://auth.example.com").ok());
   EXPECT_TRUE(validateIssuerIdentifier("https://auth.example.com/tenant/1").ok());

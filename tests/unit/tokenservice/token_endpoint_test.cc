@@ -20,6 +20,8 @@ const std::string kBackend = "api://budget-backend";
 const std::string kExchange = "urn:ietf:params:oauth:grant-type:token-exchange";
 const std::string kJwtType = "urn:ietf:params:oauth:token-type:jwt";
 const std::string kAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+// The embedded SPIFFE issuer's `jwt_issuer`: the `iss` of every JWT-SVID it mints.
+const std::string kJwtIssuer = "https://oidc.example.org";
 
 std::string encode(const std::string& s) {
   std::string out;
@@ -102,8 +104,24 @@ class TokenEndpointTest : public ::testing::Test {
     r.source = "192.0.2.1";
     r.client_cert = std::move(cert);
     TokenEndpoint::Outcome o;
-    last_ = endpoint_.handle(r, &o);
+    last_ = endpoint_in_use_->handle(r, &o);
     return o;
+  }
+  // Our own endpoint; `svid_issuer` is the embedded issuer's jwt_issuer (empty: none).
+  static TokenEndpointOptions options(const std::string& svid_issuer = "") {
+    TokenEndpointOptions o;
+    o.issuer = kIssuer;
+    o.token_endpoint = kIssuer + "/token";
+    o.leeway = std::chrono::seconds(60);
+    o.svid_issuer = svid_issuer;
+    o.svid_trust_domain = "example.org";
+    return o;
+  }
+  // An endpoint sharing this fixture's keys, policy and guards, with other options.
+  TokenEndpoint endpointWith(TokenEndpointOptions o) {
+    return TokenEndpoint(std::move(o), [this] { return policy_; },
+                         [this] { return bundles_(); }, *token_keys_, external_, replay_,
+                         limiter_, [this] { return now_; });
   }
   static std::string code(const TokenEndpoint::Outcome& o) {
     return o.error ? std::string(o.error->name()) : "ok";
@@ -124,14 +142,18 @@ class TokenEndpointTest : public ::testing::Test {
   ExternalKeyCache external_;
   ReplayCache replay_;
   FailureLimiter limiter_{5, std::chrono::hours(1)};
-  TokenEndpoint endpoint_{{kIssuer, kIssuer + "/token", std::chrono::seconds(60)},
+  std::function<std::map<std::string, identity::SpiffeBundle>()> bundles_ = [this] {
+    return testing::bundlesOf(*svid_keys_);
+  };
+  TokenEndpoint endpoint_{options(),
                           [this] { return policy_; },
-                          [this] { return testing::bundlesOf(*svid_keys_); },
+                          [this] { return bundles_(); },
                           *token_keys_,
                           external_,
                           replay_,
                           limiter_,
                           [this] { return now_; }};
+  const TokenEndpoint* endpoint_in_use_ = &endpoint_;
   HttpAnswer last_;
 };
 
@@ -408,6 +430,97 @@ TEST_F(TokenEndpointTest, TokenExchangeWithAnActorRecordsActAndIntersectsRoles) 
   setPolicy(config);
   auto quarantined_actor = run(body);
   EXPECT_EQ(code(quarantined_actor), "access_denied");
+}
+
+// `warden server` with `jwt_issuer`: every JWT-SVID its issuer mints carries
+// iss = jwt_issuer and sub = the SPIFFE ID. RFC 7523 §3 wants iss = sub for a client that
+// signs its own assertion; a JWT-SVID's signer is its trust domain's authority, so its
+// issuer URL is accepted in `iss`, with the same keys as a JWT-SVID without `iss`.
+TEST_F(TokenEndpointTest, JwtSvidsOfTheEmbeddedIssuerWithJwtIssuerAuthenticate) {
+  const TokenEndpoint own = endpointWith(options(kJwtIssuer));
+  endpoint_in_use_ = &own;
+  auto o = run(clientCredentials(assertion(kReport, {{"iss", kJwtIssuer}})));
+  ASSERT_EQ(code(o), "ok") << o.error->description;
+  EXPECT_EQ(o.issued.auth_method, "private_key_jwt") << "a JWT-SVID, not a federated credential";
+  EXPECT_EQ(payloadOf(o.response["access_token"])["sub"], kReport);
+  // Without iss, and with iss = sub, as before.
+  const auto no_iss = svid_keys_->sign({}, {{"sub", kReport}, {"aud", kIssuer}, {"iat", now_},
+                                            {"exp", now_ + 60}, {"jti", "no-iss"}}).value();
+  EXPECT_EQ(code(run(clientCredentials(no_iss))), "ok");
+  EXPECT_EQ(code(run(clientCredentials(assertion(kReport)))), "ok");
+
+  // Subject and actor tokens (RFC 8693) of the same issuer.
+  const auto svid_of = [&](const std::string& id) {
+    return svid_keys_
+        ->sign({}, {{"iss", kJwtIssuer}, {"sub", id}, {"aud", kIssuer}, {"exp", now_ + 300}})
+        .value();
+  };
+  auto exchanged = run(form({{"grant_type", kExchange}, {"subject_token", svid_of(kApproval)},
+                             {"subject_token_type", kJwtType}, {"actor_token", svid_of(kReport)},
+                             {"actor_token_type", kJwtType}, {"resource", kBackend}}));
+  ASSERT_EQ(code(exchanged), "ok") << exchanged.error->description;
+  EXPECT_EQ(exchanged.issued.auth_method, "jwt_svid");
+  EXPECT_EQ(payloadOf(exchanged.response["access_token"])["act"]["sub"], kReport);
+}
+
+// Fail closed: the same keys under any other `iss` are no JWT-SVID of ours. Such a token is
+// an external issuer's, and no external issuer of that name is configured: 401
+// invalid_client (RFC 7523 §3.1, RFC 6749 §5.2); as a subject token, 400 invalid_request
+// (RFC 8693 §2.2.2). Nor may a federated trust domain's JWT-SVID claim our issuer.
+TEST_F(TokenEndpointTest, AnyOtherIssOnAJwtSvidIsRefused) {
+  const TokenEndpoint own = endpointWith(options(kJwtIssuer));
+  endpoint_in_use_ = &own;
+  const std::vector<std::string> others = {
+      kJwtIssuer + "/",         kJwtIssuer + "/other",      "https://oidc.example.org:443",
+      "https://OIDC.example.org", "https://attacker.example", kApproval};
+  for (const std::string& iss : others) {
+    auto o = run(clientCredentials(assertion(kReport, {{"iss", iss}})));
+    EXPECT_EQ(code(o), "invalid_client") << iss;
+    EXPECT_EQ(last_.status, 401u) << iss;
+    limiter_.clear();
+  }
+  auto o = run(clientCredentials(assertion(kReport, {{"iss", "https://attacker.example"}})));
+  EXPECT_NE(o.error->description.find("not a trusted external issuer"), std::string::npos)
+      << o.error->description;
+  limiter_.clear();
+  const auto subject = svid_keys_->sign({}, {{"iss", kJwtIssuer + "/other"}, {"sub", kApproval},
+                                             {"aud", kIssuer}, {"exp", now_ + 300}}).value();
+  EXPECT_EQ(code(run(form({{"grant_type", kExchange}, {"subject_token", subject},
+                           {"subject_token_type", kJwtType}, {"resource", kBackend}}))),
+            "invalid_request");
+  limiter_.clear();
+
+  // A federated trust domain (other.org, its own JWT authority, in the bundles) whose
+  // JWT-SVID names our jwt_issuer.
+  auto federated = testing::memoryAuthority("other.org");
+  bundles_ = [&] {
+    auto b = testing::bundlesOf(*svid_keys_);
+    b.merge(testing::bundlesOf(*federated, "other.org"));
+    return b;
+  };
+  auto config = seed();
+  config.agents[0].spiffe_id = "spiffe://other.org/budget-report";
+  setPolicy(config);
+  const auto foreign = [&](const nlohmann::json& iss) {
+    return federated->sign({}, {{"iss", iss}, {"sub", "spiffe://other.org/budget-report"},
+                                {"aud", kIssuer}, {"iat", now_}, {"exp", now_ + 60},
+                                {"jti", "f-" + std::to_string(++counter_)}}).value();
+  };
+  EXPECT_EQ(code(run(clientCredentials(foreign("spiffe://other.org/budget-report")))), "ok")
+      << "the federated agent itself authenticates";
+  auto claimed = run(clientCredentials(foreign(kJwtIssuer)));
+  EXPECT_EQ(code(claimed), "invalid_client");
+  EXPECT_NE(claimed.error->description.find("JWT-SVID issuer of trust domain example.org"),
+            std::string::npos)
+      << claimed.error->description;
+}
+
+// Without jwt_issuer nothing changes: a JWT-SVID naming an issuer URL is an external token.
+TEST_F(TokenEndpointTest, WithoutJwtIssuerAnIssuerUrlIsAnExternalToken) {
+  auto o = run(clientCredentials(assertion(kReport, {{"iss", kJwtIssuer}})));
+  EXPECT_EQ(code(o), "invalid_client");
+  EXPECT_NE(o.error->description.find("not a trusted external issuer"), std::string::npos)
+      << o.error->description;
 }
 
 TEST(Guards, ReplayCacheForgetsOnlyAfterExpiryAndFailsClosedWhenFull) {

@@ -131,14 +131,65 @@ TEST_F(SvidAssertion, SubjectTokensNeedNoJtiAndMayLiveLonger) {
   EXPECT_TRUE(validateSvidToken(sign(c), testing::bundlesOf(*authority_), ck).ok());
 }
 
+// The embedded issuer with `jwt_issuer` mints JWT-SVIDs with iss = that URL (JWT-SVID
+// spec §3 allows iss); they verify with the trust domain's keys like those without iss.
+TEST_F(SvidAssertion, AcceptsTheEmbeddedIssuersJwtIssuerAsIss) {
+  const std::string own = "https://oidc.example.org";
+  auto ck = check();
+  ck.own_issuer = own;
+  ck.own_trust_domain = "example.org";
+  auto c = claims();
+  c["iss"] = own;
+  auto v = validateSvidToken(sign(c), testing::bundlesOf(*authority_), ck);
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  EXPECT_EQ(v->spiffe_id.str(), kClient);
+  // Compared exactly: no trailing slash, case or port normalisation.
+  for (const std::string& other : std::vector<std::string>{own + "/", "https://OIDC.example.org",
+                                                           "https://oidc.example.org:443",
+                                                           "https://other.example"}) {
+    c["iss"] = other;
+    auto r = validateSvidToken(sign(c), testing::bundlesOf(*authority_), ck);
+    ASSERT_FALSE(r.ok()) << other;
+    EXPECT_NE(r.error().message.find("iss must equal sub"), std::string::npos) << r.error().message;
+  }
+  // Not configured: the URL is no JWT-SVID issuer here.
+  c["iss"] = own;
+  EXPECT_NE(rejection(sign(c)).find("iss must equal sub"), std::string::npos);
+}
+
+// A federated trust domain's JWT-SVID verifies with its own bundle, but our jwt_issuer is
+// not its to claim.
+TEST_F(SvidAssertion, AFederatedTrustDomainCannotClaimTheEmbeddedIssuer) {
+  auto federated = testing::memoryAuthority("other.org");
+  auto bundles = testing::bundlesOf(*authority_);
+  bundles.merge(testing::bundlesOf(*federated, "other.org"));
+  auto ck = check();
+  ck.own_issuer = "https://oidc.example.org";
+  ck.own_trust_domain = "example.org";
+  auto c = claims();
+  c["sub"] = "spiffe://other.org/agent";
+  c["iss"] = "spiffe://other.org/agent";
+  EXPECT_TRUE(validateSvidToken(federated->sign({}, c).value(), bundles, ck).ok());
+  c["iss"] = "https://oidc.example.org";
+  auto r = validateSvidToken(federated->sign({}, c).value(), bundles, ck);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("JWT-SVID issuer of trust domain example.org, not of other.org"),
+            std::string::npos)
+      << r.error().message;
+}
+
 TEST(PeekToken, TellsJwtSvidsFromExternalTokens) {
   auto authority = testing::memoryAuthority();
   auto self = authority->sign({}, {{"iss", kClient}, {"sub", kClient}}).value();
   auto none = authority->sign({}, {{"sub", kClient}}).value();
   auto external = authority->sign({}, {{"iss", "https://idp"}, {"sub", "x"}}).value();
-  EXPECT_FALSE(peekToken(self)->external());
-  EXPECT_FALSE(peekToken(none)->external());
-  EXPECT_TRUE(peekToken(external)->external());
+  EXPECT_FALSE(peekToken(self)->external(""));
+  EXPECT_FALSE(peekToken(none)->external(""));
+  EXPECT_TRUE(peekToken(external)->external(""));
+  // The embedded issuer's jwt_issuer routes to the JWT-SVID validator; nothing else does.
+  EXPECT_FALSE(peekToken(external)->external("https://idp"));
+  EXPECT_TRUE(peekToken(external)->external("https://idp/"));
+  EXPECT_FALSE(peekToken(self)->external("https://idp"));
   EXPECT_FALSE(peekToken(authority->sign({}, {{"iss", 5}}).value()).ok());
   EXPECT_FALSE(peekToken("not.a.jwt").ok());
 }
