@@ -63,6 +63,11 @@ void intField(std::string& out, std::string_view name, Int value) {
 std::string toJsonLine(const AuditEvent& e) {
   std::string out;
   out.reserve(512);
+  appendJsonLine(out, e);
+  return out;
+}
+
+void appendJsonLine(std::string& out, const AuditEvent& e) {
   out.append("{\"time\":");
   appendTimestamp(out, e.time_unix_us);
   field(out, "event", e.kind == EventKind::kRequest ? "request" : "handshake");
@@ -108,7 +113,6 @@ std::string toJsonLine(const AuditEvent& e) {
   }
   if (!e.detail.empty()) field(out, "detail", e.detail);
   out.push_back('}');
-  return out;
 }
 
 }  // namespace warden::audit

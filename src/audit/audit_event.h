@@ -55,5 +55,7 @@ struct AuditEvent {
 
 // Renders one JSON object on a single line (no trailing newline).
 std::string toJsonLine(const AuditEvent& event);
+// The same, appended to `out`: the writer renders a whole batch into one reused buffer.
+void appendJsonLine(std::string& out, const AuditEvent& event);
 
 }  // namespace warden::audit

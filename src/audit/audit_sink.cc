@@ -91,10 +91,10 @@ void AuditSink::run() {
     buffer.clear();
     lines.clear();
     for (const auto& event : batch) {
-      std::string line = toJsonLine(event);
-      buffer.append(line);
+      const std::size_t start = buffer.size();
+      appendJsonLine(buffer, event);
+      if (spool_ != nullptr) lines.emplace_back(buffer, start);
       buffer.push_back('\n');
-      if (spool_ != nullptr) lines.push_back(std::move(line));
     }
     if (file_ != nullptr) {
       std::fwrite(buffer.data(), 1, buffer.size(), file_);
