@@ -70,6 +70,14 @@ HttpResponse explain(Context& c, Route& r) {
   if (auto* res = std::get_if<HttpResponse>(&body))
     return std::move(*res);
   const json& b = std::get<json>(body);
+  // Strict: a misspelt member ("role", "tokn") would otherwise be ignored and the verdict
+  // computed without it.
+  for (const auto& member : b.items()) {
+    const std::string& key = member.key();
+    if (key != "caller" && key != "target" && key != "method" && key != "path" && key != "roles") {
+      return badField(key + ": unknown member (known: caller, target, method, path, roles)");
+    }
+  }
   for (const char* key : {"caller", "target", "method", "path"}) {
     auto it = b.find(key);
     if (it == b.end() || !it->is_string())

@@ -1907,6 +1907,9 @@ TEST_F(ControlPlaneApiTest, ExplainRefusesEveryBadFieldWithAnErrorNamingIt) {
       {with("target", nullptr), 400, "invalid_request", "target: expected a string"},
       {with("method", json::array({"GET"})), 400, "invalid_request", "method: expected a string"},
       {with("path", absent), 400, "invalid_request", "path: expected a string"},
+      // Strict: a misspelt or unsupported member is named, not ignored.
+      {with("role", json::array({"Budget.Read"})), 400, "invalid_request", "role: unknown member"},
+      {with("token", "eyJ..."), 400, "invalid_request", "token: unknown member"},
       // The caller: a registered name, else a SPIFFE ID.
       {with("caller", "nobody"), 404, "unknown_caller", "caller: no agent named nobody"},
       {with("caller", ""), 400, "invalid_request", "caller: neither an agent name"},
