@@ -1,7 +1,5 @@
 #include "support/http_client_harness.h"
 
-#include <sys/socket.h>
-
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -23,13 +21,36 @@ struct TestConnection::Impl {
 
   asio::ip::tcp::socket& socket() { return tls ? tls->next_layer() : *plain; }
 
-  void setTimeout(std::chrono::milliseconds t) {
-    timeval tv{static_cast<time_t>(t.count() / 1000),
-               static_cast<suseconds_t>((t.count() % 1000) * 1000)};
-    ::setsockopt(socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    ::setsockopt(socket().native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  // Runs one asynchronous operation until it completes or `timeout` passes, then cancels
+  // it. Blocking Asio calls cannot be bounded: with SO_RCVTIMEO a timed-out recv returns
+  // EAGAIN, and Asio's blocking read then polls the socket with no timeout at all.
+  template <class Initiate>
+  boost::system::error_code run(Initiate&& initiate, std::chrono::milliseconds timeout,
+                                std::size_t* transferred = nullptr) {
+    boost::system::error_code result;
+    bool done = false;
+    std::forward<Initiate>(initiate)([&](boost::system::error_code ec, std::size_t n = 0) {
+      result = ec;
+      done = true;
+      if (transferred) *transferred = n;
+    });
+    ioc.restart();
+    ioc.run_for(timeout);
+    if (!done) {
+      boost::system::error_code ignored;
+      socket().cancel(ignored);
+      ioc.restart();
+      ioc.run();  // the cancelled operation completes with operation_aborted
+      result = asio::error::timed_out;
+    }
+    return result;
   }
 };
+
+namespace {
+constexpr std::chrono::seconds kHandshakeTimeout{5};
+constexpr std::chrono::seconds kSendTimeout{60};  // bodies of tens of MB, read by a peer
+}  // namespace
 
 TestConnection::TestConnection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TestConnection::~TestConnection() = default;
@@ -40,7 +61,6 @@ std::unique_ptr<TestConnection> TestConnection::plain(std::uint16_t port) {
   boost::system::error_code ec;
   impl->plain->connect({asio::ip::make_address("127.0.0.1"), port}, ec);
   if (ec) return nullptr;
-  impl->setTimeout(std::chrono::seconds(5));
   return std::unique_ptr<TestConnection>(new TestConnection(std::move(impl)));
 }
 
@@ -65,8 +85,12 @@ std::unique_ptr<TestConnection> TestConnection::tls(std::uint16_t port,
     if (error) *error = "connect: " + ec.message();
     return nullptr;
   }
-  impl->setTimeout(std::chrono::seconds(5));
-  impl->tls->handshake(ssl::stream_base::client, ec);
+  ec = impl->run(
+      [&](auto handler) {
+        impl->tls->async_handshake(ssl::stream_base::client,
+                                   [handler](boost::system::error_code e) mutable { handler(e); });
+      },
+      kHandshakeTimeout);
   if (ec) {
     if (error) *error = "handshake: " + ec.message();
     return nullptr;
@@ -75,28 +99,33 @@ std::unique_ptr<TestConnection> TestConnection::tls(std::uint16_t port,
 }
 
 bool TestConnection::send(const std::string& bytes) {
-  boost::system::error_code ec;
-  if (impl_->tls) {
-    asio::write(*impl_->tls, asio::buffer(bytes), ec);
-  } else {
-    asio::write(*impl_->plain, asio::buffer(bytes), ec);
-  }
+  const auto ec = impl_->run(
+      [&](auto handler) {
+        if (impl_->tls) {
+          asio::async_write(*impl_->tls, asio::buffer(bytes), handler);
+        } else {
+          asio::async_write(*impl_->plain, asio::buffer(bytes), handler);
+        }
+      },
+      kSendTimeout);
   if (ec) last_error_ = ec.message();
   return !ec;
 }
 
 std::optional<HttpResponse> TestConnection::read(bool head_request,
                                                  std::chrono::milliseconds timeout) {
-  impl_->setTimeout(timeout);
   http::response_parser<http::string_body> parser;
   parser.body_limit(boost::none);
   if (head_request) parser.skip(true);
-  boost::system::error_code ec;
-  if (impl_->tls) {
-    http::read(*impl_->tls, impl_->buffer, parser, ec);
-  } else {
-    http::read(*impl_->plain, impl_->buffer, parser, ec);
-  }
+  const auto ec = impl_->run(
+      [&](auto handler) {
+        if (impl_->tls) {
+          http::async_read(*impl_->tls, impl_->buffer, parser, handler);
+        } else {
+          http::async_read(*impl_->plain, impl_->buffer, parser, handler);
+        }
+      },
+      timeout);
   if (ec) {
     last_error_ = ec.message();
     return std::nullopt;
@@ -116,18 +145,19 @@ std::optional<HttpResponse> TestConnection::read(bool head_request,
 
 std::optional<HttpResponse> TestConnection::readStreaming(
     const std::function<bool(std::string_view)>& on_body, std::chrono::milliseconds timeout) {
-  impl_->setTimeout(timeout);
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(boost::none);
-  boost::system::error_code ec;
-  auto readHeader = [&] {
-    if (impl_->tls) {
-      http::read_header(*impl_->tls, impl_->buffer, parser, ec);
-    } else {
-      http::read_header(*impl_->plain, impl_->buffer, parser, ec);
-    }
-  };
-  readHeader();
+  // `timeout` bounds each wait: for the head, then for each piece of the body (a stream
+  // may rightly last longer than any one wait).
+  auto ec = impl_->run(
+      [&](auto handler) {
+        if (impl_->tls) {
+          http::async_read_header(*impl_->tls, impl_->buffer, parser, handler);
+        } else {
+          http::async_read_header(*impl_->plain, impl_->buffer, parser, handler);
+        }
+      },
+      timeout);
   if (ec) {
     last_error_ = ec.message();
     return std::nullopt;
@@ -145,11 +175,15 @@ std::optional<HttpResponse> TestConnection::readStreaming(
   while (!parser.is_done()) {
     parser.get().body().data = scratch.data();
     parser.get().body().size = scratch.size();
-    if (impl_->tls) {
-      http::read_some(*impl_->tls, impl_->buffer, parser, ec);
-    } else {
-      http::read_some(*impl_->plain, impl_->buffer, parser, ec);
-    }
+    ec = impl_->run(
+        [&](auto handler) {
+          if (impl_->tls) {
+            http::async_read_some(*impl_->tls, impl_->buffer, parser, handler);
+          } else {
+            http::async_read_some(*impl_->plain, impl_->buffer, parser, handler);
+          }
+        },
+        timeout);
     if (ec == http::error::need_buffer) ec = {};
     if (ec) {
       last_error_ = ec.message();
@@ -162,18 +196,22 @@ std::optional<HttpResponse> TestConnection::readStreaming(
 }
 
 bool TestConnection::waitClosed(std::chrono::milliseconds timeout) {
-  impl_->setTimeout(timeout);
   char byte;
-  boost::system::error_code ec;
   // Pipelined leftovers in the buffer are not "closed".
   if (impl_->buffer.size() > 0) return false;
-  std::size_t n = impl_->tls ? impl_->tls->read_some(asio::buffer(&byte, 1), ec)
-                             : impl_->plain->read_some(asio::buffer(&byte, 1), ec);
-  if (n > 0) return false;
-  return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
-         ec == asio::error::connection_reset ||
-         (ec && ec != asio::error::would_block && ec != asio::error::try_again &&
-          ec.value() != EAGAIN);
+  std::size_t n = 0;
+  const auto ec = impl_->run(
+      [&](auto handler) {
+        if (impl_->tls) {
+          impl_->tls->async_read_some(asio::buffer(&byte, 1), handler);
+        } else {
+          impl_->plain->async_read_some(asio::buffer(&byte, 1), handler);
+        }
+      },
+      timeout, &n);
+  if (n > 0 || ec == asio::error::timed_out) return false;
+  // EOF, a TLS stream cut short, a reset: all mean the peer closed the connection.
+  return static_cast<bool>(ec);
 }
 
 std::string makeRequest(const std::string& method, const std::string& target,
