@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <set>
 
-#include "issuer/oidc_discovery.h"
+#include "common/https_url.h"
 
 namespace warden::issuer {
 
@@ -13,7 +13,7 @@ Result<std::unique_ptr<Issuer>> Issuer::create(IssuerOptions options,
                                                std::vector<RegistrationEntry> entries) {
   if (auto st = validateEntries(entries, options.trust_domain); !st) return st.error();
   if (!options.jwt_issuer.empty()) {
-    if (auto st = validateJwtIssuer(options.jwt_issuer); !st) {
+    if (auto st = validateIssuerUrl(options.jwt_issuer); !st) {
       return Error{"jwt_issuer \"" + options.jwt_issuer + "\": " + st.message()};
     }
   }

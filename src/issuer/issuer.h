@@ -39,7 +39,7 @@ struct IssuerOptions {
   std::chrono::seconds ca_ttl{std::chrono::hours(24)};
   std::chrono::seconds jwt_key_ttl{std::chrono::hours(24)};
   JwtKeyType jwt_key_type = JwtKeyType::kEcP256;
-  std::string jwt_issuer;  // `iss` of every JWT-SVID (validateJwtIssuer); empty: none
+  std::string jwt_issuer;  // `iss` of every JWT-SVID (validateIssuerUrl, common/https_url.h); empty: none
   std::chrono::seconds bundle_refresh_hint{std::chrono::minutes(5)};
   std::chrono::milliseconds tick{std::chrono::seconds(1)};  // rotation schedule resolution
 };

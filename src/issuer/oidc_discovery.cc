@@ -2,11 +2,9 @@
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
-#include <charconv>
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "common/url_port.h"
 #include "issuer/jwt_authority.h"
 #include "jose/jwk.h"
 #include "jose/jws.h"
@@ -24,29 +22,6 @@ std::string pathOf(std::string_view issuer) {
 }
 
 }  // namespace
-
-Status validateJwtIssuer(std::string_view issuer) {
-  // Boost.URL gives a proper parse; a prefix check would accept "https://a@b" or
-  // "https://h:99999".
-  // parse_uri (not parse_absolute_uri) so that a fragment gets its own message below.
-  auto parsed = boost::urls::parse_uri(issuer);
-  if (!parsed) return Error{"must be an absolute https URL"};
-  if (parsed->scheme_id() != boost::urls::scheme::https) {
-    // Relying parties fetch the keys from <iss>/.well-known/...; over http anyone on the
-    // path could substitute them (OpenID Connect Discovery 1.0 §4: https).
-    return Error{"must use https"};
-  }
-  if (parsed->has_userinfo()) return Error{"must not contain userinfo"};
-  if (parsed->has_query() || parsed->has_fragment()) {
-    return Error{"must not contain a query or fragment"};
-  }
-  if (parsed->host_type() == boost::urls::host_type::none || parsed->encoded_host().empty()) {
-    return Error{"must name a host"};
-  }
-  if (parsed->has_port() && !parseUrlPort(parsed->port())) return Error{"has an invalid port"};
-  if (issuer.back() == '/') return Error{"must not end with '/'"};
-  return {};
-}
 
 std::string oidcDiscoveryPath(std::string_view issuer) {
   return pathOf(issuer) + std::string(kDiscoverySuffix);

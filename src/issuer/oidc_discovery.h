@@ -23,13 +23,8 @@
 
 namespace warden::issuer {
 
-// A jwt_issuer: an absolute https URL naming a host, with no userinfo, query or fragment
-// and no trailing '/' (so `<iss>/.well-known/openid-configuration` is unambiguous and a
-// relying party's exact comparison of `iss` with its configuration holds).
-Status validateJwtIssuer(std::string_view issuer);
-
 // The request paths, on the issuer's host, of the two documents (the issuer URL's path
-// followed by the suffix). `issuer` must be valid.
+// followed by the suffix). `issuer` must be valid (validateIssuerUrl, common/https_url.h).
 std::string oidcDiscoveryPath(std::string_view issuer);
 std::string oidcJwksPath(std::string_view issuer);
 std::string oidcJwksUri(std::string_view issuer);

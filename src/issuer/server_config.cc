@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/https_url.h"
 #include "common/yaml_reader.h"
 #include "identity/spiffe_id.h"
 #include "issuer/oidc_discovery.h"
@@ -146,7 +147,7 @@ IdentityServerConfig parse(const YAML::Node& root, const YamlReader& r, const st
   }
   if (root["jwt_issuer"]) {
     c.jwt_issuer = r.nonEmptyString(root["jwt_issuer"], "jwt_issuer");
-    if (auto st = validateJwtIssuer(c.jwt_issuer); !st) {
+    if (auto st = validateIssuerUrl(c.jwt_issuer); !st) {
       r.fail(root["jwt_issuer"], "jwt_issuer", "\"" + c.jwt_issuer + "\" " + st.message());
     }
   }

@@ -9,7 +9,7 @@
 #include <set>
 #include <sstream>
 
-#include "common/url_port.h"
+#include "common/https_url.h"
 #include "common/yaml_reader.h"
 #include "identity/spiffe_id.h"
 #include "tokenservice/agent_policy.h"
@@ -191,24 +191,6 @@ void parseListen(const YamlReader& r, const YAML::Node& node, const std::string&
   c.listen_port = r.integer<std::uint16_t>(port, path + " (port)", 0, 65535);
 }
 
-// The URL forms we accept for our own and external issuers (RFC 8414 §2: https, no query
-// or fragment). Boost.URL gives a proper parse; a hand-rolled prefix check would accept
-// "https://a@b" or "https://h:99999".
-Status validateHttpsUrl(std::string_view text) {
-  auto parsed = boost::urls::parse_absolute_uri(text);
-  if (!parsed) return Error{"not an absolute URI"};
-  if (parsed->scheme_id() != boost::urls::scheme::https) return Error{"must use https"};
-  if (parsed->has_userinfo()) return Error{"must not contain userinfo"};
-  if (parsed->has_query() || parsed->has_fragment()) {
-    return Error{"must not contain a query or fragment"};
-  }
-  if (parsed->host_type() == boost::urls::host_type::none || parsed->encoded_host().empty()) {
-    return Error{"must name a host"};
-  }
-  if (parsed->has_port() && !parseUrlPort(parsed->port())) return Error{"has an invalid port"};
-  return {};
-}
-
 // RFC 8707 §2: a resource is an absolute URI without a fragment. Scopes carry it as
 // `<id>/.default`, so it must also be a valid scope token prefix (no spaces or quotes).
 Status validateAudienceId(std::string_view id) {
@@ -223,17 +205,6 @@ Status validateAudienceId(std::string_view id) {
   return {};
 }
 
-}  // namespace
-
-Status validateIssuerIdentifier(std::string_view issuer) {
-  if (auto st = validateHttpsUrl(issuer); !st) return st;
-  // Without a trailing slash the OIDC (`<iss>/.well-known/...`) and RFC 8414
-  // (`/.well-known/...<path>`) locations are unambiguous, and aud comparisons exact.
-  if (issuer.back() == '/') return Error{"must not end with '/'"};
-  return {};
-}
-
-namespace {
 
 struct Problem {
   std::string path;  // relative to the section
@@ -363,7 +334,7 @@ TokenServiceConfig parseTokenServiceSection(const YamlReader& r, const YAML::Nod
   parseListen(r, node["listen"], p + ".listen", c);
   if (node["issuer"]) {
     c.issuer = r.nonEmptyString(node["issuer"], p + ".issuer");
-    if (auto st = validateIssuerIdentifier(c.issuer); !st) {
+    if (auto st = validateIssuerUrl(c.issuer); !st) {
       r.fail(node["issuer"], p + ".issuer", st.message());
     }
   }

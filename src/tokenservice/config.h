@@ -127,7 +127,5 @@ Status validateTokenPolicy(const TokenPolicyConfig& policy,
 // an external issuer of the same URL would never be consulted: it is refused as a mistake.
 Status validateAgainstJwtIssuer(const TokenPolicyConfig& policy, std::string_view jwt_issuer,
                                 const std::string& prefix = "token_service");
-// An issuer identifier: https, a host, no query, fragment, userinfo or trailing slash.
-Status validateIssuerIdentifier(std::string_view issuer);
 
 }  // namespace warden::tokenservice

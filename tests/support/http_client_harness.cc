@@ -20,6 +20,15 @@ struct TestConnection::Impl {
   beast::flat_buffer buffer;
 
   asio::ip::tcp::socket& socket() { return tls ? tls->next_layer() : *plain; }
+  // Calls f with the stream the connection speaks: the TLS stream or the plain socket.
+  template <class F>
+  void withStream(F&& f) {
+    if (tls) {
+      f(*tls);
+    } else {
+      f(*plain);
+    }
+  }
 
   // Runs one asynchronous operation until it completes or `timeout` passes, then cancels
   // it. Blocking Asio calls cannot be bounded: with SO_RCVTIMEO a timed-out recv returns
@@ -101,11 +110,9 @@ std::unique_ptr<TestConnection> TestConnection::tls(std::uint16_t port,
 bool TestConnection::send(const std::string& bytes) {
   const auto ec = impl_->run(
       [&](auto handler) {
-        if (impl_->tls) {
-          asio::async_write(*impl_->tls, asio::buffer(bytes), handler);
-        } else {
-          asio::async_write(*impl_->plain, asio::buffer(bytes), handler);
-        }
+        impl_->withStream([&](auto& stream) {
+          asio::async_write(stream, asio::buffer(bytes), handler);
+        });
       },
       kSendTimeout);
   if (ec) last_error_ = ec.message();
@@ -119,11 +126,9 @@ std::optional<HttpResponse> TestConnection::read(bool head_request,
   if (head_request) parser.skip(true);
   const auto ec = impl_->run(
       [&](auto handler) {
-        if (impl_->tls) {
-          http::async_read(*impl_->tls, impl_->buffer, parser, handler);
-        } else {
-          http::async_read(*impl_->plain, impl_->buffer, parser, handler);
-        }
+        impl_->withStream([&](auto& stream) {
+          http::async_read(stream, impl_->buffer, parser, handler);
+        });
       },
       timeout);
   if (ec) {
@@ -151,11 +156,9 @@ std::optional<HttpResponse> TestConnection::readStreaming(
   // may rightly last longer than any one wait).
   auto ec = impl_->run(
       [&](auto handler) {
-        if (impl_->tls) {
-          http::async_read_header(*impl_->tls, impl_->buffer, parser, handler);
-        } else {
-          http::async_read_header(*impl_->plain, impl_->buffer, parser, handler);
-        }
+        impl_->withStream([&](auto& stream) {
+          http::async_read_header(stream, impl_->buffer, parser, handler);
+        });
       },
       timeout);
   if (ec) {
@@ -177,11 +180,9 @@ std::optional<HttpResponse> TestConnection::readStreaming(
     parser.get().body().size = scratch.size();
     ec = impl_->run(
         [&](auto handler) {
-          if (impl_->tls) {
-            http::async_read_some(*impl_->tls, impl_->buffer, parser, handler);
-          } else {
-            http::async_read_some(*impl_->plain, impl_->buffer, parser, handler);
-          }
+          impl_->withStream([&](auto& stream) {
+            http::async_read_some(stream, impl_->buffer, parser, handler);
+          });
         },
         timeout);
     if (ec == http::error::need_buffer) ec = {};
@@ -202,11 +203,9 @@ bool TestConnection::waitClosed(std::chrono::milliseconds timeout) {
   std::size_t n = 0;
   const auto ec = impl_->run(
       [&](auto handler) {
-        if (impl_->tls) {
-          impl_->tls->async_read_some(asio::buffer(&byte, 1), handler);
-        } else {
-          impl_->plain->async_read_some(asio::buffer(&byte, 1), handler);
-        }
+        impl_->withStream([&](auto& stream) {
+          stream.async_read_some(asio::buffer(&byte, 1), handler);
+        });
       },
       timeout, &n);
   if (n > 0 || ec == asio::error::timed_out) return false;

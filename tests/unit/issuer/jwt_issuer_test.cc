@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/https_url.h"
 #include "identity/jwt_svid.h"
 #include "issuer/issuer.h"
 #include "issuer/oidc_discovery.h"
@@ -221,7 +222,7 @@ TEST(JwtIssuer, DiscoveryDocumentNamesTheIssuerAndItsJwksUri) {
 TEST(JwtIssuer, IssuerUrlsAreValidatedStrictly) {
   for (const char* good : {"https://oidc.example.org", "https://127.0.0.1:8443",
                            "https://h.example/tenant/1", "https://[::1]:9"}) {
-    EXPECT_TRUE(validateJwtIssuer(good).ok()) << good << ": " << validateJwtIssuer(good).message();
+    EXPECT_TRUE(validateIssuerUrl(good).ok()) << good << ": " << validateIssuerUrl(good).message();
   }
   const std::pair<const char*, const char*> bad[] = {
       {"http://oidc.example.org", "must use https"},
@@ -236,7 +237,7 @@ TEST(JwtIssuer, IssuerUrlsAreValidatedStrictly) {
       {"https://oidc example.org", "absolute https URL"},
   };
   for (const auto& [url, expected] : bad) {
-    const auto st = validateJwtIssuer(url);
+    const auto st = validateIssuerUrl(url);
     ASSERT_FALSE(st.ok()) << url;
     EXPECT_NE(st.message().find(expected), std::string::npos) << url << ": " << st.message();
   }

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/https_url.h"
+
 namespace warden::tokenservice {
 namespace {
 
@@ -199,12 +201,12 @@ TEST(TokenServiceConfig, TheEmbeddedIssuersJwtIssuerIsNoExternalIssuer) {
 }
 
 TEST(TokenServiceConfig, IssuerIdentifiers) {
-  EXPECT_TRUE(validateIssuerIdentifier("https://auth.example.com").ok());
-  EXPECT_TRUE(validateIssuerIdentifier("https://auth.example.com/tenant/1").ok());
-  EXPECT_FALSE(validateIssuerIdentifier("https://auth.example.com/").ok());
-  EXPECT_FALSE(validateIssuerIdentifier("https://u@auth.example.com").ok());
-  EXPECT_FALSE(validateIssuerIdentifier("https://auth.example.com#x").ok());
-  EXPECT_FALSE(validateIssuerIdentifier("auth.example.com").ok());
+  EXPECT_TRUE(validateIssuerUrl("https://auth.example.com").ok());
+  EXPECT_TRUE(validateIssuerUrl("https://auth.example.com/tenant/1").ok());
+  EXPECT_FALSE(validateIssuerUrl("https://auth.example.com/").ok());
+  EXPECT_FALSE(validateIssuerUrl("https://u@auth.example.com").ok());
+  EXPECT_FALSE(validateIssuerUrl("https://auth.example.com#x").ok());
+  EXPECT_FALSE(validateIssuerUrl("auth.example.com").ok());
 }
 
 }  // namespace
