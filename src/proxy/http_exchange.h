@@ -20,10 +20,12 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 
 #include "proxy/error_response.h"
 #include "proxy/http_framing.h"
 #include "proxy/message_head.h"
+#include "proxy/write_now.h"
 
 namespace warden::proxy {
 
@@ -154,7 +156,6 @@ asio::awaitable<RelayResult> relayMessage(InStream& in, beast::flat_buffer& in_b
   serializeHead(parser.get().base(), head, extra_fields);
   const bool framed_chunks = parser.get().chunked() && !parser.is_done();
   auto& body = parser.get().body();
-  auto& output = beast::get_lowest_layer(out);
   bool head_pending = true;
   std::array<char, sizeof(std::size_t) * 2 + 2> chunk_size;  // hex digits, CRLF
 
@@ -176,8 +177,11 @@ asio::awaitable<RelayResult> relayMessage(InStream& in, beast::flat_buffer& in_b
         // About to wait for input: the head must not wait with it (an SSE stream or a
         // long poll may send its first byte much later).
         if (head_pending) {
-          output.expires_after(idle);
-          auto [hec, hn] = co_await asio::async_write(out, asio::buffer(head), kTuple);
+          beast::error_code hec;
+          std::size_t hn = writeNow(out, asio::buffer(head), hec);
+          if (!hec && hn < head.size()) {
+            std::tie(hec, hn) = co_await writeRest(out, asio::buffer(head), hn, idle);
+          }
           if (hec) {
             result.status = RelayStatus::kWriteFailed;
             result.ec = hec;
@@ -221,8 +225,11 @@ asio::awaitable<RelayResult> relayMessage(InStream& in, beast::flat_buffer& in_b
     const bool done = parser.is_done();
     if (done && framed_chunks) parts[k++] = asio::buffer(kLastChunk);
     if (k > 0) {
-      output.expires_after(idle);
-      auto [wec, wn] = co_await asio::async_write(out, parts, kTuple);
+      beast::error_code wec;
+      std::size_t wn = writeNow(out, parts, wec);
+      if (!wec && wn < asio::buffer_size(parts)) {
+        std::tie(wec, wn) = co_await writeRest(out, parts, wn, idle);
+      }
       if (wec) {
         result.status = RelayStatus::kWriteFailed;
         result.ec = wec;

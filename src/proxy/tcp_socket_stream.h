@@ -8,8 +8,11 @@
 // Thread-safety: like any Asio I/O object: one read and one write outstanding at a time.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <boost/asio/compose.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <array>
 #include <memory>
 
 #include "proxy/socket_deadline.h"
@@ -48,8 +51,30 @@ class TcpSocketStream : public DeadlineStreamBase<TcpSocketStream> {
         IoOp<ConstBufferSequence, false>{core_, buffers}, token, core_->socket);
   }
 
+  // A write that does not wait (write_now.h): one non-blocking sendmsg of up to eight of
+  // the buffers. Returns the bytes written, 0 when the socket cannot take any now; `ec`
+  // only for a real failure.
+  template <class ConstBufferSequence>
+  std::size_t try_write_some(const ConstBufferSequence& buffers, error_code& ec) {
+    if (core_->timed_out) {
+      ec = boost::beast::error::timeout;
+      return 0;
+    }
+    std::array<iovec, 8> iov;
+    std::size_t count = 0;
+    for (auto it = boost::asio::buffer_sequence_begin(buffers);
+         it != boost::asio::buffer_sequence_end(buffers) && count < iov.size(); ++it) {
+      const boost::asio::const_buffer b(*it);
+      if (b.size() > 0) iov[count++] = iovec{const_cast<void*>(b.data()), b.size()};
+    }
+    if (count == 0 || !core_->socket.is_open()) return 0;
+    return sendNow(core_->socket.native_handle(), iov.data(), count, ec);
+  }
+
  private:
   friend class DeadlineStreamBase<TcpSocketStream>;
+
+  static std::size_t sendNow(int fd, const iovec* iov, std::size_t count, error_code& ec);
 
   template <class Buffers, bool kRead>
   struct IoOp {

@@ -77,6 +77,25 @@ class TlsSocketStream : public DeadlineStreamBase<TlsSocketStream> {
                                                    std::forward<Token>(token));
   }
 
+  // A write that does not wait (write_now.h): SSL_write of what fits in one gather, at
+  // once. Returns the bytes written, or 0 when the socket cannot take any now (then the
+  // same bytes must go through async_write_some: OpenSSL may hold a record half sent);
+  // `ec` only for a real failure.
+  template <class ConstBufferSequence>
+  std::size_t try_write_some(const ConstBufferSequence& buffers, error_code& ec) {
+    if (core_->timed_out) {
+      ec = boost::beast::error::timeout;
+      return 0;
+    }
+    if (!core_->bio_attached) return 0;  // no handshake yet: the asynchronous path does it
+    WriteStep step = core_->writeStep(buffers);
+    std::size_t n = 0;
+    const int ret = step(*core_, n, ec);
+    if (ec || ret > 0) return n;
+    core_->classify(ret, ec);  // WANT_READ / WANT_WRITE leave `ec` clear: wait and retry
+    return 0;
+  }
+
   // Sends close_notify, then reads (and drops) until the peer's close_notify, its EOF or
   // the deadline (a lingering close: the peer's unread bytes must not turn our FIN into
   // an RST that destroys the response it has not read yet).
