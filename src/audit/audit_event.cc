@@ -43,10 +43,9 @@ void appendTimestamp(std::string& out, std::int64_t unix_us) {
   out.append("Z\"");
 }
 
+// `name` is a literal that needs no escaping (and gets none: this runs ~20 times a line).
 void field(std::string& out, std::string_view name, std::string_view value) {
-  out.push_back(',');
-  appendJsonString(out, name);
-  out.push_back(':');
+  out.append(",\"").append(name).append("\":");
   appendJsonString(out, value);
 }
 
