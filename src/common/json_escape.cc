@@ -47,70 +47,69 @@ constexpr bool anyNotPlain(std::uint64_t w) {
           kHighs) != 0;
 }
 
-// The length of the plain prefix of `value`: eight bytes per step while all are plain.
-std::size_t plainPrefix(std::string_view value) {
-  std::size_t i = 0;
-  for (; i + 8 <= value.size(); i += 8) {
-    std::uint64_t w;
-    std::memcpy(&w, value.data() + i, 8);
-    if (anyNotPlain(w)) break;
-  }
-  while (i < value.size() && isPlain(static_cast<unsigned char>(value[i]))) ++i;
-  return i;
-}
-
 }  // namespace
 
-void appendJsonString(std::string& out, std::string_view value) {
+char* writeJsonString(char* out, std::string_view value) {
   static constexpr char kHex[] = "0123456789abcdef";
-  // Audit lines are almost all plain ASCII (IDs, paths, claims): a value that needs no
-  // escaping is found eight bytes a step and copied with its quotes in one append.
-  std::size_t i = plainPrefix(value);
-  if (i == value.size()) {
-    const std::size_t at = out.size();
-    out.resize(at + value.size() + 2);
-    char* p = out.data() + at;
-    p[0] = '"';
-    std::memcpy(p + 1, value.data(), value.size());
-    p[value.size() + 1] = '"';
-    return;
-  }
-  out.push_back('"');
-  out.append(value.data(), i);
-  while (i < value.size()) {
-    const std::size_t run = i + plainPrefix(value.substr(i));
-    if (run > i) {
-      out.append(value.data() + i, run - i);
-      i = run;
+  auto put = [&out](std::string_view bytes) {
+    std::memcpy(out, bytes.data(), bytes.size());
+    out += bytes.size();
+  };
+  *out++ = '"';
+  const char* const begin = value.data();
+  const char* const end = begin + value.size();
+  for (const char* p = begin; p != end;) {
+    // Audit values are almost all plain ASCII (IDs, paths, claims): eight plain bytes are
+    // checked and stored as one word.
+    if (end - p >= 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p, 8);
+      if (!anyNotPlain(w)) {
+        std::memcpy(out, &w, 8);
+        out += 8;
+        p += 8;
+        continue;
+      }
+    }
+    const auto c = static_cast<unsigned char>(*p);
+    if (isPlain(c)) {
+      *out++ = *p++;
       continue;
     }
-    const auto c = static_cast<unsigned char>(value[i]);
     if (c >= 0x80) {
-      const std::size_t len = utf8SequenceLength(value, i);
+      const std::size_t len = utf8SequenceLength(value, static_cast<std::size_t>(p - begin));
       if (len == 0) {
-        out.append("\\ufffd");
-        ++i;
+        put("\\ufffd");
+        ++p;
       } else {
-        out.append(value.substr(i, len));
-        i += len;
+        put(std::string_view(p, len));
+        p += len;
       }
       continue;
     }
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
+      case '"': put("\\\""); break;
+      case '\\': put("\\\\"); break;
+      case '\n': put("\\n"); break;
+      case '\r': put("\\r"); break;
+      case '\t': put("\\t"); break;
       default:
-        // Only control characters get here (plain bytes were copied above).
-        out.append("\\u00");
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 0xF]);
+        // Only control characters get here.
+        put("\\u00");
+        *out++ = kHex[c >> 4];
+        *out++ = kHex[c & 0xF];
     }
-    ++i;
+    ++p;
   }
-  out.push_back('"');
+  *out++ = '"';
+  return out;
+}
+
+void appendJsonString(std::string& out, std::string_view value) {
+  const std::size_t at = out.size();
+  out.resize(at + maxJsonStringSize(value));
+  char* const end = writeJsonString(out.data() + at, value);
+  out.resize(static_cast<std::size_t>(end - out.data()));
 }
 
 }  // namespace warden
