@@ -2,6 +2,7 @@
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/rfc7230.hpp>
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -143,24 +144,55 @@ std::string_view checkResponseFraming(const http::response_header<>& header) {
 }
 
 void removeHopByHopFields(http::fields& fields) {
-  std::vector<std::string> named;
-  for (const auto& f : each(fields.equal_range(http::field::connection))) {
-    for (auto token : http::token_list(f.value())) named.emplace_back(token);
-  }
-  for (const auto& name : named) {
-    // Never let a client use Connection to strip framing fields or Host (an HTTP/1.1
-    // request without Host is invalid, RFC 9112 §3.2).
-    if (boost::beast::iequals(name, "content-length") ||
-        boost::beast::iequals(name, "transfer-encoding") || boost::beast::iequals(name, "host")) {
-      continue;
+  // Two passes over the fields, comparing the field enum Beast parsed: no by-name
+  // lookups and no allocation, as this runs twice per proxied request. Connection's own
+  // tokens name further hop-by-hop fields (RFC 9110 §7.6.1); they are views into the
+  // Connection fields' values, so those are erased last.
+  boost::container::small_vector<http::fields::const_iterator, 2> connections;
+  boost::container::small_vector<std::string_view, 4> named;
+  for (auto it = fields.cbegin(); it != fields.cend(); ++it) {
+    if (it->name() != http::field::connection) continue;
+    connections.push_back(it);
+    for (auto token : http::token_list(it->value())) {
+      // Never let a client use Connection to strip framing fields or Host (an HTTP/1.1
+      // request without Host is invalid, RFC 9112 §3.2).
+      if (boost::beast::iequals(token, "content-length") ||
+          boost::beast::iequals(token, "transfer-encoding") ||
+          boost::beast::iequals(token, "host")) {
+        continue;
+      }
+      named.emplace_back(token.data(), token.size());
     }
-    fields.erase(name);
   }
-  for (auto f : {http::field::connection, http::field::keep_alive, http::field::proxy_connection,
-                 http::field::te, http::field::trailer, http::field::upgrade,
-                 http::field::proxy_authorization, http::field::proxy_authenticate}) {
-    fields.erase(f);
+  auto isNamed = [&named](std::string_view name) {
+    for (const auto n : named) {
+      if (boost::beast::iequals(n, name)) return true;
+    }
+    return false;
+  };
+  for (auto it = fields.cbegin(); it != fields.cend();) {
+    switch (it->name()) {
+      case http::field::connection:
+        ++it;
+        continue;
+      case http::field::keep_alive:
+      case http::field::proxy_connection:
+      case http::field::te:
+      case http::field::trailer:
+      case http::field::upgrade:
+      case http::field::proxy_authorization:
+      case http::field::proxy_authenticate:
+        it = fields.erase(it);
+        continue;
+      default:
+        if (!named.empty() && isNamed(it->name_string())) {
+          it = fields.erase(it);
+        } else {
+          ++it;
+        }
+    }
   }
+  for (const auto& c : connections) fields.erase(c);
 }
 
 }  // namespace warden::proxy
