@@ -161,7 +161,7 @@ asio::awaitable<void> runEgressSession(Worker& worker, asio::ip::tcp::socket soc
                                     " (" + e.detail + "; see /readyz)";
         if (!co_await reject(policy::Layer::kToken, policy::reason::kTokenUnavailable,
                              http::status::service_unavailable, message,
-                             req.keep_alive() && parser.is_done())) {
+                             parser.keep_alive() && parser.is_done())) {
           break;
         }
         continue;

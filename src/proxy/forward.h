@@ -74,14 +74,21 @@ asio::awaitable<ForwardOutcome> forwardExchange(Down& down, beast::flat_buffer& 
     }
   } clear_live{live_upstream};
   auto& req = parser.get();
-  const bool client_keep_alive = req.keep_alive();
+  // The parser's view, as the request arrived: its Connection field is already gone with
+  // the other hop-by-hop fields, and without it the head alone would say "keep-alive" to
+  // a client that sent "Connection: close" (RFC 9112 §9.6: that one is closed after the
+  // response).
+  const bool client_keep_alive = parser.keep_alive();
   const unsigned client_version = req.version();
   const bool is_head = req.method() == http::verb::head;
-  const bool expect_continue = beast::iequals(req[http::field::expect], "100-continue");
+  bool expect_continue = false;
+  if (const auto expect = req.find(http::field::expect); expect != req.end()) {
+    expect_continue = beast::iequals(expect->value(), "100-continue");
+    req.erase(http::field::expect);
+  }
   const bool bodyless = parser.is_done();
-  req.erase(http::field::expect);
+  // HTTP/1.1 with no Connection field (hop-by-hop, removed by the caller) is keep-alive.
   req.version(11);
-  req.keep_alive(true);
 
   auto fail = [&](policy::Layer layer, std::string_view reason, http::status status,
                   std::string detail) {
@@ -189,11 +196,12 @@ asio::awaitable<ForwardOutcome> forwardExchange(Down& down, beast::flat_buffer& 
       co_return fail(policy::Layer::kProxy, policy::reason::kUpstreamUnavailable,
                      http::status::bad_gateway, "upstream response framing: " + std::string(why));
     }
-    const bool upstream_keep_alive = res.keep_alive();
+    // Framing facts from the parser (flags set as it read the head; no field lookups).
+    const bool upstream_keep_alive = rp->keep_alive();
     removeHopByHopFields(res);
-    bool keep_client = client_keep_alive && !res.need_eof();
+    bool keep_client = client_keep_alive && !rp->need_eof();
     const bool has_body = !rp->is_done();
-    if (has_body && !res.has_content_length() && !res.chunked()) {
+    if (has_body && !rp->content_length() && !rp->chunked()) {
       // A close-delimited body (e.g. an SSE stream from an HTTP/1.0-style app): chunk it
       // for HTTP/1.1 clients so their connection survives; 1.0 clients read to close.
       if (client_version >= 11) {

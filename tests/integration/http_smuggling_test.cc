@@ -348,6 +348,31 @@ TEST_F(HttpSmugglingTest, PipelinedAllowedRequestsAreBothServedInOrder) {
   EXPECT_NE(first["request_id"], second["request_id"]);
 }
 
+// RFC 9112 §9.6: a server that receives "close" closes the connection after its
+// response, and says so. The sidecar removes Connection with the other hop-by-hop fields
+// before forwarding; the client's wish must survive that.
+TEST_F(HttpSmugglingTest, ConnectionCloseFromTheClientClosesAfterTheResponse) {
+  auto c = connect();
+  ASSERT_TRUE(c->send(makeRequest("GET", "/budget/read", "Connection: close\r\n")));
+  auto res = c->read();
+  ASSERT_TRUE(res) << c->lastError();
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->header("connection"), "close");
+  EXPECT_FALSE(res->keep_alive);
+  EXPECT_TRUE(c->waitClosed());
+  ASSERT_EQ(mesh.app.requestCount(), 1u);
+}
+
+TEST_F(HttpSmugglingTest, Http10WithoutKeepAliveClosesAfterTheResponse) {
+  auto c = connect();
+  ASSERT_TRUE(c->send("GET /budget/read HTTP/1.0\r\n"s + kHost + "\r\n"));
+  auto res = c->read();
+  ASSERT_TRUE(res) << c->lastError();
+  EXPECT_EQ(res->status, 200);
+  EXPECT_FALSE(res->keep_alive);
+  EXPECT_TRUE(c->waitClosed());
+}
+
 // --- Denials and the rest of the stream -------------------------------------------------
 
 TEST_F(HttpSmugglingTest, DeniedRequestWithABodyClosesTheConnection) {
