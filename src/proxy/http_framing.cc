@@ -96,51 +96,64 @@ HeaderScan scanHeaderBlock(std::string_view bytes, std::size_t& end, std::string
 
 namespace {
 
-// Lets a range-for walk the iterator pair that fields::equal_range returns.
-template <class It>
-struct FieldRange {
-  std::pair<It, It> range;
-  It begin() const { return range.first; }
-  It end() const { return range.second; }
+// The framing-relevant fields of a head, found in one walk over its field list by the
+// enum Beast parsed (each by-name lookup instead costs a tree search of case-insensitive
+// string compares, and this runs for every request and every response).
+struct FramingFields {
+  std::size_t content_length = 0;
+  bool content_length_list = false;  // some Content-Length holds a comma
+  std::size_t transfer_encoding = 0;
+  bool transfer_encoding_not_chunked = false;
+  std::size_t host = 0;
 };
-template <class It>
-FieldRange<It> each(std::pair<It, It> range) {
-  return {range};
-}
 
-std::string_view checkLengthFields(const http::fields& fields, unsigned version) {
-  std::size_t cl_count = 0;
-  for (const auto& f : each(fields.equal_range(http::field::content_length))) {
-    ++cl_count;
-    if (f.value().find(',') != std::string_view::npos) return "Content-Length must be one number";
-  }
-  if (cl_count > 1) return "repeated Content-Length";
-  std::size_t te_count = 0;
-  for (const auto& f : each(fields.equal_range(http::field::transfer_encoding))) {
-    ++te_count;
-    if (!boost::beast::iequals(f.value(), "chunked")) {
-      return "unsupported Transfer-Encoding (only \"chunked\" is accepted)";
+FramingFields scanFramingFields(const http::fields& fields) {
+  FramingFields s;
+  for (const auto& f : fields) {
+    switch (f.name()) {
+      case http::field::content_length:
+        ++s.content_length;
+        if (f.value().find(',') != std::string_view::npos) s.content_length_list = true;
+        break;
+      case http::field::transfer_encoding:
+        ++s.transfer_encoding;
+        if (!boost::beast::iequals(f.value(), "chunked")) s.transfer_encoding_not_chunked = true;
+        break;
+      case http::field::host:
+        ++s.host;
+        break;
+      default:
+        break;
     }
   }
-  if (te_count > 1) return "repeated Transfer-Encoding";
-  if (te_count > 0 && version < 11) return "Transfer-Encoding on HTTP/1.0";
+  return s;
+}
+
+std::string_view checkLengthFields(const FramingFields& s, unsigned version) {
+  if (s.content_length_list) return "Content-Length must be one number";
+  if (s.content_length > 1) return "repeated Content-Length";
+  if (s.transfer_encoding_not_chunked) {
+    return "unsupported Transfer-Encoding (only \"chunked\" is accepted)";
+  }
+  if (s.transfer_encoding > 1) return "repeated Transfer-Encoding";
+  if (s.transfer_encoding > 0 && version < 11) return "Transfer-Encoding on HTTP/1.0";
   return {};
 }
 
 }  // namespace
 
 std::string_view checkRequestFraming(const http::request_header<>& header) {
-  if (auto why = checkLengthFields(header, header.version()); !why.empty()) return why;
+  const FramingFields s = scanFramingFields(header);
+  if (auto why = checkLengthFields(s, header.version()); !why.empty()) return why;
   if (header.version() == 11) {
-    const auto hosts = header.count(http::field::host);
-    if (hosts == 0) return "missing Host header";
-    if (hosts > 1) return "repeated Host header";
+    if (s.host == 0) return "missing Host header";
+    if (s.host > 1) return "repeated Host header";
   }
   return {};
 }
 
 std::string_view checkResponseFraming(const http::response_header<>& header) {
-  return checkLengthFields(header, header.version());
+  return checkLengthFields(scanFramingFields(header), header.version());
 }
 
 void removeHopByHopFields(http::fields& fields) {
