@@ -9,6 +9,7 @@
 // so denied uploads are never sent.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -52,7 +53,144 @@ struct ExchangeBuffers {
   // Header lines the session adds to the request it forwards (request_identity.h), set
   // per request; empty for none.
   std::string request_fields;
+  // The upstream's response, parsed afresh for each one. Kept here rather than in
+  // forwardExchange's coroutine frame: the frame then stays within what Asio recycles per
+  // thread (<= 1020 bytes) instead of costing a malloc and a free per request.
+  std::optional<http::response_parser<http::buffer_body>> response;
 };
+
+namespace detail {
+
+inline ForwardOutcome& setFailure(ForwardOutcome& out, policy::Layer layer,
+                                  std::string_view reason, http::status status,
+                                  std::string detail) {
+  out.failed = true;
+  out.layer = layer;
+  out.reason = reason;
+  out.status = static_cast<int>(status);
+  out.detail = std::move(detail);
+  return out;
+}
+
+// What the response half of an exchange needs to know about the request half.
+struct ExchangeFacts {
+  bool is_head = false;            // a response to HEAD has no body, whatever it says
+  unsigned client_version = 11;
+  bool client_keep_alive = false;  // as the client asked, on the wire
+  bool replayable = false;         // a reused connection that failed before any response
+  bool fresh = false;              // the connection was opened for this request
+};
+
+enum class ResponseStep { kDone, kRetry };
+
+// The response half of forwardExchange: reads the upstream's response head (dropping 1xx
+// other than 101), checks its framing and relays it to `down`; the connection goes back
+// to the pool when it can carry another request. kRetry: a reused connection that had been
+// closed while idle; `out` is then untouched. A coroutine of its own so that neither
+// half's frame outgrows what Asio recycles (<= 1020 bytes).
+template <class Down, class Up>
+asio::awaitable<ResponseStep> relayResponse(Down& down, std::unique_ptr<Up>& up,
+                                            ConnectionPool<Up>& pool, std::uint64_t generation,
+                                            std::span<char> scratch, ExchangeBuffers& buffers,
+                                            const Timeouts& timeouts, ExchangeFacts facts,
+                                            ForwardOutcome& out) {
+  using std::chrono::milliseconds;
+  beast::flat_buffer& up_buffer = buffers.upstream;
+  up_buffer.consume(up_buffer.size());
+  auto& rp = buffers.response;
+  const milliseconds response_ms(timeouts.upstream_response_ms);
+  const HeadLimits response_limits{64 * 1024, response_ms, response_ms};
+  HeadStatus head = HeadStatus::kOk;
+  std::string head_error;
+  beast::error_code ec;
+  for (;;) {
+    rp.emplace();
+    rp->body_limit(boost::none);
+    rp->header_limit(response_limits.max_header_bytes);
+    if (facts.is_head) rp->skip(true);
+    head = co_await readHead(*up, up_buffer, *rp, response_limits, head_error, &ec);
+    if (head != HeadStatus::kOk || rp->get().result_int() / 100 != 1 ||
+        rp->get().result_int() == 101) {
+      break;
+    }
+  }
+  if (head != HeadStatus::kOk) {
+    // Nothing at all came back from a reused connection: the app closed it while idle.
+    if (facts.replayable && head == HeadStatus::kClosed) co_return ResponseStep::kRetry;
+    if (head == HeadStatus::kTimeout || head == HeadStatus::kIdleTimeout) {
+      setFailure(out, policy::Layer::kProxy, policy::reason::kUpstreamTimeout,
+                 http::status::gateway_timeout, "no response head within the timeout");
+      co_return ResponseStep::kDone;
+    }
+    if (auto alert = describeTlsAlert(ec); !alert.empty() && facts.fresh) {
+      setFailure(out, policy::Layer::kTransport, policy::reason::kHandshakeRefused,
+                 http::status::bad_gateway, "TLS alert from target: " + alert);
+      co_return ResponseStep::kDone;
+    }
+    const std::string what = ec ? ec.message()
+                             : head == HeadStatus::kTooLarge ? "response head too large"
+                             : head_error;
+    setFailure(out, policy::Layer::kProxy, policy::reason::kUpstreamUnavailable,
+               http::status::bad_gateway, "reading upstream response: " + what);
+    co_return ResponseStep::kDone;
+  }
+  auto& res = rp->get();
+  if (res.result_int() == 101) {
+    setFailure(out, policy::Layer::kProxy, policy::reason::kUpstreamUnavailable,
+               http::status::bad_gateway, "upstream switched protocols unasked");
+    co_return ResponseStep::kDone;
+  }
+  if (auto why = checkResponseFraming(res); !why.empty()) {
+    setFailure(out, policy::Layer::kProxy, policy::reason::kUpstreamUnavailable,
+               http::status::bad_gateway, "upstream response framing: " + std::string(why));
+    co_return ResponseStep::kDone;
+  }
+  // Framing facts from the parser (flags set as it read the head; no field lookups).
+  const bool upstream_keep_alive = rp->keep_alive();
+  removeHopByHopFields(res);
+  bool keep_client = facts.client_keep_alive && !rp->need_eof();
+  const bool has_body = !rp->is_done();
+  if (has_body && !rp->content_length() && !rp->chunked()) {
+    // A close-delimited body (e.g. an SSE stream from an HTTP/1.0-style app): chunk it
+    // for HTTP/1.1 clients so their connection survives; 1.0 clients read to close.
+    if (facts.client_version >= 11) {
+      res.chunked(true);
+    } else {
+      keep_client = false;
+    }
+  } else if (facts.client_version < 11 && res.chunked()) {
+    res.chunked(false);  // HTTP/1.0 has no chunked coding: stream raw and close
+    keep_client = false;
+  }
+  res.version(11);
+  res.keep_alive(keep_client);
+  out.status = res.result_int();
+
+  const RelayResult back = co_await relayMessage(*up, up_buffer, *rp, down, scratch,
+                                                 milliseconds(timeouts.body_idle_ms),
+                                                 buffers.head);
+  out.bytes_out = back.body_bytes;
+  out.responded = back.wrote_anything;
+  if (back.status != RelayStatus::kDone) {
+    // Mid-stream failure: the status line is already out, so the only honest signal
+    // left is closing the client connection.
+    out.keep_client = false;
+    if (!out.responded) {
+      setFailure(out, policy::Layer::kProxy, policy::reason::kUpstreamUnavailable,
+                 http::status::bad_gateway, "relaying response: " + back.ec.message());
+      co_return ResponseStep::kDone;
+    }
+    if (back.status == RelayStatus::kWriteFailed) out.client_gone = true;
+    co_return ResponseStep::kDone;
+  }
+  if (upstream_keep_alive && rp->is_done() && up_buffer.size() == 0) {
+    pool.give(std::move(up), generation);
+  }
+  out.keep_client = keep_client;
+  co_return ResponseStep::kDone;
+}
+
+}  // namespace detail
 
 // `generation` names the client credentials `connect` uses (ConnectionPool).
 // `live_upstream`, when given, points at the upstream stream while it is in use, so the
@@ -66,6 +204,7 @@ asio::awaitable<ForwardOutcome> forwardExchange(Down& down, beast::flat_buffer& 
                                                 const Timeouts& timeouts,
                                                 Up** live_upstream = nullptr) {
   using std::chrono::milliseconds;
+  using detail::setFailure;
   ForwardOutcome out;
   struct ClearLive {
     Up** slot;
@@ -74,13 +213,14 @@ asio::awaitable<ForwardOutcome> forwardExchange(Down& down, beast::flat_buffer& 
     }
   } clear_live{live_upstream};
   auto& req = parser.get();
+  detail::ExchangeFacts facts;
   // The parser's view, as the request arrived: its Connection field is already gone with
   // the other hop-by-hop fields, and without it the head alone would say "keep-alive" to
   // a client that sent "Connection: close" (RFC 9112 §9.6: that one is closed after the
   // response).
-  const bool client_keep_alive = parser.keep_alive();
-  const unsigned client_version = req.version();
-  const bool is_head = req.method() == http::verb::head;
+  facts.client_keep_alive = parser.keep_alive();
+  facts.client_version = req.version();
+  facts.is_head = req.method() == http::verb::head;
   bool expect_continue = false;
   if (const auto expect = req.find(http::field::expect); expect != req.end()) {
     expect_continue = beast::iequals(expect->value(), "100-continue");
@@ -90,23 +230,13 @@ asio::awaitable<ForwardOutcome> forwardExchange(Down& down, beast::flat_buffer& 
   // HTTP/1.1 with no Connection field (hop-by-hop, removed by the caller) is keep-alive.
   req.version(11);
 
-  auto fail = [&](policy::Layer layer, std::string_view reason, http::status status,
-                  std::string detail) {
-    out.failed = true;
-    out.layer = layer;
-    out.reason = reason;
-    out.status = static_cast<int>(status);
-    out.detail = std::move(detail);
-    return out;
-  };
-
   bool sent_continue = false;
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::unique_ptr<Up> up = pool.take(generation);
-    const bool fresh = !up;
-    if (fresh) {
+    facts.fresh = !up;
+    if (facts.fresh) {
       Connected<Up> c = co_await connect();
-      if (!c.stream) co_return fail(c.layer, c.reason, c.status, std::move(c.detail));
+      if (!c.stream) co_return setFailure(out, c.layer, c.reason, c.status, std::move(c.detail));
       up = std::make_unique<Up>(std::move(*c.stream));
     }
     if (live_upstream) *live_upstream = &*up;
@@ -129,116 +259,34 @@ asio::awaitable<ForwardOutcome> forwardExchange(Down& down, beast::flat_buffer& 
       // error and gets a 400 on a connection that is then closed; a client that simply
       // went away gets nothing. Either way the half-sent upstream connection is dropped.
       if (sent.ec.category() == http::make_error_code(http::error::bad_chunk).category()) {
-        co_return fail(policy::Layer::kProxy,
-                       sent.ec == http::error::body_limit ? policy::reason::kPayloadTooLarge
-                                                          : policy::reason::kBadRequest,
-                       sent.ec == http::error::body_limit ? http::status::payload_too_large
-                                                          : http::status::bad_request,
-                       "malformed request body: " + sent.ec.message());
+        co_return setFailure(out, policy::Layer::kProxy,
+                             sent.ec == http::error::body_limit
+                                 ? policy::reason::kPayloadTooLarge
+                                 : policy::reason::kBadRequest,
+                             sent.ec == http::error::body_limit ? http::status::payload_too_large
+                                                                : http::status::bad_request,
+                             "malformed request body: " + sent.ec.message());
       }
       out.client_gone = true;
       co_return out;
     }
-    const bool replayable = !fresh && bodyless && attempt == 0;
+    facts.replayable = !facts.fresh && bodyless && attempt == 0;
     if (sent.status == RelayStatus::kWriteFailed) {
-      if (replayable) continue;
-      if (auto alert = describeTlsAlert(sent.ec); !alert.empty() && fresh) {
-        co_return fail(policy::Layer::kTransport, policy::reason::kHandshakeRefused,
-                       http::status::bad_gateway, "TLS alert from target: " + alert);
+      if (facts.replayable) continue;
+      if (auto alert = describeTlsAlert(sent.ec); !alert.empty() && facts.fresh) {
+        co_return setFailure(out, policy::Layer::kTransport, policy::reason::kHandshakeRefused,
+                             http::status::bad_gateway, "TLS alert from target: " + alert);
       }
-      co_return fail(policy::Layer::kProxy, policy::reason::kUpstreamUnavailable,
-                     http::status::bad_gateway, "writing to upstream: " + sent.ec.message());
+      co_return setFailure(out, policy::Layer::kProxy, policy::reason::kUpstreamUnavailable,
+                           http::status::bad_gateway, "writing to upstream: " + sent.ec.message());
     }
-
-    // Response head; informational 1xx responses other than 101 are dropped (RFC 9110 §15.2).
-    beast::flat_buffer& up_buffer = buffers.upstream;
-    up_buffer.consume(up_buffer.size());
-    std::optional<http::response_parser<http::buffer_body>> rp;
-    const milliseconds response_ms(timeouts.upstream_response_ms);
-    const HeadLimits response_limits{64 * 1024, response_ms, response_ms};
-    HeadStatus head = HeadStatus::kOk;
-    std::string head_error;
-    beast::error_code ec;
-    for (;;) {
-      rp.emplace();
-      rp->body_limit(boost::none);
-      rp->header_limit(response_limits.max_header_bytes);
-      if (is_head) rp->skip(true);
-      head = co_await readHead(*up, up_buffer, *rp, response_limits, head_error, &ec);
-      if (head != HeadStatus::kOk || rp->get().result_int() / 100 != 1 ||
-          rp->get().result_int() == 101) {
-        break;
-      }
-    }
-    if (head != HeadStatus::kOk) {
-      // Nothing at all came back from a reused connection: the app closed it while idle.
-      if (replayable && head == HeadStatus::kClosed) continue;
-      if (head == HeadStatus::kTimeout || head == HeadStatus::kIdleTimeout) {
-        co_return fail(policy::Layer::kProxy, policy::reason::kUpstreamTimeout,
-                       http::status::gateway_timeout, "no response head within the timeout");
-      }
-      if (auto alert = describeTlsAlert(ec); !alert.empty() && fresh) {
-        co_return fail(policy::Layer::kTransport, policy::reason::kHandshakeRefused,
-                       http::status::bad_gateway, "TLS alert from target: " + alert);
-      }
-      const std::string what = ec ? ec.message()
-                               : head == HeadStatus::kTooLarge ? "response head too large"
-                               : head_error;
-      co_return fail(policy::Layer::kProxy, policy::reason::kUpstreamUnavailable,
-                     http::status::bad_gateway, "reading upstream response: " + what);
-    }
-    auto& res = rp->get();
-    if (res.result_int() == 101) {
-      co_return fail(policy::Layer::kProxy, policy::reason::kUpstreamUnavailable,
-                     http::status::bad_gateway, "upstream switched protocols unasked");
-    }
-    if (auto why = checkResponseFraming(res); !why.empty()) {
-      co_return fail(policy::Layer::kProxy, policy::reason::kUpstreamUnavailable,
-                     http::status::bad_gateway, "upstream response framing: " + std::string(why));
-    }
-    // Framing facts from the parser (flags set as it read the head; no field lookups).
-    const bool upstream_keep_alive = rp->keep_alive();
-    removeHopByHopFields(res);
-    bool keep_client = client_keep_alive && !rp->need_eof();
-    const bool has_body = !rp->is_done();
-    if (has_body && !rp->content_length() && !rp->chunked()) {
-      // A close-delimited body (e.g. an SSE stream from an HTTP/1.0-style app): chunk it
-      // for HTTP/1.1 clients so their connection survives; 1.0 clients read to close.
-      if (client_version >= 11) {
-        res.chunked(true);
-      } else {
-        keep_client = false;
-      }
-    } else if (client_version < 11 && res.chunked()) {
-      res.chunked(false);  // HTTP/1.0 has no chunked coding: stream raw and close
-      keep_client = false;
-    }
-    res.version(11);
-    res.keep_alive(keep_client);
-    out.status = res.result_int();
-
-    const RelayResult back = co_await relayMessage(*up, up_buffer, *rp, down, scratch,
-                                                   milliseconds(timeouts.body_idle_ms),
-                                                   buffers.head);
-    out.bytes_out = back.body_bytes;
-    out.responded = back.wrote_anything;
-    if (back.status != RelayStatus::kDone) {
-      // Mid-stream failure: the status line is already out, so the only honest signal
-      // left is closing the client connection.
-      out.keep_client = false;
-      if (!out.responded) {
-        co_return fail(policy::Layer::kProxy, policy::reason::kUpstreamUnavailable,
-                       http::status::bad_gateway, "relaying response: " + back.ec.message());
-      }
-      if (back.status == RelayStatus::kWriteFailed) out.client_gone = true;
-      co_return out;
-    }
-    if (upstream_keep_alive && rp->is_done() && up_buffer.size() == 0) pool.give(std::move(up), generation);
-    out.keep_client = keep_client;
+    const detail::ResponseStep step = co_await detail::relayResponse(
+        down, up, pool, generation, scratch, buffers, timeouts, facts, out);
+    if (step == detail::ResponseStep::kRetry) continue;
     co_return out;
   }
-  co_return fail(policy::Layer::kProxy, policy::reason::kUpstreamUnavailable,
-                 http::status::bad_gateway, "upstream closed the connection");
+  co_return setFailure(out, policy::Layer::kProxy, policy::reason::kUpstreamUnavailable,
+                       http::status::bad_gateway, "upstream closed the connection");
 }
 
 }  // namespace warden::proxy
