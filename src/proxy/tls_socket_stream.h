@@ -37,11 +37,16 @@
 namespace warden::proxy {
 
 namespace detail {
-// What the stream's BIO reads and writes through (its data pointer).
+// What the stream's BIO reads and writes through (its data pointer). Writes go straight to
+// the socket; reads are served from `in`, which only Asio's own receive fills (see
+// TlsSocketStream), so the BIO never makes a receive that could only say "nothing yet".
 struct TlsBioState {
+  static constexpr std::size_t kInCapacity = 17 * 1024;  // a whole TLS record and then some
   int fd = -1;
-  bool eof = false;     // recv returned 0
-  int last_errno = 0;   // of the last failed send/recv
+  bool eof = false;     // the peer closed its side (after the bytes in `in`)
+  int last_errno = 0;   // of the last failed send
+  std::unique_ptr<char[]> in;  // allocated on the first receive
+  std::size_t in_begin = 0, in_end = 0;
 };
 }  // namespace detail
 
@@ -115,7 +120,11 @@ class TlsSocketStream : public DeadlineStreamBase<TlsSocketStream> {
     SSL* ssl = nullptr;
     detail::TlsBioState bio_state;
     bool bio_attached = false;
+    bool receiving = false;       // an operation's receive into bio_state.in is outstanding
     std::vector<char> coalesced;  // a write's buffers gathered into one (reused)
+
+    // Where the next receive goes: all of bio_state.in (it is only refilled once empty).
+    boost::asio::mutable_buffer receiveSpace();
 
     void prepareHandshake(boost::asio::ssl::stream_base::handshake_type type);
     bool attachBio(error_code& ec);
@@ -161,26 +170,42 @@ class TlsSocketStream : public DeadlineStreamBase<TlsSocketStream> {
     return {};
   }
 
-  // Drives one Step to completion: call it; on WANT_READ/WANT_WRITE wait for the socket
-  // and call it again. Completions never run inside the initiating call (posted instead),
-  // which is what Asio's and Beast's own operations guarantee.
+  // Drives one Step to completion: call it; when OpenSSL wants input, receive into the
+  // BIO's buffer with Asio's own read (which registers with the reactor once and skips the
+  // speculative receive right after one that emptied the socket: no epoll_ctl and no
+  // EAGAIN receive per request, as a wait for readability would cost), or wait until the
+  // socket is writable; then call it again. Completions never run inside the initiating
+  // call (posted instead), which is what Asio's and Beast's own operations guarantee.
   template <class Step, class Signature>
   struct SslOp {
     SslOp(std::shared_ptr<Impl> i, Step s) : impl(std::move(i)), step(s) {}
     std::shared_ptr<Impl> impl;
     Step step;
-    bool waited = false;
+    bool waited = false;     // suspended at least once: completions are no longer inline
+    bool suspended = false;  // resuming from a receive or a wait
+    bool received = false;   // ... that was this operation's receive
     bool delivering = false;
     error_code result;
     std::size_t transferred = 0;
 
     template <class Self>
-    void operator()(Self& self, error_code wait_ec = {}) {
+    void operator()(Self& self, error_code io_ec = {}, std::size_t got = 0) {
       if (delivering) return deliver(self);
-      if (waited) {
+      if (suspended) {
+        suspended = false;
         impl->endWait();
+        if (received) {
+          received = false;
+          impl->receiving = false;
+          impl->bio_state.in_end += got;
+          // The peer's FIN is OpenSSL's to judge (close_notify first, or truncation).
+          if (io_ec == boost::asio::error::eof) {
+            impl->bio_state.eof = true;
+            io_ec = {};
+          }
+        }
         if (impl->timed_out) return finish(self, boost::beast::error::timeout, 0);
-        if (wait_ec) return finish(self, wait_ec, 0);
+        if (io_ec) return finish(self, io_ec, 0);
       }
       if (impl->timed_out) return finish(self, boost::beast::error::timeout, 0);
       std::size_t n = 0;
@@ -191,7 +216,14 @@ class TlsSocketStream : public DeadlineStreamBase<TlsSocketStream> {
       const Want want = impl->classify(ret, ec);
       if (want == Want::kNothing) return finish(self, ec, 0);
       if (!impl->beginWait()) return finish(self, boost::beast::error::timeout, 0);
-      waited = true;
+      waited = suspended = true;
+      if (want == Want::kRead && !impl->receiving) {
+        received = impl->receiving = true;
+        impl->socket.async_read_some(impl->receiveSpace(), std::move(self));
+        return;
+      }
+      // Writable, or readable while the other direction's operation is already receiving
+      // (a write that must read a handshake message): that receive feeds both.
       impl->socket.async_wait(want == Want::kRead ? boost::asio::socket_base::wait_read
                                                   : boost::asio::socket_base::wait_write,
                               std::move(self));
