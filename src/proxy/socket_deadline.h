@@ -13,6 +13,8 @@
 // Thread-safety: one strand of operations, like any Asio I/O object.
 #pragma once
 
+#include <unistd.h>
+
 #include <boost/asio/compose.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -102,6 +104,21 @@ class DeadlineStreamBase {
     core().socket.cancel(ignored);
   }
   void close() { core().close(); }
+
+  // Registers the connected socket with the reactor afresh, for readiness to read only. A
+  // connect leaves Asio watching for writability too, for good: every send the peer
+  // acknowledges then wakes the event loop and re-arms a speculative receive that finds
+  // nothing (an EAGAIN per proxied request). The proxy writes around Asio (write_now.h);
+  // a write that has to wait registers writability again.
+  void watchReadsOnly(boost::system::error_code& ec) {
+    auto& s = core().socket;
+    const auto endpoint = s.local_endpoint(ec);
+    if (ec) return;
+    const auto fd = s.release(ec);
+    if (ec) return;
+    s.assign(endpoint.protocol(), fd, ec);
+    if (ec) ::close(fd);  // the stream is then closed: its next operation fails cleanly
+  }
 
   template <class Token>
   auto async_connect(const boost::asio::ip::tcp::endpoint& endpoint, Token&& token) {

@@ -14,6 +14,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <array>
 #include <chrono>
 #include <string>
 
@@ -132,6 +133,42 @@ TEST_F(WriteNowTest, TcpStreamWritesWhatTheSocketTakesThenTheRestWhenThePeerRead
     co_await peer.async_connect(acceptor_.local_endpoint(), asio::use_awaitable);
     co_await read(peer, data.size(), go, got);
     read_done = true;
+  }, asio::detached);
+  for (int i = 0; i < 200 && !(written && read_done); ++i) ioc_.run_for(50ms);
+  ASSERT_TRUE(written && read_done) << "the exchange did not finish within 10 s";
+  EXPECT_TRUE(got == data) << "bytes lost, repeated or reordered between the two halves";
+}
+
+// A connected upstream is re-registered for readiness to read only (watchReadsOnly):
+// a write that has to wait must still be woken when the peer drains its socket, and a
+// read must still see the peer's bytes.
+TEST_F(WriteNowTest, AStreamWatchingReadsOnlyStillWaitsForWritabilityAndReads) {
+  const std::string data = pattern();
+  std::string got;
+  bool go = false, written = false, read_done = false;
+  asio::co_spawn(ioc_, [&]() -> asio::awaitable<void> {
+    TcpSocketStream s(ioc_.get_executor());
+    s.expires_after(5s);
+    auto [cec] = co_await s.async_connect(acceptor_.local_endpoint(), kTuple);
+    EXPECT_FALSE(cec) << cec.message();
+    error_code ec;
+    s.watchReadsOnly(ec);
+    EXPECT_FALSE(ec) << ec.message();
+    co_await write(s, data, go);
+    std::array<char, 5> reply{};
+    auto [rec, n] = co_await asio::async_read(s, asio::buffer(reply), kTuple);
+    EXPECT_FALSE(rec) << rec.message();
+    EXPECT_EQ(std::string(reply.data(), n), "done!");
+    written = true;
+  }, asio::detached);
+  asio::co_spawn(ioc_, [&]() -> asio::awaitable<void> {
+    asio::ip::tcp::socket peer = co_await acceptor_.async_accept(asio::use_awaitable);
+    co_await read(peer, data.size(), go, got);
+    co_await asio::async_write(peer, asio::buffer(std::string_view("done!")),
+                               asio::use_awaitable);
+    read_done = true;
+    asio::steady_timer linger(ioc_, 1s);  // keep the socket open until the writer read
+    co_await linger.async_wait(kTuple);
   }, asio::detached);
   for (int i = 0; i < 200 && !(written && read_done); ++i) ioc_.run_for(50ms);
   ASSERT_TRUE(written && read_done) << "the exchange did not finish within 10 s";
