@@ -1,12 +1,15 @@
-// A TLS stream in which OpenSSL reads and writes the socket itself.
+// A TLS stream in which OpenSSL writes the socket itself and reads what Asio received.
 //
 // Asio's ssl::stream runs every record through a memory BIO pair and drives OpenSSL from a
 // chain of composed operations (engine step, socket read or write, BIO copy, engine step
 // again), and Beast's ssl_stream adds a coalescing layer on top. On a keep-alive proxy
 // that machinery, not the cryptography, was most of the per-request cost. Here OpenSSL
-// gets a BIO over the socket (non-blocking send/recv, read-ahead on), so reading a request
-// is one SSL_read and one recv, and the stream touches the reactor only when OpenSSL says
-// it must wait (WANT_READ / WANT_WRITE).
+// gets a BIO of its own: writes are non-blocking sends on the socket; reads are served from
+// one buffer that only the socket's own async_read_some fills (read-ahead on). Reading a
+// request is then one receive and one SSL_read, and the reactor is involved only when
+// OpenSSL wants input it does not have, or the socket is full. (A readiness wait instead
+// of the receive costs an epoll_ctl and an empty receive per request: Asio re-arms the
+// descriptor for every wait.)
 //
 // The stream is its own lowest layer (beast::get_lowest_layer returns it) and keeps the
 // timeout contract of beast::tcp_stream that the proxy code relies on (socket_deadline.h).
