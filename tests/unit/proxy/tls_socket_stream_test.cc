@@ -115,6 +115,50 @@ TEST_F(TlsSocketStreamTest, ServesAnAsioClientAndStreamsAMegabyteBackWithBackpre
   EXPECT_EQ(got_at_client, big);
 }
 
+// The ingress also serves TLS 1.2 clients (issue 2). A 1.2 handshake has the server read
+// twice (ClientHello, then the client's certificate, key exchange and Finished), and a
+// body larger than one record arrives in pieces: every input goes through the stream's
+// own receive buffer, in either direction.
+TEST_F(TlsSocketStreamTest, ServesATls12ClientBothWaysAcrossManyRecords) {
+  const std::string up(100 * 1024 + 7, 'u');
+  const std::string down(70 * 1024 + 3, 'd');
+  std::string got_at_server, got_at_client;
+  std::string version;
+  bool server_done = false, client_done = false;
+  SSL_CTX_set_max_proto_version(client_ctx_.native_handle(), TLS1_2_VERSION);
+  asio::co_spawn(ioc_, [&]() -> asio::awaitable<void> {
+    TlsSocketStream s(co_await acceptOne(), server_ctx_);
+    s.expires_after(5s);
+    auto [hec] = co_await s.async_handshake(ssl::stream_base::server, kTuple);
+    EXPECT_FALSE(hec) << hec.message();
+    version = SSL_get_version(s.native_handle());
+    got_at_server.resize(up.size());
+    auto [rec, n] = co_await asio::async_read(s, asio::buffer(got_at_server), kTuple);
+    EXPECT_FALSE(rec) << rec.message();
+    got_at_server.resize(n);
+    auto [wec, wn] = co_await asio::async_write(s, asio::buffer(down), kTuple);
+    EXPECT_FALSE(wec) << wec.message();
+    EXPECT_EQ(wn, down.size());
+    server_done = true;
+  }, asio::detached);
+  asio::co_spawn(ioc_, [&]() -> asio::awaitable<void> {
+    PeerStream c(ioc_, client_ctx_);
+    co_await c.next_layer().async_connect(acceptor_.local_endpoint(), asio::use_awaitable);
+    co_await c.async_handshake(ssl::stream_base::client, asio::use_awaitable);
+    co_await asio::async_write(c, asio::buffer(up), asio::use_awaitable);
+    got_at_client.resize(down.size());
+    auto [ec, n] = co_await asio::async_read(c, asio::buffer(got_at_client), kTuple);
+    EXPECT_FALSE(ec) << ec.message();
+    got_at_client.resize(n);
+    client_done = true;
+  }, asio::detached);
+  run(server_done);
+  run(client_done);
+  EXPECT_EQ(version, "TLSv1.2");
+  EXPECT_TRUE(got_at_server == up) << "request bytes lost or reordered";
+  EXPECT_TRUE(got_at_client == down) << "response bytes lost or reordered";
+}
+
 TEST_F(TlsSocketStreamTest, ConnectsAsAClientAndGathersABufferSequenceIntoOneWrite) {
   std::string got;
   bool done = false;
