@@ -193,7 +193,6 @@ asio::awaitable<void> runEgressSession(Worker& worker, asio::ip::tcp::socket soc
       }
       boost::system::error_code ignored;
       tcp.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
-      tcp.watchReadsOnly(ignored);  // best effort: only an optimisation
       if (!route.sni.empty()) {
         // SSL_set_tlsext_host_name is a macro with a C-style cast; call what it expands to.
         SSL_ctrl(up.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,

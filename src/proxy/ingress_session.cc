@@ -317,7 +317,6 @@ asio::awaitable<void> runIngressSession(Worker& worker, asio::ip::tcp::socket so
                                 ec == beast::error::timeout);
       }
       up.socket().set_option(asio::ip::tcp::no_delay(true), ec);
-      up.watchReadsOnly(ec);  // best effort: only an optimisation
       Connected<TcpSocketStream> c;
       c.stream.emplace(std::move(up));
       co_return c;

@@ -1,5 +1,7 @@
 #include "proxy/socket_deadline.h"
 
+#include <unistd.h>
+
 namespace warden::proxy {
 
 SocketDeadline::SocketDeadline(boost::asio::ip::tcp::socket s)
@@ -9,6 +11,15 @@ void SocketDeadline::close() {
   error_code ignored;
   socket.close(ignored);
   timer.cancel();
+}
+
+void SocketDeadline::watchReadsOnly(error_code& ec) {
+  const auto endpoint = socket.local_endpoint(ec);
+  if (ec) return;
+  const auto fd = socket.release(ec);
+  if (ec) return;
+  socket.assign(endpoint.protocol(), fd, ec);
+  if (ec) ::close(fd);  // the stream is then closed: its next operation fails cleanly
 }
 
 bool SocketDeadline::beginWait() {

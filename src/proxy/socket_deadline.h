@@ -13,8 +13,6 @@
 // Thread-safety: one strand of operations, like any Asio I/O object.
 #pragma once
 
-#include <unistd.h>
-
 #include <boost/asio/compose.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -44,6 +42,12 @@ struct SocketDeadline : std::enable_shared_from_this<SocketDeadline> {
   void endWait() { --waiting_; }
   // Closes the socket and stops the timer (pending operations complete, aborted).
   void close();
+  // Registers the connected socket with the reactor afresh, for readiness to read only. A
+  // connect leaves Asio watching for writability too, for good: every send the peer
+  // acknowledges then wakes the event loop and re-arms a speculative receive that finds
+  // nothing (an EAGAIN per proxied request). The proxy writes around Asio (write_now.h);
+  // a write that has to wait registers writability again. On failure the socket is closed.
+  void watchReadsOnly(error_code& ec);
 
  private:
   void armTimer();
@@ -64,7 +68,7 @@ void postCompletion(const std::shared_ptr<SocketDeadline>& core, Self&& self, Ar
                     [s = std::forward<Self>(self), args...]() mutable { s.complete(args...); });
 }
 
-// async_connect under the deadline.
+// async_connect under the deadline; a connected socket is then watched for reads only.
 struct DeadlineConnectOp {
   std::shared_ptr<SocketDeadline> core;
   boost::asio::ip::tcp::endpoint endpoint;
@@ -83,6 +87,7 @@ struct DeadlineConnectOp {
     }
     core->endWait();
     if (core->timed_out) ec = boost::beast::error::timeout;
+    if (!ec) core->watchReadsOnly(ec);
     self.complete(ec);
   }
 };
@@ -105,20 +110,8 @@ class DeadlineStreamBase {
   }
   void close() { core().close(); }
 
-  // Registers the connected socket with the reactor afresh, for readiness to read only. A
-  // connect leaves Asio watching for writability too, for good: every send the peer
-  // acknowledges then wakes the event loop and re-arms a speculative receive that finds
-  // nothing (an EAGAIN per proxied request). The proxy writes around Asio (write_now.h);
-  // a write that has to wait registers writability again.
-  void watchReadsOnly(boost::system::error_code& ec) {
-    auto& s = core().socket;
-    const auto endpoint = s.local_endpoint(ec);
-    if (ec) return;
-    const auto fd = s.release(ec);
-    if (ec) return;
-    s.assign(endpoint.protocol(), fd, ec);
-    if (ec) ::close(fd);  // the stream is then closed: its next operation fails cleanly
-  }
+  // SocketDeadline::watchReadsOnly; async_connect already does it.
+  void watchReadsOnly(boost::system::error_code& ec) { core().watchReadsOnly(ec); }
 
   template <class Token>
   auto async_connect(const boost::asio::ip::tcp::endpoint& endpoint, Token&& token) {

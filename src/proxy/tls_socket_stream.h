@@ -126,7 +126,7 @@ class TlsSocketStream : public DeadlineStreamBase<TlsSocketStream> {
     bool receiving = false;       // an operation's receive into bio_state.in is outstanding
     std::vector<char> coalesced;  // a write's buffers gathered into one (reused)
 
-    // Where the next receive goes: all of bio_state.in (it is only refilled once empty).
+    // Where the next receive goes: the free end of bio_state.in (allocated on first use).
     boost::asio::mutable_buffer receiveSpace();
 
     void prepareHandshake(boost::asio::ssl::stream_base::handshake_type type);

@@ -139,9 +139,10 @@ TEST_F(WriteNowTest, TcpStreamWritesWhatTheSocketTakesThenTheRestWhenThePeerRead
   EXPECT_TRUE(got == data) << "bytes lost, repeated or reordered between the two halves";
 }
 
-// A connected upstream is re-registered for readiness to read only (watchReadsOnly):
-// a write that has to wait must still be woken when the peer drains its socket, and a
-// read must still see the peer's bytes.
+// A connected upstream is re-registered for readiness to read only (async_connect does
+// it; an explicit second watchReadsOnly must do no harm): a write that has to wait must
+// still be woken when the peer drains its socket, and a read must still see the peer's
+// bytes.
 TEST_F(WriteNowTest, AStreamWatchingReadsOnlyStillWaitsForWritabilityAndReads) {
   const std::string data = pattern();
   std::string got;
